@@ -1,5 +1,18 @@
 //! egd: a full-mesh Layer-2 VPN on the WireGuard protocol that routes every
 //! frame over the path with the lowest one-way latency.
+//!
+//! How the pieces fit (ARCHITECTURE.md):
+//! - [`config`] reads the original EtherGuard's YAML files into validated types;
+//! - `egd-routing` (re-exported ids: [`NodeId`]) turns one-way latencies into
+//!   next-hop tables;
+//! - [`daemon`] is the only code that touches clocks, sockets, files and the OS;
+//! - [`cli`] is the command line that drives it all.
 #![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod keys;
+pub mod logging;
 
 pub use egd_routing::NodeId;

@@ -1,0 +1,209 @@
+//! The command line (clap): `egd --config FILE [--mode …]`, `egd --check`,
+//! `egd --example`, `egd genkey`, `egd pubkey`.
+//!
+//! [`run`] does what was asked and returns the process exit status: 0 for
+//! success, 2 for a bad configuration or a request egd cannot serve (yet),
+//! 1 for an operating-system failure.
+
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, Config, FileKind, PrivateKey, example};
+use crate::keys;
+
+/// Full-mesh Layer-2 VPN on the WireGuard protocol, routed by one-way latency.
+#[derive(Debug, Parser)]
+#[command(name = "egd", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Configuration file (for `--mode solve`, a latency matrix).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to run; inferred from the file when absent.
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// With `--mode gencfg`: which kind of network to generate.
+    #[arg(long, value_enum)]
+    pub cfgmode: Option<CfgMode>,
+    /// Socket back-end: io_uring (`linux` is accepted as an alias) or portable std sockets.
+    #[arg(long, value_enum, default_value_t = Bind::Uring)]
+    pub bind: Bind,
+    /// Do not open the WireGuard UAPI socket.
+    #[arg(long)]
+    pub no_uapi: bool,
+    /// Print an example configuration for `--mode edge` or `--mode super`.
+    #[arg(long)]
+    pub example: bool,
+    /// Validate the configuration and exit: 0 if it is usable, 2 if not.
+    #[arg(long)]
+    pub check: bool,
+    /// With `--mode solve`: print the hop list from SRC to DST.
+    #[arg(long, num_args = 2, value_names = ["SRC", "DST"])]
+    pub path: Option<Vec<u16>>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a new private key (WireGuard base64), like `wg genkey`.
+    Genkey,
+    /// Read a private key on stdin, print its public key, like `wg pubkey`.
+    Pubkey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    Edge,
+    Super,
+    Solve,
+    Gencfg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CfgMode {
+    Static,
+    Super,
+    P2p,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Bind {
+    #[value(alias = "linux")]
+    Uring,
+    Std,
+}
+
+/// Exit status for a configuration or usage problem (like `nginx -t`).
+const EXIT_CONFIG: u8 = 2;
+/// Exit status for a failure of the machine (I/O, randomness).
+const EXIT_OS: u8 = 1;
+
+/// Runs the command line; see the module docs for exit statuses.
+pub fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure { status, message }) => {
+            let _ = writeln!(io::stderr(), "{message}");
+            ExitCode::from(status)
+        }
+    }
+}
+
+struct Failure {
+    status: u8,
+    message: String,
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        status: EXIT_CONFIG,
+        message: message.into(),
+    }
+}
+
+fn os(message: impl Into<String>) -> Failure {
+    Failure {
+        status: EXIT_OS,
+        message: message.into(),
+    }
+}
+
+fn out(text: &str) -> Result<(), Failure> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| os(format!("cannot write to stdout: {e}")))
+}
+
+fn dispatch(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Some(Command::Genkey) => return genkey(),
+        Some(Command::Pubkey) => return pubkey(),
+        None => {}
+    }
+    if cli.example {
+        return match cli.mode {
+            Some(Mode::Edge) | None => out(example::EDGE),
+            Some(Mode::Super) => out(example::SUPER),
+            Some(other) => Err(usage(format!(
+                "--example is available for --mode edge and --mode super, not {other:?}"
+            ))),
+        };
+    }
+    let Some(path) = cli.config.as_deref() else {
+        return Err(usage("--config FILE is required (see egd --help)"));
+    };
+    if cli.mode == Some(Mode::Solve) {
+        return Err(usage("not implemented yet: --mode solve"));
+    }
+    let forced = match cli.mode {
+        Some(Mode::Edge) => Some(FileKind::Edge),
+        Some(Mode::Super) => Some(FileKind::Super),
+        Some(Mode::Gencfg) => Some(FileKind::Generator),
+        Some(Mode::Solve) | None => None,
+    };
+    let loaded = config::load_file(path, forced).map_err(|e| usage(e.to_string()))?;
+    crate::daemon::logging::init(loaded.config.log().as_ref());
+    for w in &loaded.warnings {
+        tracing::warn!(target: crate::logging::target::INTERNAL, "{w}");
+        if cli.check {
+            let _ = writeln!(io::stderr(), "warning: {w}");
+        }
+    }
+    if cli.check {
+        return out(&format!(
+            "{}: ok ({})\n",
+            path.display(),
+            describe(&loaded.config)
+        ));
+    }
+    match loaded.config {
+        Config::Edge(_) => Err(usage(
+            "not implemented yet: edge mode (the data plane is not built yet)",
+        )),
+        Config::Super(_) => Err(usage("not implemented yet: super mode")),
+        Config::Generator(_) => match cli.cfgmode {
+            None => Err(usage("--mode gencfg needs --cfgmode static, super or p2p")),
+            Some(m) => Err(usage(format!(
+                "not implemented yet: gencfg --cfgmode {m:?}"
+            ))),
+        },
+    }
+}
+
+fn describe(config: &Config) -> String {
+    match config {
+        Config::Edge(e) => format!(
+            "edge {} config, {:?} mode, {} peer(s)",
+            e.node_id,
+            e.mode(),
+            e.peers.len()
+        ),
+        Config::Super(s) => format!("supernode config, {} peer(s)", s.peers.len()),
+        Config::Generator(g) => format!("gencfg generator, network {:?}", g.network_name),
+    }
+}
+
+fn genkey() -> Result<(), Failure> {
+    let bytes = crate::daemon::entropy::random_32()
+        .map_err(|e| os(format!("cannot read OS randomness: {e}")))?;
+    out(&format!(
+        "{}\n",
+        keys::private_key_from_random(bytes).to_base64()
+    ))
+}
+
+fn pubkey() -> Result<(), Failure> {
+    let mut text = String::new();
+    io::stdin()
+        .take(1024)
+        .read_to_string(&mut text)
+        .map_err(|e| os(format!("cannot read stdin: {e}")))?;
+    let private = PrivateKey::parse(text.trim())
+        .map_err(|e| usage(format!("stdin: not a private key: {e}")))?;
+    out(&format!("{}\n", keys::public_key(&private).to_base64()))
+}

@@ -1,0 +1,295 @@
+//! Validated value types shared by every kind of configuration file. Each has a
+//! `parse` that takes the text as written in YAML and says in words what is
+//! wrong with it.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use crate::NodeId;
+
+/// A node id from a config: a real node (below 65532).
+pub fn parse_node_id(raw: u64) -> Result<NodeId, String> {
+    let small = u16::try_from(raw).map_err(|_| format!("{raw} does not fit in 16 bits"))?;
+    NodeId::new(small).ok_or_else(|| {
+        format!(
+            "{raw} is reserved (ids {} and above are special)",
+            NodeId::FIRST_RESERVED
+        )
+    })
+}
+
+/// Interface MTU, 576–65535 (576 is the smallest IPv4 datagram every host
+/// must accept, RFC 791).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mtu(u16);
+
+impl Mtu {
+    pub const MIN: u16 = 576;
+
+    pub fn new(raw: i64) -> Result<Self, String> {
+        match u16::try_from(raw) {
+            Ok(v) if v >= Self::MIN => Ok(Self(v)),
+            _ => Err(format!("MTU {raw} is outside {}–65535", Self::MIN)),
+        }
+    }
+
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
+macro_rules! key_type {
+    ($(#[$doc:meta])* $name:ident, $secret:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name([u8; 32]);
+
+        impl $name {
+            /// Decodes WireGuard's format: standard base64 of exactly 32 bytes.
+            pub fn parse(text: &str) -> Result<Self, String> {
+                decode_key(text).map(Self)
+            }
+
+            pub fn from_bytes(bytes: [u8; 32]) -> Self {
+                Self(bytes)
+            }
+
+            pub fn as_bytes(&self) -> &[u8; 32] {
+                &self.0
+            }
+
+            /// WireGuard's base64 text form.
+            pub fn to_base64(&self) -> String {
+                BASE64.encode(self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                if $secret {
+                    write!(f, "{}(<redacted>)", stringify!($name))
+                } else {
+                    write!(f, "{}({})", stringify!($name), self.to_base64())
+                }
+            }
+        }
+    };
+}
+
+key_type!(
+    /// A Curve25519 public key.
+    PublicKey,
+    false
+);
+key_type!(
+    /// A Curve25519 private key. `Debug` never shows it.
+    PrivateKey,
+    true
+);
+key_type!(
+    /// A WireGuard pre-shared key. `Debug` never shows it.
+    PresharedKey,
+    true
+);
+
+fn decode_key(text: &str) -> Result<[u8; 32], String> {
+    let bytes = BASE64
+        .decode(text.trim())
+        .map_err(|e| format!("not valid base64 ({e})"))?;
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| format!("key must be 32 bytes, got {}", bytes.len()))
+}
+
+/// A UDP endpoint: an address, or a host name resolved later (and again
+/// every `ResetEndPointInterval`, for dynamic DNS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Addr(SocketAddr),
+    Host { host: String, port: u16 },
+}
+
+impl Endpoint {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if let Ok(addr) = text.parse::<SocketAddr>() {
+            return Ok(Self::Addr(addr));
+        }
+        let (host, port) = text
+            .rsplit_once(':')
+            .ok_or_else(|| format!("endpoint {text:?} needs host:port"))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("endpoint {text:?} has no valid port"))?;
+        if !is_host_name(host) {
+            return Err(format!(
+                "endpoint {text:?}: {host:?} is neither an IP address nor a host name"
+            ));
+        }
+        Ok(Self::Host {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Addr(a) => write!(f, "{a}"),
+            Self::Host { host, port } => write!(f, "{host}:{port}"),
+        }
+    }
+}
+
+/// An IP address or a DNS name (RFC 1123 labels).
+pub fn parse_host(text: &str) -> Result<String, String> {
+    if text.parse::<IpAddr>().is_ok() || is_host_name(text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("{text:?} is neither an IP address nor a host name"))
+    }
+}
+
+fn is_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// A MAC address prefix of 2–6 bytes, `6E:B8:1B:68`. The node's MAC is the
+/// NodeID written big-endian into the bytes after the prefix; a full 6-byte
+/// value is used as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MacPrefix {
+    bytes: [u8; 6],
+    len: usize,
+}
+
+impl MacPrefix {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.split(':').collect();
+        if !(2..=6).contains(&parts.len()) {
+            return Err(format!(
+                "MAC prefix {text:?} must have 2 to 6 bytes, has {}",
+                parts.len()
+            ));
+        }
+        let mut bytes = [0u8; 6];
+        for (slot, part) in bytes.iter_mut().zip(&parts) {
+            if part.is_empty() || part.len() > 2 {
+                return Err(format!("MAC prefix {text:?}: {part:?} is not a hex byte"));
+            }
+            *slot = u8::from_str_radix(part, 16)
+                .map_err(|_| format!("MAC prefix {text:?}: {part:?} is not a hex byte"))?;
+        }
+        if bytes[0] & 1 == 1 {
+            return Err(format!(
+                "MAC prefix {text:?} is multicast; a node needs a unicast address"
+            ));
+        }
+        Ok(Self {
+            bytes,
+            len: parts.len(),
+        })
+    }
+
+    /// The MAC of `node`, or `None` if the NodeID does not fit after the prefix.
+    pub fn mac_for(&self, node: NodeId) -> Option<[u8; 6]> {
+        let free = 6 - self.len;
+        if free < 2 && u32::from(node.get()) >= 1u32 << (8 * free) {
+            return None;
+        }
+        let mut mac = [0u8; 6];
+        let id = u32::from(node.get()).to_be_bytes();
+        mac[2..].copy_from_slice(&id);
+        mac[..self.len].copy_from_slice(&self.bytes[..self.len]);
+        Some(mac)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_ids() {
+        assert_eq!(parse_node_id(1).map(NodeId::get), Ok(1));
+        assert!(parse_node_id(65532).unwrap_err().contains("reserved"));
+        assert!(parse_node_id(70000).unwrap_err().contains("16 bits"));
+    }
+
+    #[test]
+    fn mtu_bounds() {
+        assert!(Mtu::new(575).is_err());
+        assert_eq!(Mtu::new(576).map(Mtu::get), Ok(576));
+        assert_eq!(Mtu::new(65535).map(Mtu::get), Ok(65535));
+        assert!(Mtu::new(65536).is_err());
+        assert!(Mtu::new(-1).is_err());
+    }
+
+    #[test]
+    fn keys() {
+        let k = PublicKey::parse("8RSl6sMj1jjkHt/OO+hOKpaxvo1ISaqc6eMXx7jheRY=").unwrap();
+        assert_eq!(
+            k.to_base64(),
+            "8RSl6sMj1jjkHt/OO+hOKpaxvo1ISaqc6eMXx7jheRY="
+        );
+        assert!(
+            PublicKey::parse("not base64!")
+                .unwrap_err()
+                .contains("base64")
+        );
+        assert!(
+            PublicKey::parse("AAAA")
+                .unwrap_err()
+                .contains("32 bytes, got 3")
+        );
+        let secret = PrivateKey::from_bytes([7; 32]);
+        assert_eq!(format!("{secret:?}"), "PrivateKey(<redacted>)");
+    }
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            Endpoint::parse("127.0.0.1:3001"),
+            Ok(Endpoint::Addr("127.0.0.1:3001".parse().unwrap()))
+        );
+        assert!(matches!(Endpoint::parse("[::1]:5"), Ok(Endpoint::Addr(_))));
+        assert_eq!(
+            Endpoint::parse("vpn.example.org:51820"),
+            Ok(Endpoint::Host {
+                host: "vpn.example.org".into(),
+                port: 51820
+            })
+        );
+        for bad in ["127.0.0.1", "host:port", "host:70000", "bad host:1", ":1"] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mac_prefixes() {
+        let p = MacPrefix::parse("6E:B8:1B:68").unwrap();
+        let n = NodeId::new(0x0102).unwrap();
+        assert_eq!(p.mac_for(n), Some([0x6e, 0xb8, 0x1b, 0x68, 1, 2]));
+        let five = MacPrefix::parse("6E:B8:1B:68:AA").unwrap();
+        assert_eq!(
+            five.mac_for(NodeId::new(5).unwrap()),
+            Some([0x6e, 0xb8, 0x1b, 0x68, 0xaa, 5])
+        );
+        assert_eq!(five.mac_for(n), None);
+        assert!(MacPrefix::parse("6F:00").is_err(), "multicast");
+        assert!(MacPrefix::parse("6E").is_err());
+        assert!(MacPrefix::parse("6E:ZZ").is_err());
+    }
+}

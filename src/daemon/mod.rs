@@ -1,0 +1,7 @@
+//! The daemon shell: the only code that touches clocks, sockets, files,
+//! signals and the OS's randomness. Everything else in egd is driven from
+//! here with time, randomness and packets passed in.
+#![allow(clippy::disallowed_methods)]
+
+pub mod entropy;
+pub mod logging;

@@ -1,0 +1,128 @@
+//! Every YAML file the original EtherGuard ships as an example must load,
+//! unchanged, with no unknown-key warnings (SYSTEM.md §9).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+use std::path::{Path, PathBuf};
+
+use egd::config::{Config, EdgeMode, FileKind, IType, load_file};
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream-examples")
+}
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            yaml_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_upstream_example_loads_without_warnings() {
+    let mut files = Vec::new();
+    yaml_files(&examples_dir(), &mut files);
+    files.sort();
+    assert!(
+        files.len() >= 20,
+        "expected the whole example suite, found {files:?}"
+    );
+    for file in &files {
+        let loaded = load_file(file, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            loaded.warnings.is_empty(),
+            "{}: {:?}",
+            file.display(),
+            loaded.warnings
+        );
+        let name = file.file_name().unwrap().to_string_lossy();
+        let expected = if name.starts_with("gen") {
+            FileKind::Generator
+        } else if name.contains("super") {
+            FileKind::Super
+        } else {
+            FileKind::Edge
+        };
+        assert_eq!(loaded.config.kind(), expected, "{}", file.display());
+    }
+}
+
+#[test]
+fn example_values_come_through() {
+    let dir = examples_dir();
+    let Config::Edge(e) = load_file(&dir.join("static_mode/EgNet_edge1.yaml"), None)
+        .unwrap()
+        .config
+    else {
+        panic!("edge expected")
+    };
+    assert_eq!(e.node_id.get(), 1);
+    assert_eq!(e.interface.itype, IType::Stdio);
+    assert_eq!(e.interface.mtu.get(), 1404);
+    assert_eq!(e.mode(), EdgeMode::Static);
+    assert_eq!(e.listen_port, 3001);
+    assert_eq!(e.peers.len(), 1);
+    assert!(e.peers[0].is_static);
+    assert_eq!(e.next_hop_table.len(), 6);
+    let one = egd::NodeId::new(1).unwrap();
+    let five = egd::NodeId::new(5).unwrap();
+    assert_eq!(e.next_hop_table[&five][&one].get(), 3);
+    assert_eq!(e.dynamic_route.send_ping_interval.as_secs(), 16);
+
+    let Config::Edge(e) = load_file(&dir.join("super_mode/EgNet_edge001.yaml"), None)
+        .unwrap()
+        .config
+    else {
+        panic!("edge expected")
+    };
+    assert_eq!(e.mode(), EdgeMode::Super);
+    assert_eq!(e.dynamic_route.ntp.servers.len(), 27);
+
+    let Config::Edge(e) = load_file(&dir.join("p2p_mode/EgNet_edge3.yaml"), None)
+        .unwrap()
+        .config
+    else {
+        panic!("edge expected")
+    };
+    assert_eq!(e.mode(), EdgeMode::P2p);
+
+    let Config::Super(s) = load_file(&dir.join("super_mode/EgNet_super.yaml"), None)
+        .unwrap()
+        .config
+    else {
+        panic!("super expected")
+    };
+    assert_eq!(s.listen_port, 3456);
+    assert_eq!(s.edge_api_port, 3456);
+    assert_eq!(s.peers.len(), 3);
+    assert_eq!(s.graph.manual_latency.len(), 4);
+    assert_eq!(
+        s.passwords.show_state.as_ref().unwrap().expose(),
+        "passwd_showstate"
+    );
+    assert!(
+        s.edge_template
+            .unwrap()
+            .ends_with("super_mode/EgNet_edge001.yaml")
+    );
+
+    let Config::Generator(g) = load_file(&dir.join("super_mode/gensuper.yaml"), None)
+        .unwrap()
+        .config
+    else {
+        panic!("generator expected")
+    };
+    let ids: Vec<u16> = g.edge_range.node_ids.iter().map(|n| n.get()).collect();
+    assert_eq!(ids, [1, 2, 100]);
+    let Config::Generator(g) = load_file(&dir.join("static_mode/genstatic.yaml"), None)
+        .unwrap()
+        .config
+    else {
+        panic!("generator expected")
+    };
+    assert_eq!(g.edge_nodes.len(), 6);
+    assert!(g.distance_matrix.starts_with("X 1"));
+}
