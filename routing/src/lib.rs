@@ -2,6 +2,21 @@
 //! solver, next-hop tables and broadcast trees. Pure: no I/O and no clock.
 #![forbid(unsafe_code)]
 
+mod cost;
+mod dense;
+mod fw;
+mod latency;
+mod negative_cycle;
+mod nexthop;
 mod node_id;
+mod solution;
+mod solver;
+mod table;
 
+pub use dense::{DenseGraph, UnknownNode};
+pub use latency::Latency;
+pub use negative_cycle::NegativeCycle;
 pub use node_id::NodeId;
+pub use solution::Solution;
+pub use solver::solve;
+pub use table::{DistanceTable, NextHopTable, PathError, StateHash};
