@@ -129,6 +129,18 @@ impl Check<'_> {
         }
     }
 
+    /// A count or identifier that must fit in 32 bits; absent is `default`.
+    pub fn u32_or(
+        &self,
+        field: &Field<u64>,
+        path: &KeyPath,
+        default: u32,
+    ) -> Result<u32, ConfigError> {
+        self.value_or(field, path, default, |v| {
+            u32::try_from(v).map_err(|_| format!("{v} does not fit in 32 bits"))
+        })
+    }
+
     /// An interval in seconds (the original's float seconds); must be finite
     /// and not negative.
     pub fn seconds(

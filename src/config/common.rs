@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+use super::check::Field;
 use super::check::{Check, KeyPath};
 use super::error::ConfigError;
 use super::raw;
-use super::types::parse_node_id;
+use super::types::{PublicKey, parse_node_id};
 use crate::NodeId;
 
 /// The original's `LogLevel.LogLevel`.
@@ -293,4 +294,44 @@ pub fn metrics(
             .map_err(|_| format!("{s:?} is not an ip:port listen address"))
     })?;
     Ok(listen.map(|listen| MetricsConfig { listen }))
+}
+
+/// The identity every `Peers[i]` entry needs: a NodeID that is real, not
+/// `own`, and not used by an earlier entry, and a public key no earlier entry
+/// has. `earlier` lists the entries before this one.
+pub fn peer_identity<'p>(
+    c: Check<'_>,
+    at: &KeyPath,
+    node_id: &Field<u64>,
+    public_key: &Field<String>,
+    own: Option<NodeId>,
+    earlier: impl Iterator<Item = (NodeId, &'p PublicKey)> + Clone,
+) -> Result<(NodeId, PublicKey), ConfigError> {
+    let id_path = at.key("NodeID");
+    let (raw_id, id_at) = c.required(node_id, &id_path, "every peer has a NodeID")?;
+    let id = parse_node_id(*raw_id).map_err(|e| c.error(id_at, &id_path, e))?;
+    if Some(id) == own {
+        return Err(c.error(id_at, &id_path, format!("{id} is this node's own NodeID")));
+    }
+    if let Some(j) = earlier.clone().position(|(n, _)| n == id) {
+        return Err(c.error(
+            id_at,
+            &id_path,
+            format!("NodeID {id} is duplicated (also Peers[{j}])"),
+        ));
+    }
+    let key_path = at.key("PubKey");
+    let key = c.parse_req(
+        public_key,
+        &key_path,
+        "every peer has a public key",
+        PublicKey::parse,
+    )?;
+    if let Some(j) = earlier.clone().position(|(_, k)| *k == key) {
+        return Err(c.error_at_key(
+            &key_path,
+            format!("public key is duplicated (also Peers[{j}])"),
+        ));
+    }
+    Ok((id, key))
 }

@@ -160,9 +160,7 @@ pub fn edge(c: Check<'_>, r: &raw::Edge) -> Result<EdgeConfig, ConfigError> {
         PrivateKey::parse,
     )?;
     let listen_port = c.value_or(&r.ListenPort, &root.key("ListenPort"), 0, port)?;
-    let fwmark = c.value_or(&r.FwMark, &root.key("FwMark"), 0, |v| {
-        u32::try_from(v).map_err(|_| format!("{v} does not fit in 32 bits"))
-    })?;
+    let fwmark = c.u32_or(&r.FwMark, &root.key("FwMark"), 0)?;
     let prefer_ipv6 = c.value_or(&r.AfPrefer, &root.key("AfPrefer"), false, |v| match v {
         0 | 4 => Ok(false),
         6 => Ok(true),
@@ -212,36 +210,14 @@ fn peers(c: Check<'_>, raw: &[raw::EdgePeer], own: NodeId) -> Result<Vec<EdgePee
     let mut out: Vec<EdgePeer> = Vec::with_capacity(raw.len());
     for (i, p) in raw.iter().enumerate() {
         let at = list.index(i);
-        let id_path = at.key("NodeID");
-        let (raw_id, id_at) = c.required(&p.NodeID, &id_path, "every peer has a NodeID")?;
-        let node_id = parse_node_id(*raw_id).map_err(|e| c.error(id_at, &id_path, e))?;
-        if node_id == own {
-            return Err(c.error(
-                id_at,
-                &id_path,
-                format!("{node_id} is this edge's own NodeID"),
-            ));
-        }
-        if let Some(j) = out.iter().position(|q| q.node_id == node_id) {
-            return Err(c.error(
-                id_at,
-                &id_path,
-                format!("NodeID {node_id} is duplicated (also Peers[{j}])"),
-            ));
-        }
-        let key_path = at.key("PubKey");
-        let public_key = c.parse_req(
+        let (node_id, public_key) = common::peer_identity(
+            c,
+            &at,
+            &p.NodeID,
             &p.PubKey,
-            &key_path,
-            "every peer has a public key",
-            PublicKey::parse,
+            Some(own),
+            out.iter().map(|q| (q.node_id, &q.public_key)),
         )?;
-        if let Some(j) = out.iter().position(|q| q.public_key == public_key) {
-            return Err(c.error_at_key(
-                &key_path,
-                format!("public key is duplicated (also Peers[{j}])"),
-            ));
-        }
         let keepalive = c.seconds(
             &p.PersistentKeepalive,
             &at.key("PersistentKeepalive"),

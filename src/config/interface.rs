@@ -173,13 +173,8 @@ pub fn interface(
     }
     require_present("VPPIFaceID", r.VPPIFaceID.is_some())?;
     require_present("VPPBridgeID", r.VPPBridgeID.is_some())?;
-    let u32_field = |f: &super::check::Field<u64>, key: &str| {
-        c.value_or(f, &at.key(key), 0, |v| {
-            u32::try_from(v).map_err(|_| format!("{v} does not fit in 32 bits"))
-        })
-    };
-    let vpp_iface_id = u32_field(&r.VPPIFaceID, "VPPIFaceID")?;
-    let vpp_bridge_id = u32_field(&r.VPPBridgeID, "VPPBridgeID")?;
+    let vpp_iface_id = c.u32_or(&r.VPPIFaceID, &at.key("VPPIFaceID"), 0)?;
+    let vpp_bridge_id = c.u32_or(&r.VPPBridgeID, &at.key("VPPBridgeID"), 0)?;
 
     let mac_prefix = c.parse_opt(&r.MacAddrPrefix, &at.key("MacAddrPrefix"), MacPrefix::parse)?;
     require_present("MacAddrPrefix", mac_prefix.is_some())?;

@@ -13,7 +13,7 @@ use super::common::{
 use super::edge::{damping_radius, port};
 use super::error::ConfigError;
 use super::raw;
-use super::types::{Endpoint, PresharedKey, PrivateKey, PublicKey, parse_node_id};
+use super::types::{Endpoint, PresharedKey, PrivateKey, PublicKey};
 use crate::NodeId;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -142,9 +142,7 @@ pub fn super_node(
         listen_port,
         edge_api_port: api_port(&r.ListenPort_EdgeAPI, "ListenPort_EdgeAPI", listen_port)?,
         manage_api_port: api_port(&r.ListenPort_ManageAPI, "ListenPort_ManageAPI", listen_port)?,
-        fwmark: c.value_or(&r.FwMark, &root.key("FwMark"), 0, |v| {
-            u32::try_from(v).map_err(|_| format!("{v} does not fit in 32 bits"))
-        })?,
+        fwmark: c.u32_or(&r.FwMark, &root.key("FwMark"), 0)?,
         address_families: common::address_families(
             c,
             r.DisabledAf.as_ref(),
@@ -205,29 +203,14 @@ fn peers(c: Check<'_>, raw: &[raw::SuperPeer]) -> Result<Vec<SuperPeer>, ConfigE
     let mut out: Vec<SuperPeer> = Vec::with_capacity(raw.len());
     for (i, p) in raw.iter().enumerate() {
         let at = list.index(i);
-        let id_path = at.key("NodeID");
-        let (raw_id, id_at) = c.required(&p.NodeID, &id_path, "every peer has a NodeID")?;
-        let node_id = parse_node_id(*raw_id).map_err(|e| c.error(id_at, &id_path, e))?;
-        if let Some(j) = out.iter().position(|q| q.node_id == node_id) {
-            return Err(c.error(
-                id_at,
-                &id_path,
-                format!("NodeID {node_id} is duplicated (also Peers[{j}])"),
-            ));
-        }
-        let key_path = at.key("PubKey");
-        let public_key = c.parse_req(
+        let (node_id, public_key) = common::peer_identity(
+            c,
+            &at,
+            &p.NodeID,
             &p.PubKey,
-            &key_path,
-            "every peer has a public key",
-            PublicKey::parse,
+            None,
+            out.iter().map(|q| (q.node_id, &q.public_key)),
         )?;
-        if let Some(j) = out.iter().position(|q| q.public_key == public_key) {
-            return Err(c.error_at_key(
-                &key_path,
-                format!("public key is duplicated (also Peers[{j}])"),
-            ));
-        }
         out.push(SuperPeer {
             node_id,
             name: Check::text(&p.Name),
