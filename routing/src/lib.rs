@@ -2,6 +2,7 @@
 //! solver, next-hop tables and broadcast trees. Pure: no I/O and no clock.
 #![forbid(unsafe_code)]
 
+mod broadcast;
 mod cost;
 mod dense;
 mod fw;
@@ -13,6 +14,7 @@ mod solution;
 mod solver;
 mod table;
 
+pub use broadcast::ForwardSets;
 pub use dense::{DenseGraph, UnknownNode};
 pub use latency::Latency;
 pub use negative_cycle::NegativeCycle;
