@@ -1,6 +1,7 @@
 //! Broadcast reaches every node exactly once: flood with `forward_set` over
 //! random strongly connected graphs (negative weights, many equal-cost ties,
 //! zero-latency edges) and count receipts.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 mod common;
 

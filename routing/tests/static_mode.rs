@@ -3,6 +3,7 @@
 //! the same `path.txt`). Where equal-cost paths exist any of their next hops
 //! is acceptable, so the check is: the cost via our next hop equals the cost
 //! via the file's.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 use egd_routing::{DenseGraph, NodeId, parse_matrix, solve};
 
