@@ -14,5 +14,6 @@ pub mod config;
 pub mod daemon;
 pub mod keys;
 pub mod logging;
+pub mod wire;
 
 pub use egd_routing::NodeId;
