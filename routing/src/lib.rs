@@ -6,6 +6,7 @@ mod broadcast;
 mod cost;
 mod dense;
 mod fw;
+mod incremental;
 mod latency;
 mod matrix;
 mod negative_cycle;
@@ -17,6 +18,7 @@ mod table;
 
 pub use broadcast::ForwardSets;
 pub use dense::{DenseGraph, UnknownNode};
+pub use incremental::UpdateError;
 pub use latency::Latency;
 pub use matrix::{MatrixError, parse_matrix, render_path, render_yaml};
 pub use negative_cycle::NegativeCycle;
