@@ -9,9 +9,9 @@
 //! Run: `cargo bench --bench solver` (see benches/README.md for the table).
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
-use egd_routing::{DenseGraph, Latency, NodeId, solve};
+use egd_routing::{DenseGraph, Latency, NodeId, Solution, solve};
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const SIZES: [usize; 4] = [64, 256, 1024, 2048];
 
@@ -102,5 +102,63 @@ fn full_solve(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, full_solve);
+/// A heavily used edge: the first hop of node 1's path to the node whose
+/// path from 1 is longest (so it carries 1's traffic to that far end and to
+/// everything routed through it).
+fn busy_edge(sol: &Solution) -> (NodeId, NodeId, Latency) {
+    let ids = sol.ids();
+    let src = ids[0];
+    let far = ids
+        .iter()
+        .copied()
+        .max_by_key(|&d| sol.hop_count(src, d).unwrap_or(0))
+        .unwrap_or(src);
+    let hop = sol.next_hop(src, far).unwrap_or(ids[1]);
+    let weight = sol
+        .distance_without_additional_cost(src, hop)
+        .unwrap_or(Latency::ZERO);
+    (src, hop, weight)
+}
+
+/// Times one change of a busy edge: `increase` raises it by 50 ms (the hard
+/// case: every source routing over it is recomputed), `decrease` lowers it
+/// back. Each timed change is undone untimed, so every iteration starts from
+/// the same solution.
+#[allow(clippy::disallowed_methods)] // a benchmark reads the clock
+fn incremental(c: &mut Criterion) {
+    let mut group = c.benchmark_group("incremental");
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(300));
+    group.measurement_time(Duration::from_secs(2));
+    for n in SIZES {
+        let g = random_dense(n, n as u64);
+        let Ok(mut sol) = solve(&g) else { continue };
+        let (u, v, low) = busy_edge(&sol);
+        let high = micros(low.as_micros() + 50_000);
+        for (name, timed, undo) in [("increase", high, low), ("decrease", low, high)] {
+            if name == "decrease" {
+                let _ = sol.update_edge(u, v, Some(high));
+            }
+            group.bench_function(BenchmarkId::new(name, n), |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let start = Instant::now();
+                        let _ = black_box(sol.update_edge(u, v, Some(timed)));
+                        total += start.elapsed();
+                        let _ = sol.update_edge(u, v, Some(undo));
+                    }
+                    total
+                })
+            });
+            if name == "decrease" {
+                let _ = sol.update_edge(u, v, Some(low));
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, full_solve, incremental);
 criterion_main!(benches);
