@@ -302,7 +302,8 @@ impl Wg {
         }
     }
 
-    /// Is there a current keypair usable for sending?
+    /// Is there a current keypair usable for sending, as of the latest `now`
+    /// passed to any method?
     pub fn has_session(&self, peer: NodeId) -> bool {
         self.peers
             .get(&peer)
