@@ -5,6 +5,9 @@
 //! - [`config`] reads the original EtherGuard's YAML files into validated types;
 //! - `egd-routing` (re-exported ids: [`NodeId`]) turns one-way latencies into
 //!   next-hop tables;
+//! - [`wg`] is WireGuard, sans-IO: [`wire::wg`] views the four messages,
+//!   [`noise`] runs the handshake, [`session`] the transport keys, replay
+//!   window and timers;
 //! - [`daemon`] is the only code that touches clocks, sockets, files and the OS;
 //! - [`cli`] is the command line that drives it all.
 #![forbid(unsafe_code)]
@@ -14,6 +17,9 @@ pub mod config;
 pub mod daemon;
 pub mod keys;
 pub mod logging;
+pub mod noise;
+pub mod session;
+pub mod wg;
 pub mod wire;
 
 pub use egd_routing::NodeId;

@@ -1,0 +1,218 @@
+//! Handshake flood protection: when egd is "under load", every handshake
+//! message must carry a valid mac2 (a cookie proving its source address) and
+//! each source address gets a token bucket, like the kernel's
+//! `ratelimiter.c`.
+//!
+//! How to drive it: call [`LoadMeter::record`] for every handshake message
+//! that arrives (before any MAC check, so a flood of garbage counts too); if
+//! it says "under load", demand a cookie and, for messages that have one,
+//! ask [`RateLimiter::allow`]. Outside load nothing is rate limited: a
+//! healthy mesh never pays for the protection.
+//!
+//! Buckets are keyed by IPv4 address or IPv6 /64 (one host usually owns a
+//! whole /64). The table is bounded ([`RATELIMIT_TABLE_MAX`]); entries idle
+//! for [`RATELIMIT_ENTRY_IDLE`] are dropped, and while the table is full new
+//! sources are refused — under attack, already-known sources keep working.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::session::constants::{
+    HANDSHAKE_BURST_PER_SOURCE, HANDSHAKES_PER_SECOND_PER_SOURCE, RATELIMIT_ENTRY_IDLE,
+    RATELIMIT_TABLE_MAX, UNDER_LOAD_HANDSHAKES, UNDER_LOAD_INTERVAL,
+};
+
+/// Counts handshake arrivals per interval to decide "under load".
+#[derive(Debug, Default)]
+pub struct LoadMeter {
+    interval_start: Option<Instant>,
+    count: u32,
+    last_overload: Option<Instant>,
+}
+
+impl LoadMeter {
+    /// Records one handshake message at `now`; returns whether egd is under
+    /// load: more than [`UNDER_LOAD_HANDSHAKES`] in the current interval, or
+    /// within one interval after that last happened.
+    pub fn record(&mut self, now: Instant) -> bool {
+        let fresh = self
+            .interval_start
+            .is_none_or(|s| now.saturating_duration_since(s) >= UNDER_LOAD_INTERVAL);
+        if fresh {
+            self.interval_start = Some(now);
+            self.count = 0;
+        }
+        self.count = self.count.saturating_add(1);
+        if self.count > UNDER_LOAD_HANDSHAKES {
+            self.last_overload = Some(now);
+            return true;
+        }
+        self.last_overload
+            .is_some_and(|t| now.saturating_duration_since(t) < UNDER_LOAD_INTERVAL)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum SourceKey {
+    V4([u8; 4]),
+    V6Prefix([u8; 8]),
+}
+
+impl SourceKey {
+    fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self::V4(v4.octets()),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::V4(v4.octets()),
+                None => {
+                    let mut p = [0u8; 8];
+                    p.copy_from_slice(&v6.octets()[..8]);
+                    Self::V6Prefix(p)
+                }
+            },
+        }
+    }
+}
+
+/// Tokens are nanoseconds of credit, as in the kernel: one handshake costs
+/// `1 s / rate`, the bucket holds `burst` of them.
+const PACKET_COST: u64 = 1_000_000_000 / HANDSHAKES_PER_SECOND_PER_SOURCE;
+const TOKEN_MAX: u64 = PACKET_COST * HANDSHAKE_BURST_PER_SOURCE;
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: u64,
+    last: Instant,
+}
+
+/// Per-source token buckets (kernel `ratelimiter.c`).
+#[derive(Debug, Default)]
+pub struct RateLimiter {
+    table: BTreeMap<SourceKey, Bucket>,
+    last_gc: Option<Instant>,
+}
+
+impl RateLimiter {
+    /// May a handshake from `ip` be processed at `now`?
+    pub fn allow(&mut self, ip: IpAddr, now: Instant) -> bool {
+        self.gc(now);
+        let key = SourceKey::of(ip);
+        if let Some(b) = self.table.get_mut(&key) {
+            let elapsed = now.saturating_duration_since(b.last);
+            let credit = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+            b.tokens = b.tokens.saturating_add(credit).min(TOKEN_MAX);
+            b.last = now;
+            if b.tokens >= PACKET_COST {
+                b.tokens -= PACKET_COST;
+                return true;
+            }
+            return false;
+        }
+        if self.table.len() >= RATELIMIT_TABLE_MAX {
+            return false;
+        }
+        self.table.insert(
+            key,
+            Bucket {
+                tokens: TOKEN_MAX - PACKET_COST,
+                last: now,
+            },
+        );
+        true
+    }
+
+    /// Sources currently tracked.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    fn gc(&mut self, now: Instant) {
+        let due = self
+            .last_gc
+            .is_none_or(|t| now.saturating_duration_since(t) >= Duration::from_secs(1));
+        if due {
+            self.table
+                .retain(|_, b| now.saturating_duration_since(b.last) < RATELIMIT_ENTRY_IDLE);
+            self.last_gc = Some(now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Instant {
+        #[allow(clippy::disallowed_methods)]
+        Instant::now()
+    }
+
+    #[test]
+    fn load_starts_above_threshold_and_lingers_one_interval() {
+        let t = base();
+        let ms = Duration::from_millis;
+        let mut m = LoadMeter::default();
+        for _ in 0..UNDER_LOAD_HANDSHAKES {
+            assert!(!m.record(t));
+        }
+        assert!(
+            m.record(t + ms(500)),
+            "one more than the threshold in this interval"
+        );
+        assert!(
+            m.record(t + ms(1200)),
+            "a new interval, but overload was 0.7 s ago"
+        );
+        assert!(!m.record(t + ms(1600)), "load has passed");
+    }
+
+    #[test]
+    fn bucket_allows_burst_then_rate() {
+        let t = base();
+        let mut r = RateLimiter::default();
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let allowed = (0..10).filter(|_| r.allow(ip, t)).count();
+        assert_eq!(allowed as u64, HANDSHAKE_BURST_PER_SOURCE);
+        // Another source is independent.
+        assert!(r.allow("192.0.2.8".parse().unwrap(), t));
+        // One packet's worth of time buys exactly one more.
+        let t2 = t + Duration::from_nanos(PACKET_COST);
+        assert!(r.allow(ip, t2));
+        assert!(!r.allow(ip, t2));
+    }
+
+    #[test]
+    fn ipv6_sources_share_a_slash_64() {
+        let t = base();
+        let mut r = RateLimiter::default();
+        for i in 0..HANDSHAKE_BURST_PER_SOURCE {
+            let ip: IpAddr = format!("2001:db8::{i:x}").parse().unwrap();
+            assert!(r.allow(ip, t));
+        }
+        assert!(!r.allow("2001:db8::ffff".parse().unwrap(), t));
+        assert!(r.allow("2001:db8:0:1::1".parse().unwrap(), t));
+        assert_eq!(r.len(), 2);
+    }
+
+    #[test]
+    fn table_is_bounded_and_collected() {
+        let t = base();
+        let mut r = RateLimiter::default();
+        for i in 0..RATELIMIT_TABLE_MAX as u32 {
+            assert!(r.allow(IpAddr::from(i.to_be_bytes()), t));
+        }
+        assert!(
+            !r.allow("203.0.113.1".parse().unwrap(), t),
+            "full table refuses new sources"
+        );
+        assert_eq!(r.len(), RATELIMIT_TABLE_MAX);
+        let later = t + RATELIMIT_ENTRY_IDLE;
+        assert!(r.allow("203.0.113.1".parse().unwrap(), later));
+        assert_eq!(r.len(), 1);
+    }
+}

@@ -1,0 +1,526 @@
+//! WireGuard sessions with all neighbours, sans-IO.
+//!
+//! [`Wg`] owns our static key and one state per peer (keys, handshake,
+//! timers). It reads no clock and no OS randomness: time comes in as `now`
+//! on every call and all randomness (ephemeral keys, indices, jitter, cookie
+//! secrets and nonces) comes from a ChaCha20 stream seeded by `rng_seed`, so
+//! two runs with the same inputs produce the same bytes.
+//!
+//! How to drive it (the node does this):
+//! - datagram from the network → [`Wg::open`]; transport data is decrypted
+//!   in place and returned as [`Opened::Data`]. On `Data` and on
+//!   `Handshake { peer: Some(p) }` (an authenticated initiation or response)
+//!   the sender's address is the peer's new endpoint, unless it is static;
+//! - frame to send → [`Wg::seal`]; on [`SealError::NoSession`] queue the
+//!   frame, call [`Wg::initiate`] and seal it after
+//!   [`WgEvent::SessionEstablished`];
+//! - after every call: drain [`Wg::poll_transmit`] (handshake messages,
+//!   cookie replies, keepalives; [`WgTransmit::ToPeer`] goes to the peer's
+//!   endpoint, [`WgTransmit::ToAddr`] to that address) and [`Wg::poll_event`];
+//! - sleep until [`Wg::poll_timeout`], then call [`Wg::handle_timeout`]
+//!   (early calls are harmless).
+//!
+//! Padding: WireGuard pads plaintext with zeros to a multiple of 16 bytes
+//! (paper §5.4.6); that is the caller's choice, made before `seal` with
+//! [`padded_len`]. `open` returns the padded plaintext; the payload must
+//! carry its own length (egd's routing header does).
+//!
+//! The transport path (`seal`, `open` of type-4 messages) never allocates;
+//! handshake messages may (snow boxes its primitives).
+
+mod data;
+mod handshake_rx;
+mod peer;
+mod timeouts;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use snow::params::NoiseParams;
+use zeroize::Zeroize;
+
+use crate::NodeId;
+use crate::config::{PresharedKey, PrivateKey, PublicKey};
+use crate::noise::cookie::CookieChecker;
+use crate::noise::handshake::{self, Initiation};
+use crate::noise::ratelimit::{LoadMeter, RateLimiter};
+use crate::noise::tai64n::Tai64n;
+use crate::session::constants::{
+    EVENT_QUEUE_LEN, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX, TRANSMIT_QUEUE_LEN,
+};
+use crate::session::timers::{TimerKind, Timers};
+use crate::wire::wg::{HandshakeMacs, Initiation as InitiationMsg, MessageType, field};
+use peer::{InFlight, Peer};
+
+/// Bytes of headroom `seal` needs before the payload: type, receiver index, counter.
+pub const TRANSPORT_HEADER_LEN: usize = field::transport::HEADER_LEN;
+/// Bytes of tailroom `seal` needs after the payload: the Poly1305 tag.
+pub const TAG_LEN: usize = field::transport::TAG_LEN;
+/// The largest control datagram `poll_transmit` writes (a handshake initiation).
+pub const MAX_CONTROL_LEN: usize = field::initiation::LEN;
+
+/// `len` rounded up to WireGuard's padding multiple of 16 (paper §5.4.6),
+/// but never above `max` (the kernel pads up to the MTU, not beyond).
+pub fn padded_len(len: usize, max: usize) -> usize {
+    len.div_ceil(16).saturating_mul(16).min(max.max(len))
+}
+
+/// Result of [`Wg::open`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// Authenticated transport data from `peer`: plaintext is `buf[payload]`
+    /// (may be empty = keepalive). The datagram's source is the peer's
+    /// current address (roaming).
+    Data { peer: NodeId, payload: Range<usize> },
+    /// A handshake or cookie message was consumed (maybe with output in
+    /// `poll_transmit`/`poll_event`); `peer` if known and authenticated.
+    Handshake { peer: Option<NodeId> },
+    /// Dropped, with a reason for the drop counters.
+    Dropped(DropReason),
+}
+
+/// Where a control datagram goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WgTransmit {
+    /// To the peer's current endpoint.
+    ToPeer { peer: NodeId, len: usize },
+    /// To this address (cookie replies go to the source of what they answer).
+    ToAddr { addr: SocketAddr, len: usize },
+}
+
+/// Something the node should know about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WgEvent {
+    /// A keypair usable for sending exists now (new or rekeyed): flush queued frames.
+    SessionEstablished { peer: NodeId },
+    /// REKEY_ATTEMPT_TIME passed without a completed handshake: drop queued frames.
+    HandshakeFailed { peer: NodeId },
+    /// All keys of the peer were erased (3 × REJECT_AFTER_TIME without a handshake).
+    KeysZeroed { peer: NodeId },
+}
+
+/// Why a datagram was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DropReason {
+    /// Shorter than its message type allows.
+    TooShort,
+    /// A handshake or cookie message of the wrong size.
+    BadLength,
+    /// Not a WireGuard message type.
+    UnknownType,
+    /// No keypair or handshake has this receiver index.
+    UnknownIndex,
+    /// A transport counter already seen or outside the window.
+    Replay,
+    /// AEAD authentication failed (wrong key, wrong PSK, forged bytes).
+    DecryptFailed,
+    /// mac1 is not keyed with our public key.
+    BadMac1,
+    /// Under load and no valid mac2: a cookie reply was queued instead.
+    CookieRequired,
+    /// Under load and this source is over its handshake rate.
+    RateLimited,
+    /// Initiation timestamp not newer than the last accepted one (replay).
+    StaleTimestamp,
+    /// A second initiation from one peer within 1/INITIATIONS_PER_SECOND.
+    InitiationFlood,
+    /// The initiator's static key belongs to no peer.
+    UnknownPeer,
+    /// The keypair is older than REJECT_AFTER_TIME.
+    KeyExpired,
+    /// Our own handshake machinery failed (should not happen; counted).
+    Internal,
+}
+
+impl DropReason {
+    /// A stable label for metrics.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DropReason::TooShort => "too_short",
+            DropReason::BadLength => "bad_length",
+            DropReason::UnknownType => "unknown_type",
+            DropReason::UnknownIndex => "unknown_index",
+            DropReason::Replay => "replay",
+            DropReason::DecryptFailed => "decrypt_failed",
+            DropReason::BadMac1 => "bad_mac1",
+            DropReason::CookieRequired => "cookie_required",
+            DropReason::RateLimited => "rate_limited",
+            DropReason::StaleTimestamp => "stale_timestamp",
+            DropReason::InitiationFlood => "initiation_flood",
+            DropReason::UnknownPeer => "unknown_peer",
+            DropReason::KeyExpired => "key_expired",
+            DropReason::Internal => "internal",
+        }
+    }
+}
+
+/// Why [`Wg::seal`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealError {
+    /// No usable keypair: queue the frame and call [`Wg::initiate`].
+    NoSession,
+    /// No such peer.
+    UnknownPeer,
+    /// Not enough headroom/tailroom around the payload, or a reversed range.
+    Buffer,
+}
+
+/// Counters of things dropped inside `Wg` itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WgStats {
+    /// Control datagrams dropped because the transmit queue was full.
+    pub transmits_dropped: u64,
+    /// Events dropped (oldest first) because the event queue was full.
+    pub events_dropped: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Dest {
+    Peer(NodeId),
+    Addr(SocketAddr),
+}
+
+enum Pending {
+    Bytes {
+        to: Dest,
+        len: usize,
+        bytes: [u8; MAX_CONTROL_LEN],
+    },
+    /// Sealed when polled, and skipped if data went to the peer meanwhile.
+    Keepalive(NodeId),
+}
+
+/// WireGuard sessions with all neighbours.
+pub struct Wg {
+    private: [u8; 32],
+    public: [u8; 32],
+    params: Option<NoiseParams>,
+    rng: ChaCha20Rng,
+    base: Instant,
+    base_unix: Duration,
+    /// The latest `now` passed in (used by `poll_transmit`, which has none).
+    now: Instant,
+    peers: BTreeMap<NodeId, Peer>,
+    by_key: BTreeMap<[u8; 32], NodeId>,
+    indices: BTreeMap<u32, NodeId>,
+    checker: CookieChecker,
+    load: LoadMeter,
+    limiter: RateLimiter,
+    transmits: VecDeque<Pending>,
+    events: VecDeque<WgEvent>,
+    /// Never later than the true earliest deadline (it may be earlier after a
+    /// timer was cleared or pushed back; `handle_timeout` makes it exact).
+    next_deadline: Option<(Instant, &'static str)>,
+    stats: WgStats,
+}
+
+impl std::fmt::Debug for Wg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wg")
+            .field("peers", &self.peers.len())
+            .field("next_deadline", &self.next_deadline)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Wg {
+    fn drop(&mut self) {
+        self.private.zeroize();
+    }
+}
+
+impl Wg {
+    /// `unix_now` is the wall clock at `now`; later wall time is
+    /// `unix_now + (t − now)` (used only for TAI64N timestamps).
+    pub fn new(private: &PrivateKey, rng_seed: [u8; 32], now: Instant, unix_now: Duration) -> Self {
+        let public = *crate::keys::public_key(private).as_bytes();
+        Self {
+            private: *private.as_bytes(),
+            public,
+            params: handshake::params().ok(),
+            rng: ChaCha20Rng::from_seed(rng_seed),
+            base: now,
+            base_unix: unix_now,
+            now,
+            peers: BTreeMap::new(),
+            by_key: BTreeMap::new(),
+            indices: BTreeMap::new(),
+            checker: CookieChecker::new(&public),
+            load: LoadMeter::default(),
+            limiter: RateLimiter::default(),
+            transmits: VecDeque::with_capacity(TRANSMIT_QUEUE_LEN),
+            events: VecDeque::with_capacity(EVENT_QUEUE_LEN),
+            next_deadline: None,
+            stats: WgStats::default(),
+        }
+    }
+
+    /// Our static public key.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey::from_bytes(self.public)
+    }
+
+    /// Adds (or replaces) a peer. A public key belongs to one peer: adding it
+    /// again under another id removes the old peer. With a persistent
+    /// keepalive the peer is contacted at the next `handle_timeout`, as the
+    /// kernel does when the option is set.
+    pub fn add_peer(
+        &mut self,
+        peer: NodeId,
+        public: &PublicKey,
+        psk: Option<&PresharedKey>,
+        persistent_keepalive: Option<Duration>,
+    ) {
+        self.remove_peer(peer);
+        let key = *public.as_bytes();
+        if let Some(&other) = self.by_key.get(&key) {
+            self.remove_peer(other);
+        }
+        let psk = psk.map_or([0; 32], |p| *p.as_bytes());
+        let mut state = Peer::new(key, psk, Timers::new(persistent_keepalive));
+        if state.timers.persistent_keepalive().is_some() {
+            // Fire at once: the first keepalive starts the handshake.
+            let d = state.timers.arm(TimerKind::PersistentKeepalive, self.now);
+            self.note(d);
+        }
+        self.by_key.insert(key, peer);
+        self.peers.insert(peer, state);
+    }
+
+    /// Forgets a peer, its keys and indices.
+    pub fn remove_peer(&mut self, peer: NodeId) {
+        if let Some(mut state) = self.peers.remove(&peer) {
+            self.by_key.remove(&state.public);
+            for index in state.erase_keys().into_iter().flatten() {
+                self.indices.remove(&index);
+            }
+        }
+    }
+
+    /// Is there a current keypair usable for sending, as of the latest `now`
+    /// passed to any method?
+    pub fn has_session(&self, peer: NodeId) -> bool {
+        self.peers
+            .get(&peer)
+            .and_then(|p| p.current.as_ref())
+            .is_some_and(|k| k.can_send(self.now))
+    }
+
+    /// Starts a handshake now if none is in flight, at most one initiation
+    /// per REKEY_TIMEOUT. If one is in flight its attempt window restarts,
+    /// so attempts go on for REKEY_ATTEMPT_TIME after the last demand (the
+    /// kernel likewise resets its attempt count on new data). Output via
+    /// `poll_transmit`.
+    pub fn initiate(&mut self, now: Instant, peer: NodeId) {
+        self.now = now;
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if state.initiation.is_some() {
+            state.attempt_started = Some(now);
+            return;
+        }
+        self.send_initiation(now, peer, false);
+    }
+
+    /// Handles any datagram from the network. Decrypts transport data in place.
+    pub fn open(&mut self, now: Instant, from: SocketAddr, buf: &mut [u8]) -> Opened {
+        self.now = now;
+        let ty = match crate::wire::wg::message_type(buf) {
+            Ok(ty) => ty,
+            Err(e) => return Opened::Dropped(handshake_rx::wire_reason(e)),
+        };
+        match ty {
+            MessageType::Transport => self.open_transport(now, buf),
+            MessageType::Initiation => self.open_initiation(now, from, buf),
+            MessageType::Response => self.open_response(now, from, buf),
+            MessageType::CookieReply => self.open_cookie_reply(now, buf),
+        }
+    }
+
+    /// The earliest deadline and why. Cheap: cached. It may be early (then
+    /// `handle_timeout` does nothing but refresh it), never late.
+    pub fn poll_timeout(&self) -> Option<(Instant, &'static str)> {
+        self.next_deadline
+    }
+
+    /// The next control datagram to send, written into `buf` (at least
+    /// [`MAX_CONTROL_LEN`] bytes; with a smaller buffer nothing is taken
+    /// from the queue).
+    pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<WgTransmit> {
+        if buf.len() < MAX_CONTROL_LEN {
+            return None;
+        }
+        while let Some(pending) = self.transmits.pop_front() {
+            match pending {
+                Pending::Bytes { to, len, bytes } => {
+                    buf[..len].copy_from_slice(&bytes[..len]);
+                    return Some(match to {
+                        Dest::Peer(peer) => WgTransmit::ToPeer { peer, len },
+                        Dest::Addr(addr) => WgTransmit::ToAddr { addr, len },
+                    });
+                }
+                Pending::Keepalive(peer) => {
+                    if let Some(len) = self.seal_queued_keepalive(peer, buf) {
+                        return Some(WgTransmit::ToPeer { peer, len });
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    pub fn poll_event(&mut self) -> Option<WgEvent> {
+        self.events.pop_front()
+    }
+
+    pub fn stats(&self) -> WgStats {
+        self.stats
+    }
+
+    // ---- internals shared by the submodules ----
+
+    fn note(&mut self, deadline: Option<(Instant, TimerKind)>) {
+        if let Some((at, kind)) = deadline {
+            if self.next_deadline.is_none_or(|(t, _)| at < t) {
+                self.next_deadline = Some((at, kind.as_str()));
+            }
+        }
+    }
+
+    /// Uniform in 0..=REKEY_TIMEOUT_JITTER_MAX, at millisecond resolution.
+    fn jitter(&mut self) -> Duration {
+        let span = REKEY_TIMEOUT_JITTER_MAX.as_millis() as u32 + 1;
+        Duration::from_millis(u64::from(self.rng.next_u32() % span))
+    }
+
+    fn wall(&self, now: Instant) -> Duration {
+        self.base_unix + now.saturating_duration_since(self.base)
+    }
+
+    fn seed(&mut self) -> [u8; 32] {
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        seed
+    }
+
+    /// A random local index not in use (the kernel's index hashtable does
+    /// the same). `None` only if 64 draws all collided.
+    fn fresh_index(&mut self) -> Option<u32> {
+        (0..64)
+            .map(|_| self.rng.next_u32())
+            .find(|i| !self.indices.contains_key(i))
+    }
+
+    fn forget_indices(&mut self, indices: impl IntoIterator<Item = Option<u32>>) {
+        for index in indices.into_iter().flatten() {
+            self.indices.remove(&index);
+        }
+    }
+
+    fn push_transmit(&mut self, pending: Pending) {
+        if self.transmits.len() >= TRANSMIT_QUEUE_LEN {
+            self.stats.transmits_dropped += 1;
+            return;
+        }
+        self.transmits.push_back(pending);
+    }
+
+    fn push_bytes(&mut self, to: Dest, bytes: &[u8]) {
+        let mut copy = [0u8; MAX_CONTROL_LEN];
+        let len = bytes.len().min(MAX_CONTROL_LEN);
+        copy[..len].copy_from_slice(&bytes[..len]);
+        self.push_transmit(Pending::Bytes {
+            to,
+            len,
+            bytes: copy,
+        });
+    }
+
+    fn push_event(&mut self, event: WgEvent) {
+        if self.events.len() >= EVENT_QUEUE_LEN {
+            self.events.pop_front();
+            self.stats.events_dropped += 1;
+        }
+        self.events.push_back(event);
+    }
+
+    /// Queues a keepalive for `peer` unless one is already waiting.
+    fn queue_keepalive(&mut self, peer: NodeId) {
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if state.keepalive_queued {
+            return;
+        }
+        state.keepalive_queued = true;
+        self.push_transmit(Pending::Keepalive(peer));
+    }
+
+    /// Writes a new initiation for `peer` (paper §5.4.2) and arms the retry
+    /// timer. `retry` keeps the current attempt window.
+    fn send_initiation(&mut self, now: Instant, peer: NodeId, retry: bool) {
+        let Some(state) = self.peers.get(&peer) else {
+            return;
+        };
+        let recent = state
+            .last_initiation_sent
+            .is_some_and(|t| now.saturating_duration_since(t) < REKEY_TIMEOUT);
+        if recent && !retry {
+            return;
+        }
+        let (remote, psk) = (state.public, state.psk);
+        let (Some(index), Some(params)) = (self.fresh_index(), self.params.clone()) else {
+            return;
+        };
+        let seed = self.seed();
+        let timestamp = Tai64n::from_unix(self.wall(now));
+        let mut noise = [0u8; field::initiation::NOISE.end - field::initiation::NOISE.start];
+        let Ok(handshake) = Initiation::start(
+            &params,
+            &self.private,
+            &remote,
+            &psk,
+            timestamp,
+            seed,
+            &mut noise,
+        ) else {
+            return;
+        };
+        let mut msg = [0u8; field::initiation::LEN];
+        let jitter = self.jitter();
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let Ok(mut view) = InitiationMsg::emit(&mut msg, index, &noise) else {
+            return;
+        };
+        let (mac1, mac2) = state.jar.macs(&view, now);
+        view.set_mac1(&mac1);
+        view.set_mac2(&mac2);
+        debug_assert_eq!(view.mac1(), mac1);
+        let old = state.initiation.replace(InFlight {
+            handshake,
+            local_index: index,
+        });
+        state.last_initiation_sent = Some(now);
+        if !retry || state.attempt_started.is_none() {
+            state.attempt_started = Some(now);
+        }
+        let d1 = state.timers.on_authenticated_sent(now);
+        let d2 = state.timers.on_handshake_initiated(now, jitter);
+        self.forget_indices([old.map(|h| h.local_index)]);
+        self.indices.insert(index, peer);
+        self.note(d1);
+        self.note(d2);
+        self.push_bytes(Dest::Peer(peer), &msg);
+    }
+}
+
+#[cfg(test)]
+mod tests;
