@@ -26,8 +26,16 @@ fn origin() -> Instant {
 fn node(me: u16, other: u16, now: Instant) -> Node {
     let key = |i: u16| private_key_from_random([i as u8; 32]);
     let mut table = NextHopTable::new();
-    table.insert(NodeId::new(1).unwrap(), NodeId::new(2).unwrap(), NodeId::new(2).unwrap());
-    table.insert(NodeId::new(2).unwrap(), NodeId::new(1).unwrap(), NodeId::new(1).unwrap());
+    table.insert(
+        NodeId::new(1).unwrap(),
+        NodeId::new(2).unwrap(),
+        NodeId::new(2).unwrap(),
+    );
+    table.insert(
+        NodeId::new(2).unwrap(),
+        NodeId::new(1).unwrap(),
+        NodeId::new(1).unwrap(),
+    );
     let cfg = NodeConfig {
         id: NodeId::new(me).unwrap(),
         private_key: key(me),
@@ -54,16 +62,17 @@ fn addr(node: u16) -> SocketAddr {
 
 /// Moves every datagram `from` has queued into `to`; returns frames `to`
 /// delivered to its interface.
-fn carry(from: &mut Node, to: &mut Node, from_addr: SocketAddr, now: Instant, buf: &mut [u8]) -> usize {
+fn carry(
+    from: &mut Node,
+    to: &mut Node,
+    from_addr: SocketAddr,
+    now: Instant,
+    buf: &mut [u8],
+) -> usize {
     let mut delivered = 0;
-    loop {
-        let len = match from.poll_transmit() {
-            Some(t) => {
-                buf[..t.payload.len()].copy_from_slice(t.payload);
-                t.payload.len()
-            }
-            None => break,
-        };
+    while let Some(t) = from.poll_transmit() {
+        let len = t.payload.len();
+        buf[..len].copy_from_slice(t.payload);
         to.handle_datagram(now, from_addr, &mut buf[..len]);
         while to.poll_frame().is_some() {
             delivered += 1;
@@ -98,7 +107,11 @@ fn frames_cross_two_nodes_without_allocating() {
     b.handle_frame(now, &reply);
     carry(&mut b, &mut a, addr(2), now, &mut buf);
     a.handle_frame(now, &unicast);
-    assert_eq!(carry(&mut a, &mut b, addr(1), now, &mut buf), 1, "warm-up unicast arrives");
+    assert_eq!(
+        carry(&mut a, &mut b, addr(1), now, &mut buf),
+        1,
+        "warm-up unicast arrives"
+    );
 
     let region = Region::new(GLOBAL);
     let mut delivered = 0;
