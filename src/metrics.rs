@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::NodeId;
 
-/// Per-neighbour traffic counters.
+/// Per-neighbour traffic counters. Bytes are whole WireGuard transport
+/// datagrams (as `wg show` counts transfer), handshakes excluded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PeerCounters {
     pub rx_bytes: u64,

@@ -5,3 +5,4 @@
 
 pub mod entropy;
 pub mod logging;
+pub mod metrics;

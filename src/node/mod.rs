@@ -308,8 +308,15 @@ impl Node {
 
     /// A datagram from the network; decrypted in place in `buf`.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, buf: &mut [u8]) {
+        let datagram_len = buf.len() as u64;
         match self.wg.open(now, from, buf) {
-            Opened::Data { peer, payload } => self.handle_payload(now, from, peer, buf, payload),
+            Opened::Data { peer, payload } => {
+                if let Some(c) = self.metrics.peer_mut(peer) {
+                    c.rx_bytes += datagram_len;
+                    c.rx_packets += 1;
+                }
+                self.handle_payload(now, from, peer, buf, payload)
+            }
             Opened::Handshake { peer } => {
                 if let Some(p) = peer.and_then(|p| self.peers.get_mut(&p))
                     && p.saw_authenticated(from)
@@ -488,10 +495,6 @@ impl Node {
                     endpoint: from,
                 },
             );
-        }
-        if let Some(c) = self.metrics.peer_mut(peer) {
-            c.rx_bytes += payload.len() as u64;
-            c.rx_packets += 1;
         }
         if payload.is_empty() {
             return; // keepalive
