@@ -26,15 +26,39 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
         .with_http_listener(listen)
         .install()
         .map_err(|e| format!("metrics listener on {listen}: {e}"))?;
-    describe_counter!("egd_peer_rx_bytes_total", "Bytes of authenticated transport datagrams received from a neighbour");
-    describe_counter!("egd_peer_tx_bytes_total", "Bytes of transport datagrams sent to a neighbour");
-    describe_counter!("egd_peer_rx_packets_total", "Transport packets received from a neighbour");
-    describe_counter!("egd_peer_tx_packets_total", "Transport packets sent to a neighbour");
-    describe_counter!("egd_handshakes_total", "Completed WireGuard handshakes with a neighbour");
-    describe_counter!("egd_forwarded_packets_total", "Packets this node relayed for others");
-    describe_counter!("egd_delivered_packets_total", "Frames delivered to the local interface");
+    describe_counter!(
+        "egd_peer_rx_bytes_total",
+        "Bytes of authenticated transport datagrams received from a neighbour"
+    );
+    describe_counter!(
+        "egd_peer_tx_bytes_total",
+        "Bytes of transport datagrams sent to a neighbour"
+    );
+    describe_counter!(
+        "egd_peer_rx_packets_total",
+        "Transport packets received from a neighbour"
+    );
+    describe_counter!(
+        "egd_peer_tx_packets_total",
+        "Transport packets sent to a neighbour"
+    );
+    describe_counter!(
+        "egd_handshakes_total",
+        "Completed WireGuard handshakes with a neighbour"
+    );
+    describe_counter!(
+        "egd_forwarded_packets_total",
+        "Packets this node relayed for others"
+    );
+    describe_counter!(
+        "egd_delivered_packets_total",
+        "Frames delivered to the local interface"
+    );
     describe_counter!("egd_dropped_packets_total", "Packets dropped, by reason");
-    describe_gauge!("egd_next_hop", "Current next-hop NodeID toward each destination");
+    describe_gauge!(
+        "egd_next_hop",
+        "Current next-hop NodeID toward each destination"
+    );
     Ok(())
 }
 
