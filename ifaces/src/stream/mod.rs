@@ -153,6 +153,15 @@ impl StreamIface {
         Ok(me)
     }
 
+    /// The listening socket's address (useful after binding port 0).
+    pub fn listen_addr(&self) -> io::Result<Option<rustix::net::SocketAddrAny>> {
+        self.listener
+            .as_ref()
+            .map(|l| rustix::net::getsockname(&l.fd))
+            .transpose()
+            .map_err(Into::into)
+    }
+
     /// Whether a connection is up to write frames to.
     pub fn is_connected(&self) -> bool {
         match &self.dial {
