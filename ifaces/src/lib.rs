@@ -1,5 +1,107 @@
-//! egd-ifaces: the L2 endpoints (tap, memif, dummy, stdio, sockets, fd) and an
-//! in-memory pair for tests. Knows nothing about WireGuard or routing.
+//! egd-ifaces: the L2 endpoints an egd node reads frames from and writes
+//! frames to. It knows nothing about WireGuard or routing.
 //!
-//! Filled in by the data-plane work; `unsafe` is allowed here only, each block
-//! with a `// SAFETY:` note.
+//! [`open`] turns an [`IfaceSpec`] (the config's `Interface` block, validated
+//! by the daemon) into a `Box<dyn` [`L2Interface`]`>`:
+//!
+//! | kind | module | read_fd | maintain |
+//! |---|---|---|---|
+//! | `tap` | [`tap`] | the tap fd | — |
+//! | `dummy` | [`dummy`] | None (never readable) | — |
+//! | `stdio` | [`stdio`] | stdin (None after EOF) | every 100 ms (flush) |
+//! | `udpsock`, `unixgramsock` | [`dgram`] | the socket | — |
+//! | `tcpsock`, `unixsock`, `unixpacketsock` | [`stream`] | an epoll fd over listener and connections | every 1 s (reconnect) |
+//! | `fd` | [`fd`] | `EG_FD_RX` (None after EOF) | every 100 ms (flush) |
+//!
+//! How a caller drives any endpoint (single-threaded, all fds non-blocking):
+//! 1. wait until `read_fd()` is readable, or until `maintain_interval()` has
+//!    passed since the last `maintain`;
+//! 2. call `maintain()` (it accepts, reconnects, flushes), then re-read
+//!    `read_fd()` (it may change or become None, e.g. at end of input);
+//! 3. call `read_frame` until it returns `Ok(None)`. Endpoints hold no
+//!    complete frame back in user space once `read_frame` has returned, so a
+//!    caller that stops early (a budget) and waits again misses nothing;
+//! 4. `write_frame` whenever a frame is due; it never blocks: a frame that
+//!    cannot be taken now is dropped and counted in [`IfaceStats`].
+//!
+//! `Err` from any call means the endpoint is broken for good (a closed fd,
+//! a failed epoll); everything else is counted, not returned.
+//!
+//! `unsafe` is confined to the interface ioctls (`tap::ifreq`) and to taking
+//! the `fd` kind's descriptors, each block with a `// SAFETY:` note.
+
+pub mod dgram;
+pub mod dummy;
+mod error;
+pub mod fd;
+mod fdio;
+mod fdpair;
+pub mod hostaddr;
+pub mod memory;
+mod postscript;
+mod sockaddr;
+mod spec;
+mod stats;
+pub mod stdio;
+pub mod stream;
+pub mod tap;
+
+use std::io;
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+pub use dgram::DatagramIface;
+pub use dummy::DummyIface;
+pub use error::IfaceError;
+pub use fd::FdIface;
+pub use memory::{MemoryIface, memory_pair};
+pub use postscript::{post_script_env, run_post_script, run_post_script_with_env};
+pub use spec::{IfaceKind, IfaceSpec, L2HeaderMode, SockSpec};
+pub use stats::IfaceStats;
+pub use stdio::StdioIface;
+pub use stream::StreamIface;
+pub use tap::{Tap, TapQueue};
+
+/// One L2 endpoint: frames in, frames out. All fds non-blocking.
+pub trait L2Interface: Send {
+    fn name(&self) -> &str;
+    /// The fd to wait on for readability, if any (None: never readable, e.g.
+    /// dummy, or stdin after end of input). May change after `maintain()`
+    /// (stream sockets reconnecting), so the caller re-reads it after each
+    /// maintain.
+    fn read_fd(&self) -> Option<RawFd>;
+    /// One frame into `buf`; Ok(None) when nothing is ready (WouldBlock).
+    /// Frames longer than buf are dropped (counted) not truncated.
+    fn read_frame(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>>;
+    /// Write one whole frame. If the endpoint cannot take it now (WouldBlock,
+    /// peer gone), drop it and count it (Ok) rather than block; Err only for
+    /// fatal errors.
+    fn write_frame(&mut self, frame: &[u8]) -> io::Result<()>;
+    /// Housekeeping: accept/reconnect stream sockets, finish partly written
+    /// frames. Called when read_fd is readable and at least every
+    /// `maintain_interval()`.
+    fn maintain(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn maintain_interval(&self) -> Option<Duration> {
+        None
+    }
+    /// Counters since the endpoint was opened.
+    fn stats(&self) -> IfaceStats;
+}
+
+/// Opens the endpoint `spec` describes. Does not run the PostScript (see
+/// [`run_post_script`]). For a multi-queue tap use [`Tap::open`] and
+/// [`Tap::open_queue`] instead; this opens its first queue only.
+pub fn open(spec: &IfaceSpec) -> Result<Box<dyn L2Interface>, IfaceError> {
+    Ok(match spec.kind {
+        IfaceKind::Tap => Box::new(Tap::open(spec)?),
+        IfaceKind::Dummy => Box::new(DummyIface::new(spec.name.clone())),
+        IfaceKind::Stdio => Box::new(StdioIface::open(spec)?),
+        IfaceKind::UdpSock | IfaceKind::UnixGramSock => Box::new(DatagramIface::open(spec)?),
+        IfaceKind::TcpSock | IfaceKind::UnixSock | IfaceKind::UnixPacketSock => {
+            Box::new(StreamIface::open(spec)?)
+        }
+        IfaceKind::Fd => Box::new(FdIface::from_env(&spec.name)?),
+    })
+}

@@ -1,0 +1,41 @@
+//! Per-endpoint counters: plain numbers, exported by the daemon as metrics.
+
+/// Counters of one endpoint since it was opened. Dropped frames are counted by
+/// reason, never logged per frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IfaceStats {
+    /// Frames handed to the caller by `read_frame`.
+    pub rx_frames: u64,
+    pub rx_bytes: u64,
+    /// Frames taken by `write_frame` (for `dummy`: accepted and discarded).
+    pub tx_frames: u64,
+    pub tx_bytes: u64,
+    /// Failed reads and malformed input (e.g. a `kbdbg` line shorter than two
+    /// characters, an empty record).
+    pub rx_errors: u64,
+    /// Failed writes that were not fatal (the frame was dropped).
+    pub tx_errors: u64,
+    /// Frames dropped for length: longer than the caller's buffer on read, or
+    /// unencodable / too short on write.
+    pub dropped_too_long: u64,
+    /// Frames dropped because the endpoint could not take them now.
+    pub dropped_would_block: u64,
+    /// Frames dropped because no peer is connected (or known, for datagrams).
+    pub dropped_disconnected: u64,
+    /// Stream/seqpacket connections established (accepted or connected).
+    pub connections: u64,
+    /// Failed connection attempts.
+    pub connect_errors: u64,
+}
+
+impl IfaceStats {
+    pub(crate) fn rx(&mut self, len: usize) {
+        self.rx_frames += 1;
+        self.rx_bytes += len as u64;
+    }
+
+    pub(crate) fn tx(&mut self, len: usize) {
+        self.tx_frames += 1;
+        self.tx_bytes += len as u64;
+    }
+}
