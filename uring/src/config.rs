@@ -1,0 +1,132 @@
+//! Reactor configuration and backend choice. Sizes are fixed at creation: the
+//! reactor allocates all its buffers up front and never per datagram.
+
+use std::io;
+
+/// Which reactor implementation to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// io_uring: multishot `RecvMsg` into a provided buffer ring, batched
+    /// `SendMsg` with UDP GSO, multishot `PollAdd`, one timeout entry.
+    Uring,
+    /// Portable fallback: non-blocking sockets and epoll, the same batching.
+    Std,
+}
+
+impl Backend {
+    /// The name used in logs and on the command line (`--bind`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Uring => "io_uring",
+            Backend::Std => "std",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Sizes of the preallocated pools. Build with `..ReactorConfig::default()`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReactorConfig {
+    /// Receive buffers in the provided buffer ring (a power of two,
+    /// 1..=32768). When all are out the kernel stops the multishot receive
+    /// (counted in `Stats::recv_no_buffers`) and the reactor re-arms it once
+    /// buffers are back; datagrams wait in the socket meanwhile.
+    pub recv_buffers: u16,
+    /// Largest datagram payload received; longer ones are dropped and counted
+    /// (`Stats::recv_truncated`).
+    pub recv_buffer_len: usize,
+    /// Datagrams queued before an automatic flush; also the size of each of
+    /// the two send pools.
+    pub send_batch: usize,
+    /// Largest datagram `queue_send` accepts.
+    pub send_buffer_len: usize,
+    /// Tests only: make the io_uring constructor fail as if the kernel had
+    /// `kernel.io_uring_disabled=2`, to exercise the fallback.
+    pub force_unavailable_for_tests: bool,
+}
+
+impl Default for ReactorConfig {
+    fn default() -> Self {
+        ReactorConfig {
+            recv_buffers: 1024,
+            recv_buffer_len: 2048,
+            send_batch: 64,
+            send_buffer_len: 2048,
+            force_unavailable_for_tests: false,
+        }
+    }
+}
+
+/// The kernel refuses buffer rings larger than this (io_uring_register(2)).
+const MAX_RECV_BUFFERS: u16 = 32768;
+/// Larger than any UDP payload, room for GRO-coalesced buffers later.
+const MAX_BUFFER_LEN: usize = 1 << 20;
+/// Bounds the preallocated pools to something sane.
+const MAX_SEND_BATCH: usize = 4096;
+
+impl ReactorConfig {
+    pub(crate) fn validate(&self) -> io::Result<()> {
+        let bad = |what: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, what.to_owned()));
+        if self.recv_buffers == 0
+            || !self.recv_buffers.is_power_of_two()
+            || self.recv_buffers > MAX_RECV_BUFFERS
+        {
+            return bad("recv_buffers must be a power of two in 1..=32768");
+        }
+        if self.recv_buffer_len == 0 || self.recv_buffer_len > MAX_BUFFER_LEN {
+            return bad("recv_buffer_len must be in 1..=1048576");
+        }
+        if self.send_batch == 0 || self.send_batch > MAX_SEND_BATCH {
+            return bad("send_batch must be in 1..=4096");
+        }
+        if self.send_buffer_len == 0 || self.send_buffer_len > usize::from(u16::MAX) {
+            return bad("send_buffer_len must be in 1..=65535");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid() {
+        assert!(ReactorConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn rejects_bad_sizes() {
+        let d = ReactorConfig::default;
+        for cfg in [
+            ReactorConfig {
+                recv_buffers: 0,
+                ..d()
+            },
+            ReactorConfig {
+                recv_buffers: 1000,
+                ..d()
+            },
+            ReactorConfig {
+                recv_buffer_len: 0,
+                ..d()
+            },
+            ReactorConfig {
+                send_batch: 0,
+                ..d()
+            },
+            ReactorConfig {
+                send_buffer_len: 70_000,
+                ..d()
+            },
+        ] {
+            let err = cfg.validate().unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{cfg:?}");
+        }
+    }
+}
