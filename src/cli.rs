@@ -39,6 +39,10 @@ pub struct Cli {
     /// Validate the configuration and exit: 0 if it is usable, 2 if not.
     #[arg(long)]
     pub check: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (overrides the
+    /// config's `Metrics.Listen`).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// With `--mode solve`: print the hop list from SRC to DST.
     #[arg(long, num_args = 2, value_names = ["SRC", "DST"])]
     pub path: Option<Vec<u16>>,
@@ -162,9 +166,16 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         ));
     }
     match loaded.config {
-        Config::Edge(_) => Err(usage(
-            "not implemented yet: edge mode (the data plane is not built yet)",
-        )),
+        Config::Edge(edge) => {
+            let opts = crate::daemon::edge::RunOptions {
+                backend: match cli.bind {
+                    Bind::Uring => egd_uring::Backend::Uring,
+                    Bind::Std => egd_uring::Backend::Std,
+                },
+                metrics_listen: cli.metrics_listen,
+            };
+            crate::daemon::edge::run(&edge, &opts).map_err(|e| os(e.to_string()))
+        }
         Config::Super(_) => Err(usage("not implemented yet: super mode")),
         Config::Generator(_) => match cli.cfgmode {
             None => Err(usage("--mode gencfg needs --cfgmode static, super or p2p")),

@@ -71,14 +71,15 @@ impl FdPair {
     pub(crate) fn read_byte(&mut self) -> io::Result<Byte> {
         let mut b = [0u8; 1];
         while !self.rx_done {
-            match fdio::read_frame(self.rx.as_fd(), &mut b) {
-                Ok(ReadOutcome::Frame(_)) => return Ok(Byte::Got(b[0])),
-                // Cannot happen with a 1-byte read of a byte stream; a 2-byte
-                // datagram would land here and is dropped.
-                Ok(ReadOutcome::TooLong) => self.stats.dropped_too_long += 1,
-                Ok(ReadOutcome::WouldBlock) => return Ok(Byte::WouldBlock),
-                Ok(ReadOutcome::Eof) => self.rx_done = true,
-                Err(e) => self.input_error(e)?,
+            // A plain one-byte read: `fdio::read_frame` reads one spare byte to
+            // detect truncated datagrams, which on a byte stream would swallow
+            // the next byte as "too long".
+            match rustix::io::read(self.rx.as_fd(), &mut b) {
+                Ok(0) => self.rx_done = true,
+                Ok(_) => return Ok(Byte::Got(b[0])),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::AGAIN) => return Ok(Byte::WouldBlock),
+                Err(e) => self.input_error(e.into())?,
             }
         }
         Ok(Byte::Done)

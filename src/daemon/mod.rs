@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod clock;
+pub mod edge;
 pub mod entropy;
 pub mod logging;
 pub mod metrics;

@@ -1,0 +1,260 @@
+//! Running an edge: the interface, the UDP sockets and the sans-IO node,
+//! driven by one reactor on one thread (ARCHITECTURE.md "The daemon loop"):
+//! wait for completions → read the clock once → feed completions to the node
+//! → handle due timeouts → turn transmits into batched sends and frames into
+//! interface writes → re-arm one timeout.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use egd_ifaces::{IfaceKind, IfaceSpec, L2HeaderMode as IfaceL2Mode, L2Interface, SockSpec};
+use egd_uring::{Backend, Completion, Reactor, ReactorConfig, SocketId, WatchId};
+
+use super::signals::Signals;
+use super::{clock, entropy, metrics, sockets};
+use crate::config::{EdgeConfig, IType, L2HeaderMode, SocketSpec};
+use crate::logging::target;
+use crate::node::{Node, NodeConfig};
+use crate::wire::ethernet;
+
+/// How the daemon was asked to run (command-line choices).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub backend: Backend,
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// Why an edge stopped abnormally. `Display` names what failed.
+#[derive(Debug)]
+pub struct RunError(pub String);
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How often the node's counters are copied to the metrics registry.
+const METRICS_PERIOD: Duration = Duration::from_secs(1);
+/// Most frames read from the interface per wake-up before the sockets get a
+/// turn (fairness between directions).
+const IFACE_READ_BUDGET: usize = 256;
+/// Longest the loop sleeps, so signals are noticed promptly.
+const MAX_SLEEP: Duration = Duration::from_millis(200);
+
+/// Runs an edge until SIGTERM/SIGINT.
+pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
+    let signals = Signals::install().map_err(|e| RunError(format!("signal handlers: {e}")))?;
+    let spec = iface_spec(cfg)?;
+    let mut iface = egd_ifaces::open(&spec).map_err(|e| RunError(e.to_string()))?;
+    tracing::info!(target: target::NORMAL, "interface {} ({}) is up", iface.name(), cfg.interface.itype.name());
+    if cfg.post_script.is_some() {
+        match egd_ifaces::run_post_script(&spec) {
+            Ok(status) if status.success() => {}
+            Ok(status) => tracing::warn!(target: target::NORMAL, "PostScript exited with {status}"),
+            Err(e) => tracing::warn!(target: target::NORMAL, "PostScript failed: {e}"),
+        }
+    }
+    let bound = sockets::bind(&cfg.address_families, cfg.listen_port)
+        .map_err(|e| RunError(format!("UDP socket: {e}")))?;
+    tracing::info!(target: target::NORMAL, "listening on UDP port {}", bound.port);
+
+    let (mut reactor, warning) = egd_uring::new_reactor(opts.backend, ReactorConfig::default())
+        .map_err(|e| RunError(format!("reactor: {e}")))?;
+    if let Some(w) = warning {
+        tracing::warn!(target: target::INTERNAL, "{w}");
+    }
+    tracing::info!(target: target::INTERNAL, "I/O: {}", reactor.features());
+    let v4 = bound
+        .v4
+        .map(|s| reactor.add_udp(s))
+        .transpose()
+        .map_err(|e| RunError(format!("UDP: {e}")))?;
+    let v6 = bound
+        .v6
+        .map(|s| reactor.add_udp(s))
+        .transpose()
+        .map_err(|e| RunError(format!("UDP: {e}")))?;
+
+    if let Some(listen) = opts.metrics_listen.or(cfg.metrics.map(|m| m.listen)) {
+        metrics::install(listen).map_err(RunError)?;
+        tracing::info!(target: target::NORMAL, "metrics on http://{listen}/metrics");
+    }
+
+    let seed = entropy::random_32().map_err(|e| RunError(format!("randomness: {e}")))?;
+    let node_cfg = NodeConfig::from_edge(cfg, resolve);
+    let mut node = Node::new(node_cfg, seed, clock::now(), clock::unix_now());
+
+    let mut watch = watch_iface(reactor.as_mut(), iface.as_ref(), None)?;
+    let mut frame = vec![0u8; usize::from(cfg.interface.mtu.get()) + ethernet::HEADER_LEN + 64];
+    let mut next_publish = clock::now();
+    let mut next_maintain = iface.maintain_interval().map(|d| clock::now() + d);
+
+    while !signals.stop_requested() {
+        let now = clock::now();
+        let mut deadline = node
+            .poll_timeout()
+            .map_or(now + MAX_SLEEP, |(t, _)| t.min(now + MAX_SLEEP));
+        if let Some(m) = next_maintain {
+            deadline = deadline.min(m);
+        }
+        let mut readable = false;
+        {
+            let node = &mut node;
+            reactor
+                .wait(Some(deadline), &mut |c| match c {
+                    Completion::Datagram { from, payload, .. } => {
+                        node.handle_datagram(clock::now(), from, payload);
+                    }
+                    Completion::Readable(id) if watch.map(|(w, _)| w) == Some(id) => {
+                        readable = true
+                    }
+                    Completion::Readable(id) => {
+                        tracing::debug!(target: target::INTERNAL, "readable: unknown watch {id:?}")
+                    }
+                    Completion::Timeout => {}
+                })
+                .map_err(|e| RunError(format!("reactor wait: {e}")))?;
+        }
+        let now = clock::now();
+        if readable {
+            for _ in 0..IFACE_READ_BUDGET {
+                match iface.read_frame(&mut frame) {
+                    Ok(Some(len)) => {
+                        tracing::trace!(target: target::TRANSIT, "frame of {len} bytes from the interface");
+                        node.handle_frame(now, &frame[..len]);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(target: target::INTERNAL, "interface read: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+        if node.poll_timeout().is_some_and(|(t, _)| t <= now) {
+            node.handle_timeout(now);
+        }
+        if readable || next_maintain.is_some_and(|m| m <= now) {
+            if let Err(e) = iface.maintain() {
+                tracing::warn!(target: target::INTERNAL, "interface: {e}");
+            }
+            watch = watch_iface(reactor.as_mut(), iface.as_ref(), watch)?;
+            next_maintain = iface.maintain_interval().map(|d| now + d);
+        }
+        flush_outputs(&mut node, reactor.as_mut(), iface.as_mut(), v4, v6);
+        if now >= next_publish {
+            metrics::publish(&node);
+            next_publish = now + METRICS_PERIOD;
+        }
+    }
+    tracing::info!(target: target::NORMAL, "stopping");
+    Ok(())
+}
+
+/// Sends every queued datagram and writes every delivered frame.
+fn flush_outputs(
+    node: &mut Node,
+    reactor: &mut dyn Reactor,
+    iface: &mut dyn L2Interface,
+    v4: Option<SocketId>,
+    v6: Option<SocketId>,
+) {
+    while let Some(t) = node.poll_transmit() {
+        let socket = if t.dst.is_ipv4() { v4 } else { v6 };
+        let Some(socket) = socket else { continue };
+        if let Err(e) = reactor.queue_send(socket, t.dst, t.payload) {
+            tracing::debug!(target: target::TRANSIT, "send to {}: {e}", t.dst);
+        }
+    }
+    if let Err(e) = reactor.flush() {
+        tracing::debug!(target: target::TRANSIT, "flush: {e}");
+    }
+    while let Some(f) = node.poll_frame() {
+        if let Err(e) = iface.write_frame(f) {
+            tracing::warn!(target: target::INTERNAL, "interface write: {e}");
+        }
+    }
+    while let Some(e) = node.poll_event() {
+        tracing::info!(target: target::CONTROL, "{e:?}");
+    }
+}
+
+/// (Re)registers the interface's fd when it changed (stream sockets
+/// reconnect with a new fd).
+fn watch_iface(
+    reactor: &mut dyn Reactor,
+    iface: &dyn L2Interface,
+    current: Option<(WatchId, i32)>,
+) -> Result<Option<(WatchId, i32)>, RunError> {
+    let fd = iface.read_fd();
+    match (current, fd) {
+        (Some((id, old)), Some(new)) if old == new => Ok(Some((id, old))),
+        (current, fd) => {
+            if let Some((id, _)) = current {
+                reactor.unwatch(id);
+            }
+            fd.map(|fd| reactor.watch_readable(fd).map(|id| (id, fd)))
+                .transpose()
+                .map_err(|e| RunError(format!("watch interface: {e}")))
+        }
+    }
+}
+
+/// Resolves a host-name endpoint once at start (DNS is the daemon's job).
+fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    (host, port).to_socket_addrs().ok()?.next()
+}
+
+/// The interface settings the `ifaces` crate needs.
+fn iface_spec(cfg: &EdgeConfig) -> Result<IfaceSpec, RunError> {
+    let i = &cfg.interface;
+    let kind = match i.itype {
+        IType::Tap => IfaceKind::Tap,
+        IType::Dummy => IfaceKind::Dummy,
+        IType::Stdio => IfaceKind::Stdio,
+        IType::UdpSock => IfaceKind::UdpSock,
+        IType::TcpSock => IfaceKind::TcpSock,
+        IType::UnixSock => IfaceKind::UnixSock,
+        IType::UnixGramSock => IfaceKind::UnixGramSock,
+        IType::UnixPacketSock => IfaceKind::UnixPacketSock,
+        IType::Fd => IfaceKind::Fd,
+        IType::Vpp => return Err(RunError("not implemented yet: IType vpp".into())),
+    };
+    let mac = i
+        .mac_prefix
+        .and_then(|p| p.mac_for(cfg.node_id))
+        .unwrap_or_else(|| default_mac(cfg.node_id.get()));
+    let sock = |s: &Option<SocketSpec>| {
+        s.as_ref().map(|s| match s {
+            SocketSpec::Inet(a) => SockSpec::Inet(*a),
+            SocketSpec::Unix(p) => SockSpec::Unix(p.clone()),
+        })
+    };
+    Ok(IfaceSpec {
+        kind,
+        name: i.name.clone(),
+        node_id: cfg.node_id.get(),
+        mac,
+        mtu: i.mtu.get(),
+        ipv4: i.ipv4.map(|n| (n.addr(), n.prefix_len())),
+        ipv6: i.ipv6.map(|n| (n.addr(), n.prefix_len())),
+        ipv6_link_local: i.ipv6_link_local.map(|n| (n.addr(), n.prefix_len())),
+        recv_addr: sock(&i.recv_addr),
+        send_addr: sock(&i.send_addr),
+        l2_header_mode: match i.l2_header_mode {
+            L2HeaderMode::NoChange => IfaceL2Mode::NoChange,
+            L2HeaderMode::KeyboardDebug => IfaceL2Mode::KeyboardDebug,
+            L2HeaderMode::NoL2 => IfaceL2Mode::NoL2,
+        },
+        post_script: cfg.post_script.clone(),
+        queues: 1,
+    })
+}
+
+/// A locally administered unicast MAC for a node without a configured prefix.
+fn default_mac(node: u16) -> [u8; 6] {
+    let b = node.to_be_bytes();
+    [0x02, 0x00, 0x00, 0x00, b[0], b[1]]
+}

@@ -1,0 +1,54 @@
+//! Helpers shared by the multi-process integration tests: network namespaces
+//! that are always deleted, child processes that are always killed, and
+//! polling with a deadline.
+#![allow(clippy::disallowed_methods)] // real processes: threads and sleeps are the point
+#![allow(dead_code)] // each test binary uses a different subset
+
+pub mod netns;
+pub mod procs;
+
+use std::time::{Duration, Instant};
+
+/// Polls `f` every 20 ms until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Why a real-kernel test cannot run here, if it cannot: it needs root and
+/// `ip`. With EGD_REQUIRE_TOOLS set (deploy/test.sh), missing them fails.
+pub fn kernel_test_unavailable() -> Option<String> {
+    let reason = if unsafe_free_euid() != 0 {
+        Some("needs root (network namespaces)".to_owned())
+    } else if std::process::Command::new("ip").arg("-V").output().is_err() {
+        Some("needs `ip` (iproute2)".to_owned())
+    } else {
+        None
+    };
+    if let Some(r) = &reason {
+        assert!(std::env::var_os("EGD_REQUIRE_TOOLS").is_none(), "{r}");
+        eprintln!("skipped: {r}");
+    }
+    reason
+}
+
+fn unsafe_free_euid() -> u32 {
+    // /proc/self/status "Uid:" line: real, effective, saved, fs.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(str::to_owned))
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(u32::MAX)
+}

@@ -1,0 +1,91 @@
+//! Child processes that are killed when dropped, with their stdout collected
+//! line by line on a reader thread.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// A running process; killed (and reaped) on drop.
+#[derive(Debug)]
+pub struct Proc {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// Lines the process printed on stdout so far.
+    pub stdout: Arc<Mutex<Vec<String>>>,
+    /// Lines on stderr so far (logs).
+    pub stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proc {
+    pub fn spawn(mut cmd: Command) -> Proc {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        if let Some(out) = child.stdout.take() {
+            collect(out, Arc::clone(&stdout));
+        }
+        if let Some(err) = child.stderr.take() {
+            collect(err, Arc::clone(&stderr));
+        }
+        let stdin = child.stdin.take();
+        Proc {
+            child,
+            stdin,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Writes `text` to the process's stdin.
+    pub fn type_in(&mut self, text: &str) {
+        if let Some(s) = self.stdin.as_mut() {
+            s.write_all(text.as_bytes()).expect("write to child stdin");
+            s.flush().expect("flush child stdin");
+        }
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.stdout.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    pub fn log(&self) -> String {
+        self.stderr.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+
+    /// Still running?
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().ok()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if let Ok(mut v) = into.lock() {
+                v.push(line);
+            }
+        }
+    });
+}
