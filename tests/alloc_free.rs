@@ -32,10 +32,15 @@ fn pump(from: &mut Wg, to: &mut Wg, now: Instant, src: SocketAddr) {
 
 #[test]
 fn transport_path_does_not_allocate() {
-    let (ka, kb) = (private_key_from_random([1; 32]), private_key_from_random([2; 32]));
+    let (ka, kb) = (
+        private_key_from_random([1; 32]),
+        private_key_from_random([2; 32]),
+    );
     let (ia, ib) = (NodeId::new(1).unwrap(), NodeId::new(2).unwrap());
-    let (sa, sb): (SocketAddr, SocketAddr) =
-        ("192.0.2.1:1".parse().unwrap(), "192.0.2.2:2".parse().unwrap());
+    let (sa, sb): (SocketAddr, SocketAddr) = (
+        "192.0.2.1:1".parse().unwrap(),
+        "192.0.2.2:2".parse().unwrap(),
+    );
     let mut now = base();
     let mut a = Wg::new(&ka, [1; 32], now, Duration::from_secs(1_700_000_000));
     let mut b = Wg::new(&kb, [2; 32], now, Duration::from_secs(1_700_000_000));
@@ -56,10 +61,22 @@ fn transport_path_does_not_allocate() {
         let out = a.seal(now, ib, &mut buf, payload.clone()).unwrap_or(0..0);
         assert_eq!(out.start, 0);
         let opened = b.open(now, sa, &mut buf[out]);
-        assert_eq!(opened, Opened::Data { peer: ia, payload: 16..16 + len });
+        assert_eq!(
+            opened,
+            Opened::Data {
+                peer: ia,
+                payload: 16..16 + len
+            }
+        );
         let out = b.seal(now, ia, &mut buf, payload).unwrap_or(0..0);
         let opened = a.open(now, sb, &mut buf[out]);
-        assert_eq!(opened, Opened::Data { peer: ib, payload: 16..16 + len });
+        assert_eq!(
+            opened,
+            Opened::Data {
+                peer: ib,
+                payload: 16..16 + len
+            }
+        );
         let _ = (a.poll_timeout(), b.poll_timeout());
     };
     // Warm-up: first use of every code path, lazily initialised CPU features.
