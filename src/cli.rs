@@ -138,7 +138,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         return Err(usage("--config FILE is required (see egd --help)"));
     };
     if cli.mode == Some(Mode::Solve) {
-        return Err(usage("not implemented yet: --mode solve"));
+        return solve(path, cli.path.as_deref());
     }
     let forced = match cli.mode {
         Some(Mode::Edge) => Some(FileKind::Edge),
@@ -186,6 +186,40 @@ fn describe(config: &Config) -> String {
         Config::Super(s) => format!("supernode config, {} peer(s)", s.peers.len()),
         Config::Generator(g) => format!("gencfg generator, network {:?}", g.network_name),
     }
+}
+
+/// `--mode solve`: the next-hop and distance tables for a latency matrix
+/// (SYSTEM.md §6.4), or with `--path SRC DST` the hops between two nodes.
+fn solve(path: &std::path::Path, hops: Option<&[u16]>) -> Result<(), Failure> {
+    let text =
+        read_bounded(path).map_err(|e| usage(format!("{}:0: cannot read: {e}", path.display())))?;
+    let graph = egd_routing::parse_matrix(&text)
+        .map_err(|e| usage(format!("{}:{}: {}", path.display(), e.line, e.reason)))?;
+    let solution =
+        egd_routing::solve(&graph).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    match hops {
+        None => out(&egd_routing::render_yaml(&solution)),
+        Some(&[src, dst]) => {
+            let id = |v: u16| {
+                crate::NodeId::new(v).ok_or_else(|| usage(format!("--path: {v} is not a node id")))
+            };
+            let line = egd_routing::render_path(&solution, id(src)?, id(dst)?)
+                .map_err(|e| usage(format!("--path {src} {dst}: {e}")))?;
+            out(&format!("{line}\n"))
+        }
+        Some(_) => Err(usage("--path takes two node ids: SRC DST")),
+    }
+}
+
+/// Largest matrix file read: 2048 nodes with long numbers fit easily.
+const MAX_MATRIX_BYTES: u64 = 256 * 1024 * 1024;
+
+fn read_bounded(path: &std::path::Path) -> io::Result<String> {
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_MATRIX_BYTES)
+        .read_to_string(&mut text)?;
+    Ok(text)
 }
 
 fn genkey() -> Result<(), Failure> {

@@ -17,8 +17,13 @@ pub mod config;
 pub mod daemon;
 pub mod keys;
 pub mod logging;
+pub mod metrics;
+pub mod node;
 pub mod noise;
+pub mod peer;
 pub mod session;
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
 pub mod wg;
 pub mod wire;
 

@@ -351,3 +351,120 @@ fn pubkey_equals_wg_pubkey() {
         assert_eq!(ours, theirs, "for private key {private:?}");
     }
 }
+
+mod solve {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn solve(args: &[&str]) -> Output {
+        let mut all = vec!["--mode", "solve"];
+        all.extend_from_slice(args);
+        egd(&all, "")
+    }
+
+    /// `NextHopTable` rows as printed: src → (dst → hop).
+    fn tables(yaml: &str) -> BTreeMap<u16, BTreeMap<u16, u16>> {
+        let mut out = BTreeMap::new();
+        let mut in_table = false;
+        let mut src = 0u16;
+        for line in yaml.lines() {
+            if !line.starts_with(' ') {
+                in_table = line.starts_with("NextHopTable:");
+                continue;
+            }
+            if !in_table {
+                continue;
+            }
+            let (k, v) = line.trim().split_once(':').unwrap();
+            if line.starts_with("    ") {
+                out.entry(src)
+                    .or_insert_with(BTreeMap::new)
+                    .insert(k.parse().unwrap(), v.trim().parse().unwrap());
+            } else {
+                src = k.parse().unwrap();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn path_txt_gives_the_examples_routes_by_cost() {
+        let matrix = example("static_mode/path.txt");
+        let out = solve(&["--config", matrix.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("DistanceTable:"), "{stdout}");
+        let ours = tables(&stdout);
+        // Every hop of the example's own table; ties allowed, so compare the
+        // cost of each route: every link costs 0.5, so hop counts must match.
+        let loaded =
+            egd::config::load_file(&example("static_mode/EgNet_edge1.yaml"), None).unwrap();
+        let egd::config::Config::Edge(e) = loaded.config else {
+            panic!()
+        };
+        let hops = |t: &dyn Fn(u16, u16) -> u16, mut a: u16, b: u16| {
+            let mut n = 0;
+            while a != b {
+                a = t(a, b);
+                n += 1;
+                assert!(n < 10, "loop");
+            }
+            n
+        };
+        for (src, row) in &e.next_hop_table {
+            for dst in row.keys() {
+                let (s, d) = (src.get(), dst.get());
+                let theirs = hops(
+                    &|a, b| {
+                        e.next_hop_table[&egd::NodeId::new(a).unwrap()]
+                            [&egd::NodeId::new(b).unwrap()]
+                            .get()
+                    },
+                    s,
+                    d,
+                );
+                let mine = hops(&|a, b| ours[&a][&b], s, d);
+                assert_eq!(mine, theirs, "{s}->{d}");
+            }
+        }
+        assert_eq!(ours.len(), 6);
+    }
+
+    #[test]
+    fn path_prints_the_hop_list() {
+        let matrix = example("static_mode/path.txt");
+        let out = solve(&["--config", matrix.to_str().unwrap(), "--path", "1", "5"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "1 -> 2 -> 3 -> 5\n");
+        let out = solve(&["--config", matrix.to_str().unwrap(), "--path", "1", "9"]);
+        assert_eq!(out.status.code(), Some(2));
+    }
+
+    #[test]
+    fn malformed_matrix_names_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.txt");
+        std::fs::write(&path, "X 1 2\n1 0 0.5\n2 oops 0\n").unwrap();
+        let out = solve(&["--config", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.starts_with(&format!("{}:3: ", path.display())),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn negative_cycle_is_reported_not_clamped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.txt");
+        std::fs::write(&path, "X 1 2\n1 0 -2\n2 1 0\n").unwrap();
+        let out = solve(&["--config", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains("negative cycle"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}

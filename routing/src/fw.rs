@@ -16,9 +16,9 @@
 use crate::cost::{INF, min};
 
 /// Rows of the micro-kernel's accumulator tile.
-pub(crate) const MR: usize = 4;
+pub(crate) const MR: usize = 2;
 /// Columns of the micro-kernel's accumulator tile.
-pub(crate) const NR: usize = 8;
+pub(crate) const NR: usize = 4;
 /// The largest block: a 64×64 tile of `f64` is 32 KiB, which with the packed
 /// panels stays within L1/L2.
 pub(crate) const MAX_BLOCK: usize = 64;
@@ -32,7 +32,7 @@ pub(crate) fn block_size(n: usize) -> usize {
 /// of `bs`, `bs` a multiple of `NR`. The diagonal is whatever the caller put
 /// there (the solver uses `+∞`, so it ends as the shortest cycle).
 pub(crate) fn floyd_warshall(d: &mut [f64], p: usize, bs: usize) {
-    if p == 0 || bs == 0 || p % bs != 0 || bs % NR != 0 || d.len() != p * p {
+    if p == 0 || bs == 0 || p % bs != 0 || bs % NR != 0 || bs % MR != 0 || d.len() != p * p {
         return;
     }
     let nb = p / bs;

@@ -1,6 +1,7 @@
 //! The fast solver against a trivial reference (Bellman–Ford per source), on
 //! random consistent graphs with negative weights, plus the clock-offset
 //! invariance property and negative-cycle reporting.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 mod common;
 

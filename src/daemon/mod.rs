@@ -3,5 +3,9 @@
 //! here with time, randomness and packets passed in.
 #![allow(clippy::disallowed_methods)]
 
+pub mod clock;
 pub mod entropy;
 pub mod logging;
+pub mod metrics;
+pub mod signals;
+pub mod sockets;

@@ -1,0 +1,86 @@
+//! The UDP sockets an edge listens on: one per enabled address family, on the
+//! same port (`ListenPort`, or one the kernel picks when it is 0), with the
+//! IPv6 socket IPv6-only so the two never overlap.
+
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::config::AddressFamilies;
+
+/// Receive/send buffer size asked for: bursts of tunnel traffic must not be
+/// dropped by the kernel before the reactor drains them.
+const SOCKET_BUFFER: usize = 4 << 20;
+
+/// The bound sockets: IPv4 first when both exist.
+#[derive(Debug)]
+pub struct Bound {
+    pub v4: Option<UdpSocket>,
+    pub v6: Option<UdpSocket>,
+    pub port: u16,
+}
+
+/// Binds the sockets for `port` and the enabled families. With port 0 the
+/// IPv4 socket's kernel-chosen port is reused for IPv6.
+pub fn bind(af: &AddressFamilies, port: u16) -> io::Result<Bound> {
+    let mut port = port;
+    let v4 = if af.ipv4 {
+        let ip = af.listen_v4.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let s = udp(Domain::IPV4, SocketAddr::from((ip, port)))?;
+        port = s.local_addr()?.port();
+        Some(s)
+    } else {
+        None
+    };
+    let v6 = if af.ipv6 {
+        let ip = af.listen_v6.unwrap_or(Ipv6Addr::UNSPECIFIED);
+        match udp(Domain::IPV6, SocketAddr::from((ip, port))) {
+            Ok(s) => {
+                port = s.local_addr()?.port();
+                Some(s)
+            }
+            // A host without IPv6 still runs on IPv4.
+            Err(e) if v4.is_some() && e.raw_os_error() == Some(libc::EAFNOSUPPORT) => None,
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
+    Ok(Bound { v4, v6, port })
+}
+
+fn udp(domain: Domain, addr: SocketAddr) -> io::Result<UdpSocket> {
+    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    if domain == Domain::IPV6 {
+        s.set_only_v6(true)?;
+    }
+    // Best effort: unprivileged runs get the system maximum instead.
+    let _ = s.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = s.set_send_buffer_size(SOCKET_BUFFER);
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())
+        .map_err(|e| io::Error::new(e.kind(), format!("bind {addr}: {e}")))?;
+    Ok(s.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_families_share_one_port() {
+        let af = AddressFamilies {
+            ipv4: true,
+            ipv6: true,
+            listen_v4: Some(Ipv4Addr::LOCALHOST),
+            listen_v6: Some(Ipv6Addr::LOCALHOST),
+        };
+        let b = bind(&af, 0).unwrap();
+        let p4 = b.v4.as_ref().unwrap().local_addr().unwrap().port();
+        assert_eq!(p4, b.port);
+        if let Some(v6) = &b.v6 {
+            assert_eq!(v6.local_addr().unwrap().port(), b.port);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Building a [`NodeConfig`] from a validated edge configuration.
+
+use std::net::SocketAddr;
+
+use egd_routing::NextHopTable;
+
+use super::{NodeConfig, PeerConfig};
+use crate::config::{EdgeConfig, Endpoint, StaticNextHops};
+use crate::wire::ethernet;
+
+impl NodeConfig {
+    /// The node an edge config describes. `resolve` turns a host-name
+    /// endpoint into an address (the daemon resolves DNS; the core does no
+    /// I/O); literal addresses need no resolving.
+    pub fn from_edge(edge: &EdgeConfig, resolve: impl Fn(&str, u16) -> Option<SocketAddr>) -> Self {
+        let peers = edge
+            .peers
+            .iter()
+            .map(|p| PeerConfig {
+                id: p.node_id,
+                public_key: p.public_key.clone(),
+                preshared_key: p.preshared_key.clone(),
+                endpoint: p.endpoint.as_ref().and_then(|e| match e {
+                    Endpoint::Addr(a) => Some(*a),
+                    Endpoint::Host { host, port } => resolve(host, *port),
+                }),
+                is_static: p.is_static,
+                persistent_keepalive: p.persistent_keepalive,
+            })
+            .collect();
+        NodeConfig {
+            id: edge.node_id,
+            private_key: edge.private_key.clone(),
+            peers,
+            default_ttl: edge.default_ttl,
+            l2_fib_timeout: edge.l2_fib_timeout,
+            max_frame_len: usize::from(edge.interface.mtu.get()) + ethernet::HEADER_LEN,
+            next_hops: next_hop_table(&edge.next_hop_table),
+            dup_check_timeout: edge.dynamic_route.dup_check_timeout,
+        }
+    }
+}
+
+/// A configured `NextHopTable` as the routing crate's type.
+pub fn next_hop_table(configured: &StaticNextHops) -> NextHopTable {
+    let mut table = NextHopTable::new();
+    for (src, row) in configured {
+        for (dst, hop) in row {
+            table.insert(*src, *dst, *hop);
+        }
+    }
+    table
+}

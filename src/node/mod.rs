@@ -1,0 +1,752 @@
+//! The sans-IO edge node: WireGuard sessions with its neighbours, the
+//! routing header, L2 learning and forwarding (SYSTEM.md §4). No sockets, no
+//! clock, no threads — time, randomness and packets are passed in, so many
+//! nodes can run in one process on a virtual clock (`crate::sim`).
+//!
+//! # Driving a node
+//!
+//! ```text
+//! let mut node = Node::new(cfg, rng_seed, now, unix_now);
+//! loop {
+//!     // inputs, each with the current time:
+//!     node.handle_frame(now, &frame);                 // from the interface
+//!     node.handle_datagram(now, from, &mut datagram);  // from the UDP socket (decrypted in place)
+//!     node.handle_timeout(now);                        // when poll_timeout's instant has come (early calls are harmless)
+//!     // outputs, drained after every input:
+//!     while let Some(t) = node.poll_transmit() { send(t.dst, t.payload) }
+//!     while let Some(f) = node.poll_frame() { write_to_interface(f) }
+//!     while let Some(e) = node.poll_event() { … }
+//!     sleep_until(node.poll_timeout());
+//! }
+//! ```
+//!
+//! Every output queue is a fixed ring allocated at start; when one is full,
+//! the packet is dropped and counted (`Metrics::dropped`), never queued
+//! without bound.
+
+mod dedup;
+mod fib;
+mod forward;
+mod from_config;
+pub(crate) mod ring;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use egd_routing::NextHopTable;
+
+use crate::NodeId;
+use crate::config::{PresharedKey, PrivateKey, PublicKey};
+use crate::metrics::Metrics;
+use crate::peer::Peer;
+use crate::wg::{self, Opened, SealError, Wg, WgEvent, WgTransmit};
+use crate::wire::control::Control;
+use crate::wire::ethernet::{self, Frame};
+use crate::wire::header::{self, Header, Kind};
+
+use dedup::{Dedup, Verdict};
+use fib::Fib;
+use forward::Routes;
+pub use from_config::next_hop_table;
+use ring::PacketRing;
+
+/// One neighbour of a node.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    pub id: NodeId,
+    pub public_key: PublicKey,
+    pub preshared_key: Option<PresharedKey>,
+    pub endpoint: Option<SocketAddr>,
+    /// Keep `endpoint` rather than following the peer's source address.
+    pub is_static: bool,
+    pub persistent_keepalive: Option<Duration>,
+}
+
+/// What a node needs to start.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub id: NodeId,
+    pub private_key: PrivateKey,
+    pub peers: Vec<PeerConfig>,
+    /// TTL of packets this node originates.
+    pub default_ttl: u8,
+    pub l2_fib_timeout: Duration,
+    /// Largest Ethernet frame the interface hands over (MTU + 14).
+    pub max_frame_len: usize,
+    pub next_hops: NextHopTable,
+    /// How long a flooded message's (source, seq) is remembered.
+    pub dup_check_timeout: Duration,
+}
+
+/// A datagram to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit<'a> {
+    pub dst: SocketAddr,
+    pub payload: &'a [u8],
+}
+
+/// Something the owner of the node may act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// A WireGuard session with a neighbour is up.
+    SessionEstablished { peer: NodeId },
+    /// A neighbour did not answer handshakes for REKEY_ATTEMPT_TIME.
+    HandshakeFailed { peer: NodeId },
+    /// A neighbour's endpoint changed (roaming).
+    EndpointChanged { peer: NodeId, endpoint: SocketAddr },
+    /// A control message for this node (or a flood, first sighting).
+    Control {
+        from_peer: NodeId,
+        src: u16,
+        dst: u16,
+        kind: Kind,
+        seq: u32,
+        body: Vec<u8>,
+    },
+}
+
+/// Datagrams waiting to be sent at once (a broadcast's fan-out plus
+/// handshakes); more are dropped and counted.
+const MIN_TRANSMIT_SLOTS: usize = 64;
+/// Frames waiting to be written to the interface.
+const FRAME_SLOTS: usize = 64;
+/// Events waiting for the owner; more are dropped and counted.
+const EVENT_CAPACITY: usize = 1024;
+/// WireGuard pads plaintext to a multiple of 16 bytes (paper §5.4.6).
+const PADDING_MULTIPLE: usize = 16;
+/// Largest WireGuard handshake message (initiation).
+const MAX_HANDSHAKE_LEN: usize = 148;
+
+pub struct Node {
+    id: NodeId,
+    wg: Wg,
+    peers: BTreeMap<NodeId, Peer>,
+    /// The keys of `peers`, for loops that must not allocate.
+    neighbours: Vec<NodeId>,
+    routes: Routes,
+    fib: Fib,
+    dedup: Dedup,
+    transmits: PacketRing<SocketAddr>,
+    frames: PacketRing<()>,
+    events: VecDeque<NodeEvent>,
+    /// Where WireGuard writes its own datagrams before they are queued.
+    wg_scratch: Box<[u8]>,
+    default_ttl: u8,
+    max_frame_len: usize,
+    seq: u32,
+    next_sweep: Instant,
+    metrics: Metrics,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("id", &self.id)
+            .field("peers", &self.peers.len())
+            .finish()
+    }
+}
+
+impl Node {
+    /// A node at `now`; `unix_now` is the wall clock at the same moment
+    /// (for WireGuard's timestamps and latency probes).
+    pub fn new(cfg: NodeConfig, rng_seed: [u8; 32], now: Instant, unix_now: Duration) -> Self {
+        let mut wg = Wg::new(&cfg.private_key, rng_seed, now, unix_now);
+        let slot_len = slot_len(cfg.max_frame_len);
+        let mut peers = BTreeMap::new();
+        for p in &cfg.peers {
+            wg.add_peer(
+                p.id,
+                &p.public_key,
+                p.preshared_key.as_ref(),
+                p.persistent_keepalive,
+            );
+            peers.insert(p.id, Peer::new(p.id, p.endpoint, p.is_static, slot_len));
+        }
+        let neighbours: Vec<NodeId> = peers.keys().copied().collect();
+        let fib = Fib::new(cfg.l2_fib_timeout);
+        let dedup = Dedup::new(cfg.dup_check_timeout);
+        let next_sweep = now + sweep_interval(&fib, &dedup);
+        Self {
+            id: cfg.id,
+            wg,
+            routes: Routes::new(cfg.id, cfg.next_hops),
+            metrics: Metrics::new(neighbours.iter().copied()),
+            neighbours,
+            peers,
+            fib,
+            dedup,
+            transmits: PacketRing::new(MIN_TRANSMIT_SLOTS.max(2 * cfg.peers.len() + 16), slot_len),
+            frames: PacketRing::new(FRAME_SLOTS, slot_len),
+            events: VecDeque::with_capacity(EVENT_CAPACITY),
+            wg_scratch: vec![0u8; slot_len.max(MAX_HANDSHAKE_LEN)].into_boxed_slice(),
+            default_ttl: cfg.default_ttl,
+            max_frame_len: cfg.max_frame_len,
+            seq: 0,
+            next_sweep,
+        }
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// MAC addresses currently in the L2 FIB.
+    pub fn fib_len(&self) -> usize {
+        self.fib.len()
+    }
+
+    pub fn next_hops(&self) -> &NextHopTable {
+        self.routes.table()
+    }
+
+    /// Installs a new next-hop table (from a solver or a supernode).
+    pub fn set_next_hops(&mut self, table: NextHopTable) {
+        self.routes = Routes::new(self.id, table);
+    }
+
+    /// The current endpoint of a neighbour.
+    pub fn endpoint(&self, peer: NodeId) -> Option<SocketAddr> {
+        self.peers.get(&peer).and_then(|p| p.endpoint)
+    }
+
+    /// A frame read from the interface.
+    pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
+        let Some(eth) = Frame::parse(frame) else {
+            self.metrics.drop("frame_too_short");
+            return;
+        };
+        if frame.len() > self.max_frame_len {
+            self.metrics.drop("frame_too_long");
+            return;
+        }
+        let dst_mac = eth.dst();
+        let dst = if ethernet::is_group(&dst_mac) {
+            NodeId::BROADCAST
+        } else {
+            match self.fib.lookup(now, &dst_mac) {
+                Some(n) if n == self.id => {
+                    self.metrics.drop("frame_to_self");
+                    return;
+                }
+                Some(n) => n.get(),
+                // Unknown unicast floods like a broadcast (SYSTEM.md §4).
+                None => NodeId::BROADCAST,
+            }
+        };
+        let header = Header {
+            kind: Kind::Frame,
+            ttl: self.default_ttl,
+            dst,
+            src: self.id.get(),
+            body_len: 0,
+        };
+        self.route(now, header, frame, None);
+        self.drain_wg(now);
+    }
+
+    /// Sends a control message this node originates to `dst` (a node, or
+    /// `NodeId::BROADCAST`/`SPREAD`/`SUPER_NODE`). Returns the sequence
+    /// number used.
+    pub fn send_control(&mut self, now: Instant, dst: u16, control: &Control<'_>) -> u32 {
+        let seq = self.next_seq();
+        let mut body = [0u8; 512];
+        let msg = Control {
+            seq,
+            body: control.body.clone(),
+        };
+        let Ok(len) = msg.emit(&mut body) else {
+            self.metrics.drop("control_too_large");
+            return seq;
+        };
+        let header = Header {
+            kind: msg.kind(),
+            ttl: self.default_ttl,
+            dst,
+            src: self.id.get(),
+            body_len: 0,
+        };
+        self.route(now, header, &body[..len], None);
+        self.drain_wg(now);
+        seq
+    }
+
+    /// Sends a control message straight to neighbour `peer`, whatever the
+    /// routes say (pings measure the direct link).
+    pub fn send_control_direct(
+        &mut self,
+        now: Instant,
+        peer: NodeId,
+        control: &Control<'_>,
+    ) -> u32 {
+        let seq = self.next_seq();
+        let mut body = [0u8; 512];
+        let msg = Control {
+            seq,
+            body: control.body.clone(),
+        };
+        let Ok(len) = msg.emit(&mut body) else {
+            self.metrics.drop("control_too_large");
+            return seq;
+        };
+        let header = Header {
+            kind: msg.kind(),
+            ttl: 1,
+            dst: peer.get(),
+            src: self.id.get(),
+            body_len: 0,
+        };
+        self.send_to_neighbour(now, peer, header, &body[..len]);
+        self.drain_wg(now);
+        seq
+    }
+
+    /// A datagram from the network; decrypted in place in `buf`.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, buf: &mut [u8]) {
+        let datagram_len = buf.len() as u64;
+        match self.wg.open(now, from, buf) {
+            Opened::Data { peer, payload } => {
+                if let Some(c) = self.metrics.peer_mut(peer) {
+                    c.rx_bytes += datagram_len;
+                    c.rx_packets += 1;
+                }
+                self.handle_payload(now, from, peer, buf, payload)
+            }
+            Opened::Handshake { peer } => {
+                if let Some(p) = peer.and_then(|p| self.peers.get_mut(&p))
+                    && p.saw_authenticated(from)
+                {
+                    push_event(
+                        &mut self.events,
+                        &mut self.metrics,
+                        NodeEvent::EndpointChanged {
+                            peer: p.id,
+                            endpoint: from,
+                        },
+                    );
+                }
+            }
+            Opened::Dropped(reason) => self.metrics.drop(reason.as_str()),
+        }
+        self.drain_wg(now);
+    }
+
+    /// Runs timers that are due; early calls are harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.wg.handle_timeout(now);
+        if now >= self.next_sweep {
+            self.fib.sweep(now);
+            self.dedup.sweep(now);
+            self.next_sweep = now + sweep_interval(&self.fib, &self.dedup);
+        }
+        self.drain_wg(now);
+    }
+
+    /// The next instant `handle_timeout` has work, and why.
+    pub fn poll_timeout(&self) -> Option<(Instant, &'static str)> {
+        let sweep = (self.next_sweep, "fib_dedup_sweep");
+        match self.wg.poll_timeout() {
+            Some(w) if w.0 < sweep.0 => Some(w),
+            _ => Some(sweep),
+        }
+    }
+
+    /// The next datagram to send; lent until the next call.
+    pub fn poll_transmit(&mut self) -> Option<Transmit<'_>> {
+        self.transmits
+            .pop()
+            .map(|(dst, payload)| Transmit { dst, payload })
+    }
+
+    /// The next frame for the interface; lent until the next call.
+    pub fn poll_frame(&mut self) -> Option<&[u8]> {
+        self.frames.pop().map(|((), f)| f)
+    }
+
+    pub fn poll_event(&mut self) -> Option<NodeEvent> {
+        self.events.pop_front()
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    /// Decides where a packet goes: local delivery was handled by the
+    /// caller; this sends to the next hop or, for broadcasts, the fan-out.
+    fn route(&mut self, now: Instant, header: Header, body: &[u8], came_from: Option<NodeId>) {
+        match header.dst {
+            NodeId::BROADCAST => {
+                let Some(src) = NodeId::new(header.src) else {
+                    self.metrics.drop("bad_source");
+                    return;
+                };
+                // Index loop: sending does not change the routes, and this
+                // avoids copying the fan-out set per packet.
+                let came = came_from.unwrap_or(self.id);
+                let mut i = 0;
+                loop {
+                    let Some(next) = self.routes.broadcast_targets(came, src).nth(i) else {
+                        break;
+                    };
+                    i += 1;
+                    self.send_to_neighbour(now, next, header, body);
+                    if came_from.is_some() {
+                        self.metrics.forwarded_broadcast += 1;
+                    }
+                }
+            }
+            NodeId::SPREAD => {
+                for i in 0..self.neighbours.len() {
+                    let next = self.neighbours[i];
+                    if Some(next) != came_from && next.get() != header.src {
+                        self.send_to_neighbour(now, next, header, body);
+                    }
+                }
+            }
+            dst => {
+                let next = NodeId::new(dst).and_then(|d| self.routes.next_hop(d));
+                match next {
+                    Some(next) => {
+                        self.send_to_neighbour(now, next, header, body);
+                        if came_from.is_some() {
+                            self.metrics.forwarded_unicast += 1;
+                        }
+                    }
+                    None => self.metrics.drop("no_route"),
+                }
+            }
+        }
+    }
+
+    /// Writes header and body into a transmit slot, seals it for `next`,
+    /// and queues it; without a session, parks the plaintext and starts a
+    /// handshake.
+    fn send_to_neighbour(&mut self, now: Instant, next: NodeId, mut header: Header, body: &[u8]) {
+        let Some(peer) = self.peers.get_mut(&next) else {
+            self.metrics.drop("unknown_peer");
+            return;
+        };
+        let Ok(body_len) = u16::try_from(body.len()) else {
+            self.metrics.drop("body_too_long");
+            return;
+        };
+        header.body_len = body_len;
+        let plain_len = padded(header::LEN + body.len());
+        if !self.wg.has_session(next) || peer.endpoint.is_none() {
+            park(peer, &mut self.metrics, header, body, plain_len);
+            self.wg.initiate(now, next);
+            return;
+        }
+        let Some(endpoint) = peer.endpoint else {
+            return;
+        };
+        let Some(slot) = self.transmits.reserve() else {
+            self.metrics.drop("tx_queue_full");
+            return;
+        };
+        let start = wg::TRANSPORT_HEADER_LEN;
+        let Some(plain) = slot.get_mut(start..start + plain_len) else {
+            self.metrics.drop("body_too_long");
+            return;
+        };
+        write_plaintext(plain, header, body);
+        match self.wg.seal(now, next, slot, start..start + plain_len) {
+            Ok(range) => {
+                let len = range.len() as u64;
+                self.transmits.commit(range, endpoint);
+                if let Some(c) = self.metrics.peer_mut(next) {
+                    c.tx_bytes += len;
+                    c.tx_packets += 1;
+                }
+            }
+            Err(SealError::NoSession) => {
+                // Raced with expiry: keep the plaintext for the next session.
+                if let Some(peer) = self.peers.get_mut(&next) {
+                    park(peer, &mut self.metrics, header, body, plain_len);
+                }
+                self.wg.initiate(now, next);
+            }
+            Err(e) => self.metrics.drop(seal_error_label(e)),
+        }
+    }
+
+    fn handle_payload(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        peer: NodeId,
+        buf: &mut [u8],
+        payload: std::ops::Range<usize>,
+    ) {
+        if let Some(p) = self.peers.get_mut(&peer)
+            && p.saw_authenticated(from)
+        {
+            push_event(
+                &mut self.events,
+                &mut self.metrics,
+                NodeEvent::EndpointChanged {
+                    peer,
+                    endpoint: from,
+                },
+            );
+        }
+        if payload.is_empty() {
+            return; // keepalive
+        }
+        let Some(plain) = buf.get(payload) else {
+            return;
+        };
+        let (header, body_range) = match Header::parse(plain) {
+            Ok(h) => h,
+            Err(_) => {
+                self.metrics.drop("bad_header");
+                return;
+            }
+        };
+        let body = &plain[body_range];
+        let for_me = header.dst == self.id.get();
+        let flood = header.dst == NodeId::BROADCAST || header.dst == NodeId::SPREAD;
+        if header.src == self.id.get() {
+            self.metrics.drop("own_packet_returned");
+            return;
+        }
+        if header.kind == Kind::Frame {
+            if for_me || flood {
+                self.deliver(now, header, body);
+            }
+        } else {
+            let Ok(control) = Control::parse(header.kind, body) else {
+                self.metrics.drop("bad_control");
+                return;
+            };
+            if flood {
+                match self.dedup.check(now, header.src, control.seq) {
+                    Verdict::Fresh => {}
+                    Verdict::Duplicate => {
+                        self.metrics.drop("duplicate_flood");
+                        return;
+                    }
+                    Verdict::Full => {
+                        self.metrics.drop("dedup_full");
+                        return;
+                    }
+                }
+            }
+            if for_me || flood {
+                let event = NodeEvent::Control {
+                    from_peer: peer,
+                    src: header.src,
+                    dst: header.dst,
+                    kind: header.kind,
+                    seq: control.seq,
+                    body: body.to_vec(),
+                };
+                push_event(&mut self.events, &mut self.metrics, event);
+            }
+        }
+        if for_me {
+            return;
+        }
+        // Relay: one hop used; drop when none is left (SYSTEM.md §4).
+        let ttl = header.ttl.saturating_sub(1);
+        if ttl == 0 {
+            self.metrics.drop("ttl_expired");
+            return;
+        }
+        // `body` borrows the caller's buffer, not the node, so it can be
+        // sealed again for the next hop without a copy of its own.
+        self.route(now, Header { ttl, ..header }, body, Some(peer));
+    }
+
+    fn deliver(&mut self, now: Instant, header: Header, frame: &[u8]) {
+        let Some(eth) = Frame::parse(frame) else {
+            self.metrics.drop("frame_too_short");
+            return;
+        };
+        if let Some(src) = NodeId::new(header.src)
+            && !ethernet::is_group(&eth.src())
+            && !self.fib.learn(now, eth.src(), src)
+        {
+            self.metrics.drop("fib_full");
+        }
+        let Some(slot) = self.frames.reserve() else {
+            self.metrics.drop("rx_queue_full");
+            return;
+        };
+        let Some(dst) = slot.get_mut(..frame.len()) else {
+            self.metrics.drop("frame_too_long");
+            return;
+        };
+        dst.copy_from_slice(frame);
+        self.frames.commit(0..frame.len(), ());
+        self.metrics.delivered_packets += 1;
+    }
+
+    /// Moves WireGuard's own output into the node's queues, and reacts to
+    /// its events (a new session releases the packets parked for it).
+    fn drain_wg(&mut self, now: Instant) {
+        while let Some(t) = self.wg.poll_transmit(&mut self.wg_scratch) {
+            let (dst, len) = match t {
+                WgTransmit::ToPeer { peer, len } => {
+                    match self.peers.get(&peer).and_then(|p| p.endpoint) {
+                        Some(dst) => (dst, len),
+                        None => {
+                            self.metrics.drop("no_endpoint");
+                            continue;
+                        }
+                    }
+                }
+                WgTransmit::ToAddr { addr, len } => (addr, len),
+            };
+            let Some(slot) = self.transmits.reserve() else {
+                self.metrics.drop("tx_queue_full");
+                continue;
+            };
+            let (Some(out), Some(src)) = (slot.get_mut(..len), self.wg_scratch.get(..len)) else {
+                continue;
+            };
+            out.copy_from_slice(src);
+            self.transmits.commit(0..len, dst);
+        }
+        while let Some(e) = self.wg.poll_event() {
+            match e {
+                WgEvent::SessionEstablished { peer } => {
+                    if let Some(c) = self.metrics.peer_mut(peer) {
+                        c.handshakes += 1;
+                    }
+                    self.flush_parked(now, peer);
+                    push_event(
+                        &mut self.events,
+                        &mut self.metrics,
+                        NodeEvent::SessionEstablished { peer },
+                    );
+                }
+                WgEvent::HandshakeFailed { peer } => {
+                    if let Some(p) = self.peers.get_mut(&peer) {
+                        let dropped = p.pending.len() as u64;
+                        p.pending.clear();
+                        for _ in 0..dropped {
+                            self.metrics.drop("handshake_failed");
+                        }
+                    }
+                    push_event(
+                        &mut self.events,
+                        &mut self.metrics,
+                        NodeEvent::HandshakeFailed { peer },
+                    );
+                }
+                #[allow(unreachable_patterns)]
+                _ => {}
+            }
+        }
+    }
+
+    /// Seals and queues the packets parked for `peer` while it had no session.
+    fn flush_parked(&mut self, now: Instant, peer: NodeId) {
+        let Some(endpoint) = self.peers.get(&peer).and_then(|p| p.endpoint) else {
+            return;
+        };
+        loop {
+            let Some(p) = self.peers.get_mut(&peer) else {
+                return;
+            };
+            let Some(slot) = self.transmits.reserve() else {
+                return; // the rest stays parked until the next drain
+            };
+            let Some(((), plain)) = p.pending.pop() else {
+                p.pending.clear_popped();
+                return;
+            };
+            let start = wg::TRANSPORT_HEADER_LEN;
+            let Some(dst) = slot.get_mut(start..start + plain.len()) else {
+                continue;
+            };
+            dst.copy_from_slice(plain);
+            let range = start..start + plain.len();
+            match self.wg.seal(now, peer, slot, range) {
+                Ok(r) => {
+                    let len = r.len() as u64;
+                    self.transmits.commit(r, endpoint);
+                    if let Some(c) = self.metrics.peer_mut(peer) {
+                        c.tx_bytes += len;
+                        c.tx_packets += 1;
+                    }
+                }
+                Err(e) => self.metrics.drop(seal_error_label(e)),
+            }
+        }
+    }
+}
+
+/// Bytes a packet slot needs: WireGuard's transport header, the routing
+/// header, the largest body, padding and the AEAD tag.
+fn slot_len(max_frame_len: usize) -> usize {
+    wg::TRANSPORT_HEADER_LEN
+        + padded(header::LEN + max_frame_len.max(CONTROL_BODY_MAX))
+        + wg::TAG_LEN
+}
+
+/// Largest control-message body a node originates.
+const CONTROL_BODY_MAX: usize = 512;
+
+/// Plaintext length after WireGuard's padding.
+fn padded(len: usize) -> usize {
+    len.div_ceil(PADDING_MULTIPLE) * PADDING_MULTIPLE
+}
+
+/// Routing header, body, then zero padding, into `plain` (exactly
+/// `padded(header::LEN + body.len())` bytes).
+fn write_plaintext(plain: &mut [u8], header: Header, body: &[u8]) {
+    let _ = header.emit(plain);
+    let end = header::LEN + body.len();
+    if let Some(dst) = plain.get_mut(header::LEN..end) {
+        dst.copy_from_slice(body);
+    }
+    if let Some(pad) = plain.get_mut(end..) {
+        pad.fill(0);
+    }
+}
+
+/// Keeps a packet for `peer` until its session is up; counts a drop when
+/// the queue is full.
+fn park(peer: &mut Peer, metrics: &mut Metrics, header: Header, body: &[u8], plain_len: usize) {
+    let Some(slot) = peer.pending.reserve() else {
+        metrics.drop("handshake_queue_full");
+        return;
+    };
+    let Some(plain) = slot.get_mut(..plain_len) else {
+        metrics.drop("body_too_long");
+        return;
+    };
+    write_plaintext(plain, header, body);
+    peer.pending.commit(0..plain_len, ());
+}
+
+fn push_event(events: &mut VecDeque<NodeEvent>, metrics: &mut Metrics, event: NodeEvent) {
+    if events.len() >= EVENT_CAPACITY {
+        metrics.drop("event_queue_full");
+    } else {
+        events.push_back(event);
+    }
+}
+
+/// How often expired FIB and de-duplication entries are swept: often enough
+/// that neither holds dead entries for long past their timeout.
+fn sweep_interval(fib: &Fib, dedup: &Dedup) -> Duration {
+    let shortest = fib.timeout().min(dedup.timeout());
+    (shortest / 2).max(Duration::from_secs(1))
+}
+
+fn seal_error_label(e: SealError) -> &'static str {
+    match e {
+        SealError::NoSession => "no_session",
+        SealError::UnknownPeer => "unknown_peer",
+        SealError::Buffer => "buffer_too_small",
+    }
+}

@@ -1,0 +1,45 @@
+//! A direct neighbour as the node sees it: where to send to (roaming unless
+//! `Static`), and a bounded queue of packets that wait for a WireGuard
+//! session. The cryptographic state lives in [`crate::wg`].
+
+use std::net::SocketAddr;
+
+use crate::NodeId;
+use crate::node::ring::PacketRing;
+
+/// Packets kept per neighbour while a handshake is under way; older ones are
+/// kept, newer ones dropped (counted) once it is full.
+pub const PENDING_CAPACITY: usize = 16;
+
+#[derive(Debug)]
+pub struct Peer {
+    pub id: NodeId,
+    /// Where datagrams for this neighbour go; learned from its latest
+    /// authenticated packet unless `is_static`.
+    pub endpoint: Option<SocketAddr>,
+    pub is_static: bool,
+    /// Plaintext payloads (routing header + body + padding) awaiting a session.
+    pub pending: PacketRing<()>,
+}
+
+impl Peer {
+    pub fn new(id: NodeId, endpoint: Option<SocketAddr>, is_static: bool, slot_len: usize) -> Self {
+        Self {
+            id,
+            endpoint,
+            is_static,
+            pending: PacketRing::new(PENDING_CAPACITY, slot_len),
+        }
+    }
+
+    /// Follows the source address of an authenticated packet (roaming).
+    /// Returns true if the endpoint changed.
+    pub fn saw_authenticated(&mut self, from: SocketAddr) -> bool {
+        if self.is_static && self.endpoint.is_some() {
+            return false;
+        }
+        let changed = self.endpoint != Some(from);
+        self.endpoint = Some(from);
+        changed
+    }
+}

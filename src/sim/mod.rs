@@ -1,0 +1,362 @@
+//! A simulated network: many [`Node`]s in one process on a virtual clock,
+//! with per-direction delay, jitter, loss, duplication, MTU, partitions and
+//! a wall-clock offset per host. Hours of protocol time run in milliseconds,
+//! and a seed makes every run the same.
+//!
+//! # Driving it
+//!
+//! ```text
+//! let mut sim = Sim::new(seed, start);
+//! let a = sim.add_host(addr_a, offset_a, |now, unix_now| Node::new(cfg_a, seed_a, now, unix_now));
+//! sim.set_link(a, b, Link::with_delay(ms(30)));      // one direction
+//! sim.inject_frame(a, &frame);                         // a frame from a's interface
+//! sim.run_for(Duration::from_secs(5));                 // advance virtual time
+//! sim.host(b).frames                                   // frames b's interface received
+//! ```
+//!
+//! Only test code and the `sim` feature build this module.
+
+mod link;
+
+pub use link::Link;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+
+use crate::node::{Node, NodeEvent};
+
+/// Index of a host in a [`Sim`].
+pub type HostId = usize;
+
+/// A node plus what its interface and owner saw.
+#[derive(Debug)]
+pub struct Host {
+    pub node: Node,
+    /// The address its datagrams come from and go to.
+    pub addr: SocketAddr,
+    /// Frames the node delivered to its interface, in order.
+    pub frames: Vec<Vec<u8>>,
+    pub events: Vec<NodeEvent>,
+    /// How far this host's wall clock is from the simulation's true time.
+    pub clock_offset: Duration,
+    pub clock_behind: bool,
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct InFlight {
+    at: Instant,
+    /// Tie-breaker: datagrams due at the same instant arrive in send order.
+    order: u64,
+    from: SocketAddr,
+    to: SocketAddr,
+    bytes: Vec<u8>,
+}
+
+/// Counts of what the network itself did to datagrams.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetStats {
+    pub sent: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub too_big: u64,
+    pub no_such_host: u64,
+}
+
+#[derive(Debug)]
+pub struct Sim {
+    now: Instant,
+    start: Instant,
+    /// The true wall-clock time at `start`.
+    unix_start: Duration,
+    hosts: Vec<Host>,
+    by_addr: HashMap<SocketAddr, HostId>,
+    links: HashMap<(HostId, HostId), Link>,
+    default_link: Link,
+    in_flight: BinaryHeap<Reverse<InFlight>>,
+    rng: ChaCha20Rng,
+    order: u64,
+    pub stats: NetStats,
+}
+
+/// Loop guard: this many steps without time moving means a node asks to be
+/// woken in the past forever — a bug the test should see at once.
+const MAX_STEPS_WITHOUT_PROGRESS: u32 = 100_000;
+
+impl Sim {
+    /// An empty network at virtual time `start` (any instant; only
+    /// differences matter). The true wall clock starts at 2026-01-01.
+    pub fn new(seed: u64, start: Instant) -> Self {
+        let mut seed_bytes = [0u8; 32];
+        seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
+        Self {
+            now: start,
+            start,
+            unix_start: Duration::from_secs(1_767_225_600),
+            hosts: Vec::new(),
+            by_addr: HashMap::new(),
+            links: HashMap::new(),
+            default_link: Link::default(),
+            in_flight: BinaryHeap::new(),
+            rng: ChaCha20Rng::from_seed(seed_bytes),
+            order: 0,
+            stats: NetStats::default(),
+        }
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Virtual time since the start.
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    /// Adds a host at `addr` whose wall clock is `offset` ahead of true time
+    /// (`behind` = true for behind); `make` builds its node from the virtual
+    /// `now` and the host's own wall clock.
+    pub fn add_host(
+        &mut self,
+        addr: SocketAddr,
+        offset: Duration,
+        behind: bool,
+        make: impl FnOnce(Instant, Duration) -> Node,
+    ) -> HostId {
+        let unix_now = self.host_unix_time(offset, behind);
+        let id = self.hosts.len();
+        self.hosts.push(Host {
+            node: make(self.now, unix_now),
+            addr,
+            frames: Vec::new(),
+            events: Vec::new(),
+            clock_offset: offset,
+            clock_behind: behind,
+        });
+        self.by_addr.insert(addr, id);
+        id
+    }
+
+    fn host_unix_time(&self, offset: Duration, behind: bool) -> Duration {
+        let truth = self.unix_start + (self.now - self.start);
+        if behind {
+            truth.saturating_sub(offset)
+        } else {
+            truth + offset
+        }
+    }
+
+    /// A fresh 32-byte seed from the simulation's RNG (for a node's own RNG).
+    pub fn seed32(&mut self) -> [u8; 32] {
+        let mut s = [0u8; 32];
+        for chunk in s.chunks_mut(8) {
+            chunk.copy_from_slice(&self.rng.next_u64().to_le_bytes());
+        }
+        s
+    }
+
+    pub fn host(&self, id: HostId) -> &Host {
+        &self.hosts[id]
+    }
+
+    pub fn host_mut(&mut self, id: HostId) -> &mut Host {
+        &mut self.hosts[id]
+    }
+
+    pub fn hosts(&self) -> impl Iterator<Item = &Host> {
+        self.hosts.iter()
+    }
+
+    /// The link used where none was set.
+    pub fn set_default_link(&mut self, link: Link) {
+        self.default_link = link;
+    }
+
+    /// Sets the link from `a` to `b` (one direction).
+    pub fn set_link(&mut self, a: HostId, b: HostId, link: Link) {
+        self.links.insert((a, b), link);
+    }
+
+    /// Sets both directions between `a` and `b` to `link`.
+    pub fn set_link_both(&mut self, a: HostId, b: HostId, link: Link) {
+        self.set_link(a, b, link);
+        self.set_link(b, a, link);
+    }
+
+    pub fn link(&self, a: HostId, b: HostId) -> Link {
+        self.links
+            .get(&(a, b))
+            .copied()
+            .unwrap_or(self.default_link)
+    }
+
+    /// Moves a host to a new address (a NAT rebinding or a roaming laptop):
+    /// its datagrams come from `addr` from now on, and only `addr` reaches it.
+    pub fn move_host(&mut self, id: HostId, addr: SocketAddr) {
+        let old = self.hosts[id].addr;
+        self.by_addr.remove(&old);
+        self.by_addr.insert(addr, id);
+        self.hosts[id].addr = addr;
+    }
+
+    /// A frame arrives from `id`'s interface now.
+    pub fn inject_frame(&mut self, id: HostId, frame: &[u8]) {
+        let now = self.now;
+        self.hosts[id].node.handle_frame(now, frame);
+        self.pump(id);
+    }
+
+    /// Lets `f` act on a host's node at the current virtual time (send a
+    /// control message, change its routes…), then collects its output.
+    pub fn with_node<R>(&mut self, id: HostId, f: impl FnOnce(&mut Node, Instant) -> R) -> R {
+        let now = self.now;
+        let r = f(&mut self.hosts[id].node, now);
+        self.pump(id);
+        r
+    }
+
+    /// Runs the network for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        self.run_until(until);
+    }
+
+    /// Runs the network until virtual time `until`.
+    pub fn run_until(&mut self, until: Instant) {
+        let mut stalled = 0u32;
+        loop {
+            let next_datagram = self.in_flight.peek().map(|Reverse(d)| d.at);
+            let next_timer = self
+                .hosts
+                .iter()
+                .filter_map(|h| h.node.poll_timeout().map(|(t, _)| t))
+                .min();
+            let next = match (next_datagram, next_timer) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(t) => t,
+                    None => break,
+                },
+            };
+            if next > until {
+                break;
+            }
+            if next <= self.now {
+                stalled += 1;
+                assert!(
+                    stalled < MAX_STEPS_WITHOUT_PROGRESS,
+                    "simulation stalled at {:?}",
+                    self.elapsed()
+                );
+            } else {
+                stalled = 0;
+                self.now = next;
+            }
+            self.step();
+        }
+        self.now = until.max(self.now);
+    }
+
+    /// Delivers every datagram due now, then runs every timer due now.
+    fn step(&mut self) {
+        let now = self.now;
+        while self.in_flight.peek().is_some_and(|Reverse(d)| d.at <= now) {
+            let Some(Reverse(mut d)) = self.in_flight.pop() else {
+                break;
+            };
+            let Some(&to) = self.by_addr.get(&d.to) else {
+                self.stats.no_such_host += 1;
+                continue;
+            };
+            self.stats.delivered += 1;
+            self.hosts[to]
+                .node
+                .handle_datagram(now, d.from, &mut d.bytes);
+            self.pump(to);
+        }
+        for id in 0..self.hosts.len() {
+            if self.hosts[id]
+                .node
+                .poll_timeout()
+                .is_some_and(|(t, _)| t <= now)
+            {
+                self.hosts[id].node.handle_timeout(now);
+                self.pump(id);
+            }
+        }
+    }
+
+    /// Collects a host's output: datagrams onto the links, frames and events
+    /// into the host's records.
+    fn pump(&mut self, id: HostId) {
+        let from = self.hosts[id].addr;
+        let mut outgoing: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+        {
+            let host = &mut self.hosts[id];
+            while let Some(t) = host.node.poll_transmit() {
+                outgoing.push((t.dst, t.payload.to_vec()));
+            }
+            while let Some(f) = host.node.poll_frame() {
+                host.frames.push(f.to_vec());
+            }
+            while let Some(e) = host.node.poll_event() {
+                host.events.push(e);
+            }
+        }
+        for (to, bytes) in outgoing {
+            self.send(id, from, to, bytes);
+        }
+    }
+
+    fn send(&mut self, src: HostId, from: SocketAddr, to: SocketAddr, bytes: Vec<u8>) {
+        self.stats.sent += 1;
+        let Some(&dst) = self.by_addr.get(&to) else {
+            self.stats.no_such_host += 1;
+            return;
+        };
+        let link = self.link(src, dst);
+        if !link.up || self.chance(link.loss) {
+            self.stats.lost += 1;
+            return;
+        }
+        if bytes.len() > link.mtu {
+            self.stats.too_big += 1;
+            return;
+        }
+        let at = self.now + link.delay + self.jitter(link.jitter);
+        if self.chance(link.duplicate) {
+            self.stats.duplicated += 1;
+            let again = at + link.delay;
+            self.enqueue(again, from, to, bytes.clone());
+        }
+        self.enqueue(at, from, to, bytes);
+    }
+
+    fn enqueue(&mut self, at: Instant, from: SocketAddr, to: SocketAddr, bytes: Vec<u8>) {
+        self.order += 1;
+        self.in_flight.push(Reverse(InFlight {
+            at,
+            order: self.order,
+            from,
+            to,
+            bytes,
+        }));
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && (self.rng.next_u64() as f64 / u64::MAX as f64) < p
+    }
+
+    fn jitter(&mut self, max: Duration) -> Duration {
+        if max.is_zero() {
+            return Duration::ZERO;
+        }
+        let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(self.rng.next_u64() % nanos.saturating_add(1))
+    }
+}

@@ -1,0 +1,130 @@
+//! House rule 3 at the node level: after warm-up, 10 000 frames go from one
+//! node's interface through the routing header, encryption, the "network",
+//! decryption and the L2 FIB to the other node's interface — unicast and
+//! broadcast — without a single heap allocation. A counting global allocator
+//! (stats_alloc, so no `unsafe` here) measures; one test per file, so no
+//! other test thread allocates meanwhile.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use egd::NodeId;
+use egd::keys::{private_key_from_random, public_key};
+use egd::node::{Node, NodeConfig, PeerConfig};
+use egd_routing::NextHopTable;
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
+
+#[allow(clippy::disallowed_methods)] // a test's origin instant
+fn origin() -> Instant {
+    Instant::now()
+}
+
+fn node(me: u16, other: u16, now: Instant) -> Node {
+    let key = |i: u16| private_key_from_random([i as u8; 32]);
+    let mut table = NextHopTable::new();
+    table.insert(
+        NodeId::new(1).unwrap(),
+        NodeId::new(2).unwrap(),
+        NodeId::new(2).unwrap(),
+    );
+    table.insert(
+        NodeId::new(2).unwrap(),
+        NodeId::new(1).unwrap(),
+        NodeId::new(1).unwrap(),
+    );
+    let cfg = NodeConfig {
+        id: NodeId::new(me).unwrap(),
+        private_key: key(me),
+        peers: vec![PeerConfig {
+            id: NodeId::new(other).unwrap(),
+            public_key: public_key(&key(other)),
+            preshared_key: None,
+            endpoint: Some(addr(other)),
+            is_static: true,
+            persistent_keepalive: None,
+        }],
+        default_ttl: 200,
+        l2_fib_timeout: Duration::from_secs(3600),
+        max_frame_len: 1514,
+        next_hops: table,
+        dup_check_timeout: Duration::from_secs(40),
+    };
+    Node::new(cfg, [me as u8; 32], now, Duration::from_secs(1_767_225_600))
+}
+
+fn addr(node: u16) -> SocketAddr {
+    SocketAddr::from(([192, 0, 2, node as u8], 3000 + node))
+}
+
+/// Moves every datagram `from` has queued into `to`; returns frames `to`
+/// delivered to its interface.
+fn carry(
+    from: &mut Node,
+    to: &mut Node,
+    from_addr: SocketAddr,
+    now: Instant,
+    buf: &mut [u8],
+) -> usize {
+    let mut delivered = 0;
+    while let Some(t) = from.poll_transmit() {
+        let len = t.payload.len();
+        buf[..len].copy_from_slice(t.payload);
+        to.handle_datagram(now, from_addr, &mut buf[..len]);
+        while to.poll_frame().is_some() {
+            delivered += 1;
+        }
+        while to.poll_event().is_some() {}
+    }
+    delivered
+}
+
+#[test]
+fn frames_cross_two_nodes_without_allocating() {
+    let mut now = origin();
+    let mut a = node(1, 2, now);
+    let mut b = node(2, 1, now);
+    let mut buf = vec![0u8; 4096];
+    let mut unicast = vec![0u8; 1400];
+    unicast[..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]); // b's MAC (learned below)
+    unicast[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+    let mut broadcast = vec![0u8; 64];
+    broadcast[..6].copy_from_slice(&[0xff; 6]);
+    broadcast[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+    let mut reply = vec![0u8; 64];
+    reply[..6].copy_from_slice(&[0xff; 6]);
+    reply[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
+
+    // Warm-up: handshake (allocates in snow), FIB learning, first packets.
+    a.handle_frame(now, &broadcast);
+    for _ in 0..4 {
+        carry(&mut a, &mut b, addr(1), now, &mut buf);
+        carry(&mut b, &mut a, addr(2), now, &mut buf);
+    }
+    b.handle_frame(now, &reply);
+    carry(&mut b, &mut a, addr(2), now, &mut buf);
+    a.handle_frame(now, &unicast);
+    assert_eq!(
+        carry(&mut a, &mut b, addr(1), now, &mut buf),
+        1,
+        "warm-up unicast arrives"
+    );
+
+    let region = Region::new(GLOBAL);
+    let mut delivered = 0;
+    for i in 0..10_000u32 {
+        now += Duration::from_micros(100);
+        let frame = if i % 2 == 0 { &unicast } else { &broadcast };
+        a.handle_frame(now, frame);
+        delivered += carry(&mut a, &mut b, addr(1), now, &mut buf);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+    }
+    let stats = region.change();
+    assert_eq!(delivered, 10_000);
+    assert_eq!(stats.allocations, 0, "{stats:?}");
+    assert_eq!(stats.reallocations, 0, "{stats:?}");
+}
