@@ -3,6 +3,7 @@
 //! round trips between two `Wg` instances after warm-up and must see zero
 //! allocations. This file holds a single test so that no other test thread
 //! allocates while it measures.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

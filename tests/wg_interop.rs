@@ -3,6 +3,7 @@
 //! implementation (SYSTEM.md §4). boringtun reads the real clock internally;
 //! egd gets a virtual one, which is fine because neither side compares the
 //! other's clock except through TAI64N monotonicity per peer.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};

@@ -248,29 +248,26 @@ mod tests {
     /// Naive reference model: a set of seen counters and the kernel's window rule.
     #[test]
     fn matches_naive_model_on_random_sequences() {
-        use proptest::prelude::*;
+        use proptest::prop_assert_eq;
         use proptest::test_runner::TestRunner;
         let mut runner = TestRunner::default();
         runner
-            .run(
-                &proptest::collection::vec((0u64..20_000, any::<bool>()), 1..400),
-                |steps| {
-                    let mut w = ReplayWindow::new();
-                    let mut seen = std::collections::BTreeSet::new();
-                    let mut next = 0u64;
-                    for (counter, _) in steps {
-                        let shifted = counter + 1;
-                        let expected = if shifted + COUNTER_WINDOW_SIZE < next {
-                            false
-                        } else {
-                            next = next.max(shifted);
-                            seen.insert(counter)
-                        };
-                        prop_assert_eq!(w.accept(counter), expected, "counter {}", counter);
-                    }
-                    Ok(())
-                },
-            )
+            .run(&proptest::collection::vec(0u64..20_000, 1..400), |steps| {
+                let mut w = ReplayWindow::new();
+                let mut seen = std::collections::BTreeSet::new();
+                let mut next = 0u64;
+                for counter in steps {
+                    let shifted = counter + 1;
+                    let expected = if shifted + COUNTER_WINDOW_SIZE < next {
+                        false
+                    } else {
+                        next = next.max(shifted);
+                        seen.insert(counter)
+                    };
+                    prop_assert_eq!(w.accept(counter), expected, "counter {}", counter);
+                }
+                Ok(())
+            })
             .unwrap();
     }
 }

@@ -192,6 +192,9 @@ impl Wg {
         if !state.jar.consume_reply(&msg, now) {
             return Opened::Dropped(DropReason::DecryptFailed);
         }
-        Opened::Handshake { peer: Some(peer) }
+        // Consumed, but `peer: None`: a cookie reply proves nothing about
+        // where the peer is (it answers from wherever our message reached),
+        // so it must not move the peer's endpoint.
+        Opened::Handshake { peer: None }
     }
 }

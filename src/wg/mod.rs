@@ -77,7 +77,9 @@ pub enum Opened {
     /// current address (roaming).
     Data { peer: NodeId, payload: Range<usize> },
     /// A handshake or cookie message was consumed (maybe with output in
-    /// `poll_transmit`/`poll_event`); `peer` if known and authenticated.
+    /// `poll_transmit`/`poll_event`). `peer` is `Some` only for an
+    /// authenticated initiation or response: then the datagram's source is
+    /// the peer's current address, as for `Data`. Cookie replies give `None`.
     Handshake { peer: Option<NodeId> },
     /// Dropped, with a reason for the drop counters.
     Dropped(DropReason),

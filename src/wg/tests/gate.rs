@@ -1,0 +1,255 @@
+//! The handshake gate: mac1, cookies under load, rate limits, TAI64N
+//! freshness, the flood guard, unknown peers and PSK mismatches.
+
+use super::*;
+
+#[test]
+fn stale_timestamp_rejected() {
+    let mut p = Pair::new();
+    let now = p.now;
+    p.a.initiate(now, id(2));
+    let init = p.take_transmits(Side::A).remove(0);
+    let mut first = init.clone();
+    assert_eq!(
+        p.deliver(Side::B, &mut first),
+        Opened::Handshake { peer: Some(id(1)) }
+    );
+    // The same initiation again, a second later (past the flood guard).
+    p.now += Duration::from_secs(1);
+    let mut replay = init.clone();
+    assert_eq!(
+        p.deliver(Side::B, &mut replay),
+        Opened::Dropped(DropReason::StaleTimestamp)
+    );
+    // A restarted initiator whose wall clock is behind is refused too.
+    let mut behind = Wg::new(&private(1), [99; 32], p.now, UNIX - Duration::from_secs(10));
+    behind.add_peer(
+        id(2),
+        &public(2),
+        Some(&PresharedKey::from_bytes([7; 32])),
+        None,
+    );
+    behind.initiate(p.now, id(2));
+    let mut buf = [0u8; MAX_CONTROL_LEN];
+    let Some(WgTransmit::ToPeer { len, .. }) = behind.poll_transmit(&mut buf) else {
+        panic!()
+    };
+    assert_eq!(
+        p.deliver(Side::B, &mut buf[..len]),
+        Opened::Dropped(DropReason::StaleTimestamp)
+    );
+    // One whose clock moved on is accepted.
+    p.now += Duration::from_secs(1);
+    let later = p.now;
+    let mut ahead = Wg::new(&private(1), [98; 32], later, UNIX + Duration::from_secs(10));
+    ahead.add_peer(
+        id(2),
+        &public(2),
+        Some(&PresharedKey::from_bytes([7; 32])),
+        None,
+    );
+    ahead.initiate(later, id(2));
+    let Some(WgTransmit::ToPeer { len, .. }) = ahead.poll_transmit(&mut buf) else {
+        panic!()
+    };
+    assert_eq!(
+        p.deliver(Side::B, &mut buf[..len]),
+        Opened::Handshake { peer: Some(id(1)) }
+    );
+}
+
+#[test]
+fn initiation_flood_from_one_peer_refused() {
+    let mut p = Pair::new();
+    let now = p.now;
+    p.a.initiate(now, id(2));
+    let mut d = p.take_transmits(Side::A).remove(0);
+    p.deliver(Side::B, &mut d);
+    // A second, fresher initiation 1 ms later.
+    let mut a2 = Wg::new(&private(1), [5; 32], now, UNIX + Duration::from_secs(1));
+    a2.add_peer(
+        id(2),
+        &public(2),
+        Some(&PresharedKey::from_bytes([7; 32])),
+        None,
+    );
+    a2.initiate(now, id(2));
+    let mut buf = [0u8; MAX_CONTROL_LEN];
+    let Some(WgTransmit::ToPeer { len, .. }) = a2.poll_transmit(&mut buf) else {
+        panic!()
+    };
+    p.now += Duration::from_millis(1);
+    assert_eq!(
+        p.deliver(Side::B, &mut buf[..len]),
+        Opened::Dropped(DropReason::InitiationFlood)
+    );
+}
+
+#[test]
+fn mac1_mismatch_dropped() {
+    let mut p = Pair::new();
+    let now = p.now;
+    p.a.initiate(now, id(2));
+    let init = p.take_transmits(Side::A).remove(0);
+    let mut bad = init.clone();
+    bad[field::initiation::MAC1.start] ^= 1;
+    assert_eq!(
+        p.deliver(Side::B, &mut bad),
+        Opened::Dropped(DropReason::BadMac1)
+    );
+    let mut bad = init.clone();
+    bad[field::initiation::EPHEMERAL.start] ^= 1;
+    assert_eq!(
+        p.deliver(Side::B, &mut bad),
+        Opened::Dropped(DropReason::BadMac1),
+        "mac1 covers the body"
+    );
+    // Sent to a key that is not B's: mac1 is keyed with the wrong public key.
+    let mut c = Wg::new(&private(3), [3; 32], now, UNIX);
+    c.add_peer(id(2), &public(4), None, None);
+    c.initiate(now, id(2));
+    let mut buf = [0u8; MAX_CONTROL_LEN];
+    let Some(WgTransmit::ToPeer { len, .. }) = c.poll_transmit(&mut buf) else {
+        panic!()
+    };
+    assert_eq!(
+        p.deliver(Side::B, &mut buf[..len]),
+        Opened::Dropped(DropReason::BadMac1)
+    );
+    assert!(p.take_transmits(Side::B).is_empty(), "no work, no answer");
+}
+
+#[test]
+fn unknown_initiator_dropped() {
+    let mut p = Pair::new();
+    let now = p.now;
+    let mut c = Wg::new(&private(3), [3; 32], now, UNIX);
+    c.add_peer(id(2), &public(2), None, None);
+    c.initiate(now, id(2));
+    let mut buf = [0u8; MAX_CONTROL_LEN];
+    let Some(WgTransmit::ToPeer { len, .. }) = c.poll_transmit(&mut buf) else {
+        panic!()
+    };
+    assert_eq!(
+        p.deliver(Side::B, &mut buf[..len]),
+        Opened::Dropped(DropReason::UnknownPeer)
+    );
+    assert!(p.take_transmits(Side::B).is_empty());
+}
+
+#[test]
+fn wrong_psk_fails_cleanly() {
+    let mut p = Pair::with(
+        Some(&PresharedKey::from_bytes([1; 32])),
+        Some(&PresharedKey::from_bytes([2; 32])),
+    );
+    let now = p.now;
+    p.a.initiate(now, id(2));
+    let log = p.pump();
+    assert!(
+        log.contains(&(Side::A, Opened::Dropped(DropReason::DecryptFailed))),
+        "{log:?}"
+    );
+    assert!(!p.a.has_session(id(2)) && !p.b.has_session(id(1)));
+    assert!(p.events.is_empty());
+    // Only PSK on one side fails as well.
+    let mut p = Pair::with(Some(&PresharedKey::from_bytes([1; 32])), None);
+    let now = p.now;
+    p.a.initiate(now, id(2));
+    p.pump();
+    assert!(!p.a.has_session(id(2)));
+}
+
+#[test]
+fn no_psk_on_either_side_works() {
+    let mut p = Pair::with(None, None);
+    p.handshake();
+    p.send(Side::B, b"zero psk");
+}
+
+#[test]
+fn cookie_reply_under_load_then_mac2_accepted() {
+    let mut p = Pair::new();
+    let now = p.now;
+    p.a.initiate(now, id(2));
+    let init = p.take_transmits(Side::A).remove(0);
+    // A flood of junk initiations (bad mac1) puts B under load.
+    for _ in 0..=UNDER_LOAD_HANDSHAKES {
+        let mut junk = init.clone();
+        junk[field::initiation::MAC1.start] ^= 1;
+        assert_eq!(
+            p.deliver(Side::B, &mut junk),
+            Opened::Dropped(DropReason::BadMac1)
+        );
+    }
+    let mut d = init.clone();
+    assert_eq!(
+        p.deliver(Side::B, &mut d),
+        Opened::Dropped(DropReason::CookieRequired)
+    );
+    let reply = p.take_transmits(Side::B);
+    assert_eq!(reply.len(), 1);
+    assert_eq!((reply[0].len(), reply[0][0]), (64, 3));
+    let mut r = reply[0].clone();
+    assert_eq!(
+        p.deliver(Side::A, &mut r),
+        Opened::Handshake { peer: None },
+        "consumed, but no endpoint evidence"
+    );
+    // A's retry carries mac2; B is still under load (the flood goes on).
+    p.advance(REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX);
+    for _ in 0..=UNDER_LOAD_HANDSHAKES {
+        let mut junk = init.clone();
+        junk[field::initiation::MAC1.start] ^= 1;
+        p.deliver(Side::B, &mut junk);
+    }
+    let retry = p.take_transmits(Side::A);
+    assert_eq!(retry.len(), 1);
+    assert_ne!(&retry[0][field::initiation::MAC2], &[0u8; 16][..]);
+    let mut d = retry[0].clone();
+    assert_eq!(
+        p.deliver(Side::B, &mut d),
+        Opened::Handshake { peer: Some(id(1)) }
+    );
+    p.pump();
+    assert!(p.a.has_session(id(2)) && p.b.has_session(id(1)));
+}
+
+#[test]
+fn rate_limited_per_source_under_load() {
+    let mut p = Pair::new();
+    let now = p.now;
+    p.a.initiate(now, id(2));
+    let init = p.take_transmits(Side::A).remove(0);
+    for _ in 0..=UNDER_LOAD_HANDSHAKES {
+        let mut junk = init.clone();
+        junk[field::initiation::MAC1.start] ^= 1;
+        p.deliver(Side::B, &mut junk);
+    }
+    let mut d = init.clone();
+    p.deliver(Side::B, &mut d);
+    let mut r = p.take_transmits(Side::B).remove(0);
+    p.deliver(Side::A, &mut r);
+    // Re-stamp the same initiation with a valid mac2 several times: the
+    // first few pass the gate (then fail freshness), the rest are limited.
+    let mut reasons = Vec::new();
+    for _ in 0..10 {
+        let mut msg = init.clone();
+        let peer = p.a.peers.get_mut(&id(2)).unwrap();
+        let mut view =
+            crate::wire::wg::Initiation::emit(&mut msg, 1, &init[field::initiation::NOISE])
+                .unwrap();
+        let (m1, m2) = peer.jar.macs(&view, now);
+        view.set_mac1(&m1);
+        view.set_mac2(&m2);
+        reasons.push(p.deliver(Side::B, &mut msg));
+    }
+    assert!(
+        reasons.contains(&Opened::Dropped(DropReason::RateLimited)),
+        "{reasons:?}"
+    );
+    assert!(
+        !reasons.contains(&Opened::Dropped(DropReason::CookieRequired)),
+        "{reasons:?}"
+    );
+}
