@@ -18,6 +18,7 @@ pub(crate) struct FdPair {
     rx: OwnedFd,
     tx: OwnedFd,
     rx_done: bool,
+    tx_is_socket: bool,
     tail: Vec<u8>,
     tail_sent: usize,
     pub(crate) stats: IfaceStats,
@@ -36,6 +37,7 @@ impl FdPair {
     /// Both fds must already be non-blocking.
     pub(crate) fn new(rx: OwnedFd, tx: OwnedFd) -> Self {
         Self {
+            tx_is_socket: fdio::is_socket(&tx),
             rx,
             tx,
             rx_done: false,
@@ -107,7 +109,7 @@ impl FdPair {
             self.stats.tx(frame_len);
             return Ok(());
         }
-        let n = match fdio::write_parts(self.tx.as_fd(), parts) {
+        let n = match fdio::write_parts(self.tx.as_fd(), parts, self.tx_is_socket) {
             Ok(n) => n,
             Err(e) => return self.output_error(e),
         };
@@ -132,7 +134,11 @@ impl FdPair {
     /// Sends a pending tail; true when none is left.
     pub(crate) fn flush(&mut self) -> io::Result<bool> {
         while self.tail_sent < self.tail.len() {
-            match fdio::write_parts(self.tx.as_fd(), &[&self.tail[self.tail_sent..]]) {
+            match fdio::write_parts(
+                self.tx.as_fd(),
+                &[&self.tail[self.tail_sent..]],
+                self.tx_is_socket,
+            ) {
                 Ok(0) => return Ok(false),
                 Ok(n) => self.tail_sent += n,
                 Err(e) => {

@@ -1,10 +1,10 @@
 //! One connected stream or seqpacket socket, with its framing.
 
-use std::io::{self, IoSlice};
-use std::os::fd::OwnedFd;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 
 use rustix::io::Errno;
-use rustix::net::{RecvFlags, SendAncillaryBuffer, SendFlags, recv, send, sendmsg};
+use rustix::net::{RecvFlags, SendFlags, recv, send};
 
 use super::record::{RecordReader, RecordWriter, Written};
 use crate::IfaceStats;
@@ -152,27 +152,8 @@ fn closed_or_fatal(e: Errno, stats: &mut IfaceStats) -> io::Result<Got> {
     Ok(Got::Closed)
 }
 
-/// `sendmsg` with MSG_NOSIGNAL (a vanished peer must not raise SIGPIPE);
-/// would-block is `Ok(0)`.
 fn send_parts(fd: &OwnedFd, parts: &[&[u8]]) -> io::Result<usize> {
-    let mut iov = [IoSlice::new(&[]); 2];
-    let n = parts.len().min(iov.len());
-    for (slot, part) in iov.iter_mut().zip(parts) {
-        *slot = IoSlice::new(part);
-    }
-    loop {
-        match sendmsg(
-            fd,
-            &iov[..n],
-            &mut SendAncillaryBuffer::default(),
-            SendFlags::NOSIGNAL,
-        ) {
-            Ok(n) => return Ok(n),
-            Err(Errno::AGAIN) => return Ok(0),
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    crate::fdio::write_parts(fd.as_fd(), parts, true)
 }
 
 fn send_packet(fd: &OwnedFd, frame: &[u8]) -> io::Result<Written> {
