@@ -10,6 +10,8 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
+use rustix::io::Errno;
+
 use crate::IfaceStats;
 use crate::fdio::{self, ReadOutcome};
 
@@ -73,14 +75,14 @@ impl FdPair {
     pub(crate) fn read_byte(&mut self) -> io::Result<Byte> {
         let mut b = [0u8; 1];
         while !self.rx_done {
-            match fdio::read_frame(self.rx.as_fd(), &mut b) {
-                Ok(ReadOutcome::Frame(_)) => return Ok(Byte::Got(b[0])),
-                // Cannot happen with a 1-byte read of a byte stream; a 2-byte
-                // datagram would land here and is dropped.
-                Ok(ReadOutcome::TooLong) => self.stats.dropped_too_long += 1,
-                Ok(ReadOutcome::WouldBlock) => return Ok(Byte::WouldBlock),
-                Ok(ReadOutcome::Eof) => self.rx_done = true,
-                Err(e) => self.input_error(e)?,
+            // A plain 1-byte read: the spare-byte check of `read_frame` would
+            // swallow the next byte of a byte stream.
+            match rustix::io::read(&self.rx, &mut b) {
+                Ok(0) => self.rx_done = true,
+                Ok(_) => return Ok(Byte::Got(b[0])),
+                Err(Errno::AGAIN) => return Ok(Byte::WouldBlock),
+                Err(Errno::INTR) => {}
+                Err(e) => self.input_error(e.into())?,
             }
         }
         Ok(Byte::Done)
