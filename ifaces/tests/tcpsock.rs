@@ -10,8 +10,7 @@ use std::net::SocketAddr;
 use egd_ifaces::{IfaceKind, L2Interface, SockSpec, StreamIface};
 
 fn listen_port(server: &StreamIface) -> SockSpec {
-    let addr = server.listen_addr().unwrap().expect("listening");
-    SockSpec::Inet(SocketAddr::try_from(addr).unwrap())
+    SockSpec::Inet(server.listen_addr().unwrap().expect("listening on IP"))
 }
 
 #[test]
