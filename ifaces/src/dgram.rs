@@ -104,9 +104,9 @@ impl DatagramIface {
         })
     }
 
-    /// The bound local address (useful with port 0 or autobind).
-    pub fn local_addr(&self) -> io::Result<SocketAddrAny> {
-        Ok(rustix::net::getsockname(&self.fd)?)
+    /// The bound IP address (useful with port 0); None for a unix socket.
+    pub fn local_addr(&self) -> io::Result<Option<SocketAddr>> {
+        Ok(SocketAddr::try_from(rustix::net::getsockname(&self.fd)?).ok())
     }
 }
 

@@ -5,8 +5,10 @@
 //! One read is one frame, so message-preserving fds (SOCK_SEQPACKET or
 //! SOCK_DGRAM socketpairs) are the right choice; over a pipe the writer must
 //! write whole frames of at most PIPE_BUF bytes. The descriptors are
-//! duplicated (close-on-exec, so a PostScript does not inherit them) and made
-//! non-blocking; the originals are left open, as this crate does not own them.
+//! duplicated (close-on-exec, so a PostScript does not inherit the copies) and
+//! made non-blocking, which, being a property of the shared open file
+//! description, the originals see too; the originals are left open, as this
+//! crate does not own them.
 //!
 //! Driving it: as `stdio` with `nochg` — wait for `read_fd` (None after end of
 //! input), `read_frame` until `Ok(None)`, `maintain` every interval.
@@ -50,10 +52,9 @@ impl FdIface {
         rx: Option<std::ffi::OsString>,
         tx: Option<std::ffi::OsString>,
     ) -> Result<Self, IfaceError> {
-        let what = format_args!("fd {name}");
-        let rx = dup_named(ENV_FD_RX, rx).map_err(|e| e.context(what))?;
-        let what = format_args!("fd {name}");
-        let tx = dup_named(ENV_FD_TX, tx).map_err(|e| e.context(what))?;
+        let ctx = |e: IfaceError| e.context(format_args!("fd {name}"));
+        let rx = dup_named(ENV_FD_RX, rx).map_err(ctx)?;
+        let tx = dup_named(ENV_FD_TX, tx).map_err(ctx)?;
         Self::from_fds(name, rx, tx)
             .map_err(|e| IfaceError::io(format!("fd {name}: O_NONBLOCK"), e))
     }

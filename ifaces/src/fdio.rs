@@ -6,6 +6,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
 use rustix::io::Errno;
+use rustix::net::{SendAncillaryBuffer, SendFlags, sendmsg};
 
 /// What one non-blocking read produced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,23 +40,42 @@ pub(crate) fn read_frame(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<ReadO
     }
 }
 
-/// Writes the concatenation of `parts` with one `writev`. Returns the number of
-/// bytes written, `Ok(0)` meaning "would block" (callers never pass empty data).
-/// Retries on EINTR.
-pub(crate) fn write_parts(fd: BorrowedFd<'_>, parts: &[&[u8]]) -> io::Result<usize> {
+/// Writes the concatenation of `parts` (at most two) with one `writev`, or for
+/// a socket one `sendmsg` with MSG_NOSIGNAL (a vanished reader must not raise
+/// SIGPIPE, whatever the process's signal settings). Returns the number of
+/// bytes written, `Ok(0)` meaning "would block" (callers never pass empty
+/// data). Retries on EINTR.
+pub(crate) fn write_parts(fd: BorrowedFd<'_>, parts: &[&[u8]], socket: bool) -> io::Result<usize> {
     let mut iov = [IoSlice::new(&[]); 2];
     let n = parts.len().min(iov.len());
     for (slot, part) in iov.iter_mut().zip(parts) {
         *slot = IoSlice::new(part);
     }
     loop {
-        return match rustix::io::writev(fd, &iov[..n]) {
+        let result = if socket {
+            sendmsg(
+                fd,
+                &iov[..n],
+                &mut SendAncillaryBuffer::default(),
+                SendFlags::NOSIGNAL,
+            )
+        } else {
+            rustix::io::writev(fd, &iov[..n])
+        };
+        return match result {
             Ok(n) => Ok(n),
             Err(Errno::INTR) => continue,
             Err(Errno::AGAIN) => Ok(0),
             Err(e) => Err(e.into()),
         };
     }
+}
+
+/// Whether `fd` is a socket (so writes can use `sendmsg`).
+pub(crate) fn is_socket(fd: impl AsFd) -> bool {
+    rustix::fs::fstat(fd).is_ok_and(|st| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket
+    })
 }
 
 /// Errors after which an fd is unusable (a bug or a closed descriptor), as
@@ -89,18 +109,36 @@ mod tests {
             read_frame(r.as_fd(), &mut buf).unwrap(),
             ReadOutcome::WouldBlock
         );
-        assert_eq!(write_parts(w.as_fd(), &[b"ab", b"cd"]).unwrap(), 4);
+        assert!(!is_socket(&w));
+        assert_eq!(write_parts(w.as_fd(), &[b"ab", b"cd"], false).unwrap(), 4);
         assert_eq!(
             read_frame(r.as_fd(), &mut buf).unwrap(),
             ReadOutcome::Frame(4)
         );
         assert_eq!(&buf, b"abcd");
-        write_parts(w.as_fd(), &[b"abcde"]).unwrap();
+        write_parts(w.as_fd(), &[b"abcde"], false).unwrap();
         assert_eq!(
             read_frame(r.as_fd(), &mut buf).unwrap(),
             ReadOutcome::TooLong
         );
         drop(w);
         assert_eq!(read_frame(r.as_fd(), &mut buf).unwrap(), ReadOutcome::Eof);
+    }
+
+    #[test]
+    fn writes_to_a_closed_socket_fail_without_sigpipe() {
+        use rustix::net::{AddressFamily, SocketFlags, SocketType, socketpair};
+        let (a, b) = socketpair(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .unwrap();
+        assert!(is_socket(&a));
+        assert_eq!(write_parts(a.as_fd(), &[b"x", b"yz"], true).unwrap(), 3);
+        drop(b);
+        let e = write_parts(a.as_fd(), &[b"x"], true).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EPIPE));
     }
 }

@@ -10,6 +10,8 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
+use rustix::io::Errno;
+
 use crate::IfaceStats;
 use crate::fdio::{self, ReadOutcome};
 
@@ -18,6 +20,7 @@ pub(crate) struct FdPair {
     rx: OwnedFd,
     tx: OwnedFd,
     rx_done: bool,
+    tx_is_socket: bool,
     tail: Vec<u8>,
     tail_sent: usize,
     pub(crate) stats: IfaceStats,
@@ -36,6 +39,7 @@ impl FdPair {
     /// Both fds must already be non-blocking.
     pub(crate) fn new(rx: OwnedFd, tx: OwnedFd) -> Self {
         Self {
+            tx_is_socket: fdio::is_socket(&tx),
             rx,
             tx,
             rx_done: false,
@@ -71,14 +75,13 @@ impl FdPair {
     pub(crate) fn read_byte(&mut self) -> io::Result<Byte> {
         let mut b = [0u8; 1];
         while !self.rx_done {
-            // A plain one-byte read: `fdio::read_frame` reads one spare byte to
-            // detect truncated datagrams, which on a byte stream would swallow
-            // the next byte as "too long".
-            match rustix::io::read(self.rx.as_fd(), &mut b) {
+            // A plain 1-byte read: the spare-byte check of `read_frame` would
+            // swallow the next byte of a byte stream.
+            match rustix::io::read(&self.rx, &mut b) {
                 Ok(0) => self.rx_done = true,
                 Ok(_) => return Ok(Byte::Got(b[0])),
-                Err(rustix::io::Errno::INTR) => {}
-                Err(rustix::io::Errno::AGAIN) => return Ok(Byte::WouldBlock),
+                Err(Errno::AGAIN) => return Ok(Byte::WouldBlock),
+                Err(Errno::INTR) => {}
                 Err(e) => self.input_error(e.into())?,
             }
         }
@@ -108,7 +111,7 @@ impl FdPair {
             self.stats.tx(frame_len);
             return Ok(());
         }
-        let n = match fdio::write_parts(self.tx.as_fd(), parts) {
+        let n = match fdio::write_parts(self.tx.as_fd(), parts, self.tx_is_socket) {
             Ok(n) => n,
             Err(e) => return self.output_error(e),
         };
@@ -133,7 +136,11 @@ impl FdPair {
     /// Sends a pending tail; true when none is left.
     pub(crate) fn flush(&mut self) -> io::Result<bool> {
         while self.tail_sent < self.tail.len() {
-            match fdio::write_parts(self.tx.as_fd(), &[&self.tail[self.tail_sent..]]) {
+            match fdio::write_parts(
+                self.tx.as_fd(),
+                &[&self.tail[self.tail_sent..]],
+                self.tx_is_socket,
+            ) {
                 Ok(0) => return Ok(false),
                 Ok(n) => self.tail_sent += n,
                 Err(e) => {

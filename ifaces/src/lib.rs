@@ -17,7 +17,9 @@
 //! 1. wait until `read_fd()` is readable, or until `maintain_interval()` has
 //!    passed since the last `maintain`;
 //! 2. call `maintain()` (it accepts, reconnects, flushes), then re-read
-//!    `read_fd()` (it may change or become None, e.g. at end of input);
+//!    `read_fd()` (it may change or become None, e.g. at end of input). An fd
+//!    once returned stays open as long as the endpoint lives, so a poll still
+//!    registered on it never sees a reused descriptor number;
 //! 3. call `read_frame` until it returns `Ok(None)`. Endpoints hold no
 //!    complete frame back in user space once `read_frame` has returned, so a
 //!    caller that stops early (a budget) and waits again misses nothing;

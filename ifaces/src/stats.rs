@@ -13,10 +13,12 @@ pub struct IfaceStats {
     /// Failed reads and malformed input (e.g. a `kbdbg` line shorter than two
     /// characters, an empty record).
     pub rx_errors: u64,
-    /// Failed writes that were not fatal (the frame was dropped).
+    /// Failed writes that were not fatal, and frames too short to write
+    /// (under 12 bytes for `kbdbg`/`noL2`, under 14 for a tap): dropped.
     pub tx_errors: u64,
-    /// Frames dropped for length: longer than the caller's buffer on read, or
-    /// unencodable / too short on write.
+    /// Frames dropped for length: longer than the caller's buffer on read,
+    /// longer than the kind can carry on write (65 535 bytes for a record,
+    /// EMSGSIZE for a datagram).
     pub dropped_too_long: u64,
     /// Frames dropped because the endpoint could not take them now.
     pub dropped_would_block: u64,

@@ -10,8 +10,7 @@ use std::net::SocketAddr;
 use egd_ifaces::{IfaceKind, L2Interface, SockSpec, StreamIface};
 
 fn listen_port(server: &StreamIface) -> SockSpec {
-    let addr = server.listen_addr().unwrap().expect("listening");
-    SockSpec::Inet(SocketAddr::try_from(addr).unwrap())
+    SockSpec::Inet(server.listen_addr().unwrap().expect("listening on IP"))
 }
 
 #[test]
@@ -44,10 +43,19 @@ fn tcpsock_ipv6_loopback() {
 
 #[test]
 fn tcpsock_connect_side_retries_until_the_server_appears() {
-    // Find a free port, then leave it unused for a while.
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = probe.local_addr().unwrap();
-    drop(probe);
+    // Hold a port with a bound socket that does not listen: connecting to it
+    // is refused, and no other process can take the port meanwhile.
+    let placeholder = rustix::net::socket_with(
+        rustix::net::AddressFamily::INET,
+        rustix::net::SocketType::STREAM,
+        rustix::net::SocketFlags::CLOEXEC,
+        None,
+    )
+    .unwrap();
+    rustix::net::sockopt::set_socket_reuseaddr(&placeholder, true).unwrap();
+    let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    rustix::net::bind(&placeholder, &loopback).unwrap();
+    let addr = SocketAddr::try_from(rustix::net::getsockname(&placeholder).unwrap()).unwrap();
     let mut c = common::spec(IfaceKind::TcpSock, "early-client");
     c.send_addr = Some(SockSpec::Inet(addr));
     // No server yet: opening still succeeds, frames are dropped as disconnected.
@@ -65,6 +73,7 @@ fn tcpsock_connect_side_retries_until_the_server_appears() {
     let mut s = common::spec(IfaceKind::TcpSock, "late-server");
     s.recv_addr = Some(SockSpec::Inet(addr));
     let mut server = StreamIface::open(&s).unwrap();
+    drop(placeholder);
     common::connect_both(&mut server, &mut client);
     common::deliver(&mut client, &mut server, &common::frame(2, 60));
 }

@@ -47,11 +47,16 @@ pub enum ConvertError {
     TooLong,
 }
 
-/// A `kbdbg` line (newline included, if any) into a frame in `out`.
+/// A `kbdbg` line (newline included, if any) into a frame in `out`. The two
+/// address characters must come before the newline (upstream took `x\n` as
+/// destination `x`, source newline).
 pub fn kbdbg_line_to_frame(line: &[u8], out: &mut [u8]) -> Result<usize, ConvertError> {
     let [dst, src, payload @ ..] = line else {
         return Err(ConvertError::TooShort);
     };
+    if *dst == b'\n' || *src == b'\n' {
+        return Err(ConvertError::TooShort);
+    }
     let len = MAC_HEADER_LEN + payload.len();
     let out = out.get_mut(..len).ok_or(ConvertError::TooLong)?;
     out[..6].copy_from_slice(&char_to_mac(*dst));

@@ -11,7 +11,9 @@
 //!   written frames lose their first 12 bytes.
 //!
 //! Stdin and stdout are made non-blocking without affecting the parent's
-//! terminal (see [`stdfd`]). At end of input reading stops for good
+//! terminal: a pipe or terminal is reopened through `/proc/self/fd/N`
+//! (a new open file description); a socket's shared description is made
+//! non-blocking and restored on drop. At end of input reading stops for good
 //! (`read_fd` turns None) and the process goes on. Writes never block: a
 //! partly written frame is finished first and frames arriving meanwhile are
 //! dropped (counted); `maintain` pushes such a tail out.

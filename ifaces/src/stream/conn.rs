@@ -1,10 +1,10 @@
 //! One connected stream or seqpacket socket, with its framing.
 
-use std::io::{self, IoSlice};
-use std::os::fd::OwnedFd;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 
 use rustix::io::Errno;
-use rustix::net::{RecvFlags, SendAncillaryBuffer, SendFlags, recv, send, sendmsg};
+use rustix::net::{RecvFlags, SendFlags, recv, send};
 
 use super::record::{RecordReader, RecordWriter, Written};
 use crate::IfaceStats;
@@ -152,27 +152,8 @@ fn closed_or_fatal(e: Errno, stats: &mut IfaceStats) -> io::Result<Got> {
     Ok(Got::Closed)
 }
 
-/// `sendmsg` with MSG_NOSIGNAL (a vanished peer must not raise SIGPIPE);
-/// would-block is `Ok(0)`.
 fn send_parts(fd: &OwnedFd, parts: &[&[u8]]) -> io::Result<usize> {
-    let mut iov = [IoSlice::new(&[]); 2];
-    let n = parts.len().min(iov.len());
-    for (slot, part) in iov.iter_mut().zip(parts) {
-        *slot = IoSlice::new(part);
-    }
-    loop {
-        match sendmsg(
-            fd,
-            &iov[..n],
-            &mut SendAncillaryBuffer::default(),
-            SendFlags::NOSIGNAL,
-        ) {
-            Ok(n) => return Ok(n),
-            Err(Errno::AGAIN) => return Ok(0),
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    crate::fdio::write_parts(fd.as_fd(), parts, true)
 }
 
 fn send_packet(fd: &OwnedFd, frame: &[u8]) -> io::Result<Written> {
@@ -184,5 +165,73 @@ fn send_packet(fd: &OwnedFd, frame: &[u8]) -> io::Result<Written> {
             Err(Errno::INTR) => continue,
             Err(e) => Err(e.into()),
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, socketpair};
+
+    fn pair(ty: SocketType) -> (Conn, OwnedFd) {
+        let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
+        let (a, b) = socketpair(AddressFamily::UNIX, ty, flags, None).unwrap();
+        let framing = if ty == SocketType::SEQPACKET {
+            Framing::Packets
+        } else {
+            Framing::Records
+        };
+        (Conn::new(a, framing), b)
+    }
+
+    fn record(body: &[u8]) -> Vec<u8> {
+        let mut r = (body.len() as u16).to_be_bytes().to_vec();
+        r.extend_from_slice(body);
+        r
+    }
+
+    #[test]
+    fn records_too_long_empty_partial_and_several_per_write() {
+        let (mut conn, peer) = pair(SocketType::STREAM);
+        let mut stats = IfaceStats::default();
+        let mut buf = [0u8; 8];
+        // In one write: a record too long for `buf`, an empty one, one that
+        // fits, and half of the next.
+        let mut bytes = record(b"much too long");
+        bytes.extend(record(b""));
+        bytes.extend(record(b"fits"));
+        bytes.extend(&record(b"later")[..4]);
+        rustix::io::write(&peer, &bytes).unwrap();
+        assert_eq!(conn.read(&mut buf, &mut stats).unwrap(), Got::Frame(4));
+        assert_eq!(&buf[..4], b"fits");
+        assert_eq!(
+            (stats.dropped_too_long, stats.rx_errors, stats.rx_frames),
+            (1, 1, 1)
+        );
+        assert_eq!(conn.read(&mut buf, &mut stats).unwrap(), Got::Nothing);
+        rustix::io::write(&peer, &record(b"later")[4..]).unwrap();
+        assert_eq!(conn.read(&mut buf, &mut stats).unwrap(), Got::Frame(5));
+        assert_eq!(&buf[..5], b"later");
+        drop(peer);
+        assert_eq!(conn.read(&mut buf, &mut stats).unwrap(), Got::Closed);
+    }
+
+    #[test]
+    fn packets_one_frame_each() {
+        let (mut conn, peer) = pair(SocketType::SEQPACKET);
+        let mut stats = IfaceStats::default();
+        let mut buf = [0u8; 8];
+        rustix::io::write(&peer, b"much too long").unwrap();
+        rustix::io::write(&peer, b"fits").unwrap();
+        assert_eq!(conn.read(&mut buf, &mut stats).unwrap(), Got::Frame(4));
+        assert_eq!(stats.dropped_too_long, 1);
+        assert!(conn.write(b"back", &mut stats).unwrap());
+        let mut got = [0u8; 8];
+        assert_eq!(rustix::io::read(&peer, &mut got).unwrap(), 4);
+        drop(peer);
+        assert_eq!(conn.read(&mut buf, &mut stats).unwrap(), Got::Closed);
+        // Writing to a vanished peer drops the frame and reports the loss.
+        assert!(!conn.write(b"lost", &mut stats).unwrap());
+        assert_eq!(stats.dropped_disconnected, 1);
     }
 }

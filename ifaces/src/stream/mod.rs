@@ -153,13 +153,13 @@ impl StreamIface {
         Ok(me)
     }
 
-    /// The listening socket's address (useful after binding port 0).
-    pub fn listen_addr(&self) -> io::Result<Option<rustix::net::SocketAddrAny>> {
-        self.listener
-            .as_ref()
-            .map(|l| rustix::net::getsockname(&l.fd))
-            .transpose()
-            .map_err(Into::into)
+    /// The listening IP address (useful after binding port 0); None without
+    /// a listener or for a unix socket.
+    pub fn listen_addr(&self) -> io::Result<Option<std::net::SocketAddr>> {
+        let Some(listener) = &self.listener else {
+            return Ok(None);
+        };
+        Ok(std::net::SocketAddr::try_from(rustix::net::getsockname(&listener.fd)?).ok())
     }
 
     /// Whether a connection is up to write frames to.

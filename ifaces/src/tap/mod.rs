@@ -64,6 +64,8 @@ impl Tap {
         if spec.queues > 1 {
             flags |= libc::IFF_MULTI_QUEUE;
         }
+        // Settings are checked before the device exists.
+        let addresses = addresses(spec)?;
         let fd = open_queue_fd(&spec.name, flags)?;
         let tap = Tap {
             queue: TapQueue {
@@ -73,11 +75,11 @@ impl Tap {
             },
             flags,
         };
-        tap.configure(spec)?;
+        tap.configure(spec, &addresses)?;
         Ok(tap)
     }
 
-    fn configure(&self, spec: &IfaceSpec) -> Result<(), IfaceError> {
+    fn configure(&self, spec: &IfaceSpec, addresses: &[(IpAddr, u8)]) -> Result<(), IfaceError> {
         let name = self.name();
         let ctl = ifreq::control_socket().ctx("control socket")?;
         ifreq::set_mac(ctl.as_fd(), name, spec.mac).ctx("SIOCSIFHWADDR")?;
@@ -90,7 +92,7 @@ impl Tap {
                 .ctx("netlink: addrgenmode none")?;
         }
         ifreq::set_up(ctl.as_fd(), name).ctx("SIOCSIFFLAGS up")?;
-        for (addr, len) in addresses(spec)? {
+        for &(addr, len) in addresses {
             let nl = netlink(&mut nl)?;
             nl.add_address(index, addr, len)
                 .ctx(format_args!("netlink: add address {addr}/{len}"))?;
