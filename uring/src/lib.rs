@@ -124,8 +124,10 @@ pub trait Reactor {
     /// Submit pending work, wait until at least one completion or `deadline`,
     /// and hand the completions to `f`. `Completion::Timeout` is delivered when
     /// the deadline has passed (immediately when it already has). May return
-    /// without any completion when interrupted by a signal (EINTR), so a
-    /// daemon can look at its signal flags.
+    /// without any completion when interrupted (EINTR), so a daemon can look
+    /// at its signal flags and then simply wait again with the same deadline.
+    /// Besides real signals, the kernel's teardown of another io_uring ring
+    /// on the same thread interrupts a wait this way.
     fn wait(
         &mut self,
         deadline: Option<Instant>,
