@@ -95,7 +95,9 @@ pub trait Reactor {
     fn features(&self) -> &Features;
 
     /// Register a bound UDP socket (IPv4 or IPv6). Datagrams arrive as
-    /// [`Completion::Datagram`]. The reactor owns the socket from now on.
+    /// [`Completion::Datagram`] (receiving starts with the next `wait` or
+    /// `flush`). The reactor owns the socket from now on and sets its
+    /// blocking mode as its backend needs.
     fn add_udp(&mut self, socket: UdpSocket) -> io::Result<SocketId>;
 
     /// Watch an fd for readability. Contract: on each `Readable` the caller
@@ -157,9 +159,9 @@ pub fn new_reactor(
             Ok(r) => Ok((Box::new(r), None)),
             Err(why) => {
                 let fallback = epoll::StdReactor::new(&cfg)?;
+                // Returned, not logged: the daemon prints it once.
                 let warning =
                     format!("io_uring unavailable ({why}); using the std backend (epoll)");
-                tracing::warn!("{warning}");
                 Ok((Box::new(fallback), Some(warning)))
             }
         },
