@@ -102,8 +102,10 @@ pub trait Reactor {
 
     /// Watch an fd for readability. Contract: on each `Readable` the caller
     /// reads until `WouldBlock`; it then gets another `Readable` after new data
-    /// arrives. Fires once at registration when data is already there. The fd
-    /// stays owned by the caller, who must `unwatch` before closing it.
+    /// arrives. Fires once at registration when data is already there. On
+    /// end of file or hang-up the caller should `unwatch` (the std backend
+    /// would keep reporting it). The fd stays owned by the caller, who must
+    /// `unwatch` before closing it.
     fn watch_readable(&mut self, fd: RawFd) -> io::Result<WatchId>;
 
     /// Stop watching. Stale or unknown ids are ignored; no `Readable` for `id`
