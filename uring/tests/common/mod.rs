@@ -51,6 +51,24 @@ pub fn bind(addr: &str) -> UdpSocket {
     s
 }
 
+/// The effective receive buffer of a socket, in bytes.
+pub fn rcvbuf(s: &UdpSocket) -> usize {
+    let mut val: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `val`/`len` are valid for writes of the sizes given.
+    let r = unsafe {
+        libc::getsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&raw mut val).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(r, 0);
+    val as usize
+}
+
 /// The recognisable payload of datagram `seq`: its number, then a pattern.
 pub fn payload(seq: u32, len: usize) -> Vec<u8> {
     let mut p: Vec<u8> = (0..len).map(|i| (seq as usize + i * 7) as u8).collect();
