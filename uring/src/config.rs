@@ -29,6 +29,19 @@ impl std::fmt::Display for Backend {
     }
 }
 
+impl std::str::FromStr for Backend {
+    type Err = String;
+
+    /// `uring`/`io_uring` or `std` (the daemon's `--bind`).
+    fn from_str(s: &str) -> Result<Backend, String> {
+        match s {
+            "uring" | "io_uring" => Ok(Backend::Uring),
+            "std" => Ok(Backend::Std),
+            _ => Err(format!("unknown backend {s:?}: expected uring or std")),
+        }
+    }
+}
+
 /// Sizes of the preallocated pools. Build with `..ReactorConfig::default()`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReactorConfig {
@@ -94,6 +107,15 @@ impl ReactorConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backend_names_parse() {
+        for b in [Backend::Uring, Backend::Std] {
+            assert_eq!(b.name().parse::<Backend>(), Ok(b));
+        }
+        assert_eq!("uring".parse::<Backend>(), Ok(Backend::Uring));
+        assert!("epoll".parse::<Backend>().is_err());
+    }
 
     #[test]
     fn default_is_valid() {

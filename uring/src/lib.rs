@@ -95,13 +95,17 @@ pub trait Reactor {
     fn features(&self) -> &Features;
 
     /// Register a bound UDP socket (IPv4 or IPv6). Datagrams arrive as
-    /// [`Completion::Datagram`]. The reactor owns the socket from now on.
+    /// [`Completion::Datagram`] (receiving starts with the next `wait` or
+    /// `flush`). The reactor owns the socket from now on and sets its
+    /// blocking mode as its backend needs.
     fn add_udp(&mut self, socket: UdpSocket) -> io::Result<SocketId>;
 
     /// Watch an fd for readability. Contract: on each `Readable` the caller
     /// reads until `WouldBlock`; it then gets another `Readable` after new data
-    /// arrives. Fires once at registration when data is already there. The fd
-    /// stays owned by the caller, who must `unwatch` before closing it.
+    /// arrives. Fires once at registration when data is already there. On
+    /// end of file or hang-up the caller should `unwatch` (the std backend
+    /// would keep reporting it). The fd stays owned by the caller, who must
+    /// `unwatch` before closing it.
     fn watch_readable(&mut self, fd: RawFd) -> io::Result<WatchId>;
 
     /// Stop watching. Stale or unknown ids are ignored; no `Readable` for `id`
@@ -124,8 +128,10 @@ pub trait Reactor {
     /// Submit pending work, wait until at least one completion or `deadline`,
     /// and hand the completions to `f`. `Completion::Timeout` is delivered when
     /// the deadline has passed (immediately when it already has). May return
-    /// without any completion when interrupted by a signal (EINTR), so a
-    /// daemon can look at its signal flags.
+    /// without any completion when interrupted (EINTR), so a daemon can look
+    /// at its signal flags and then simply wait again with the same deadline.
+    /// Besides real signals, the kernel's teardown of another io_uring ring
+    /// on the same thread interrupts a wait this way.
     fn wait(
         &mut self,
         deadline: Option<Instant>,
@@ -155,9 +161,9 @@ pub fn new_reactor(
             Ok(r) => Ok((Box::new(r), None)),
             Err(why) => {
                 let fallback = epoll::StdReactor::new(&cfg)?;
+                // Returned, not logged: the daemon prints it once.
                 let warning =
                     format!("io_uring unavailable ({why}); using the std backend (epoll)");
-                tracing::warn!("{warning}");
                 Ok((Box::new(fallback), Some(warning)))
             }
         },

@@ -65,7 +65,13 @@ struct UdpSlot {
     gso: bool,
     /// A multishot receive is in flight.
     armed: bool,
+    /// Receives ended by an error (not ENOBUFS) since the last datagram.
+    error_streak: u32,
 }
+
+/// After this many receive errors in a row without a datagram, a socket is
+/// no longer re-armed: a persistent error would otherwise spin `wait`.
+const MAX_RECV_ERROR_STREAK: u32 = 64;
 
 pub(crate) struct UringReactor {
     // Field order is drop order: the ring goes first, so the kernel has let
@@ -285,7 +291,8 @@ impl UringReactor {
             return;
         }
         for i in 0..self.sockets.len() {
-            if !self.sockets[i].armed {
+            let s = &self.sockets[i];
+            if !s.armed && s.error_streak < MAX_RECV_ERROR_STREAK {
                 if self.arm_recv(i).is_err() {
                     self.need_rearm = true; // SQ stuck: try again next wait
                     return;

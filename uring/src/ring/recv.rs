@@ -26,6 +26,7 @@ impl UringReactor {
             v6,
             gso: self.features.gso,
             armed: false,
+            error_streak: 0,
         });
         if let Err(e) = self.arm_recv(index as usize) {
             self.sockets.pop();
@@ -77,6 +78,7 @@ impl UringReactor {
                 self.stats.recv_no_buffers += 1;
             } else if c.result < 0 {
                 self.stats.recv_errors += 1;
+                self.note_recv_error(index, -c.result);
             }
             return 0;
         };
@@ -101,6 +103,23 @@ impl UringReactor {
         }
         self.bufs.provide(bid);
         self.stats.datagrams_received += delivered as u64;
+        if delivered > 0 {
+            self.sockets[index].error_streak = 0;
+        }
         delivered
+    }
+
+    fn note_recv_error(&mut self, index: usize, errno: i32) {
+        let Some(s) = self.sockets.get_mut(index) else {
+            return;
+        };
+        s.error_streak += 1;
+        if s.error_streak == super::MAX_RECV_ERROR_STREAK {
+            tracing::warn!(
+                socket = index,
+                errno,
+                "receive keeps failing; no longer receiving on this socket"
+            );
+        }
     }
 }

@@ -81,6 +81,9 @@ impl UringReactor {
                 }
             }
         }
+        if self.ring.submission().is_empty() {
+            return Ok(()); // nothing to hand over: spare the syscall
+        }
         match self.enter(0) {
             Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
             _ => Ok(()),
