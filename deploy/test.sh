@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 declare -A NEEDED=(
   [wg]=wireguard-tools
   [ip]=iproute2
+  [ping]=iputils-ping
+  [iperf3]=iperf3
 )
 
 missing=()

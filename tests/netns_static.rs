@@ -1,0 +1,157 @@
+//! Real kernel: three network namespaces A, R, B joined by veth pairs A–R and
+//! R–B only, an egd edge with a tap interface in each, a static next-hop table
+//! that sends A↔B through R. `ping` from A's tap address to B's must work,
+//! and an `iperf3` TCP run of 5 s must carry data. Namespaces are always
+//! removed, also when the test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+#![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
+
+mod common;
+
+use std::time::Duration;
+
+use common::netns::{Netns, run};
+use common::procs::Proc;
+use common::{kernel_test_unavailable, wait_for};
+use egd::keys::{private_key_from_random, public_key};
+
+const EGD: &str = env!("CARGO_BIN_EXE_egd");
+
+/// Node `id`'s config: a tap with 10.77.0.<id>/24, peers with their
+/// underlay endpoints, and the A→R→B table.
+fn config(id: u16, peers: &[(u16, &str)]) -> String {
+    let key = |n: u16| private_key_from_random([n as u8 * 7; 32]);
+    let mut peer_yaml = String::new();
+    for (peer, endpoint) in peers {
+        peer_yaml.push_str(&format!(
+            "- NodeID: {peer}\n  PubKey: {}\n  EndPoint: {endpoint}\n  Static: true\n",
+            public_key(&key(*peer)).to_base64()
+        ));
+    }
+    format!(
+        "Interface:
+  IType: tap
+  Name: egd0
+  MacAddrPrefix: 02:EE:00:00
+  IPv4CIDR: 10.77.0.0/24
+  MTU: 1400
+NodeID: {id}
+NodeName: node{id}
+PrivKey: {}
+ListenPort: {}
+LogLevel:
+  LogLevel: error
+NextHopTable:
+  1: {{2: 2, 3: 2}}
+  2: {{1: 1, 3: 3}}
+  3: {{1: 2, 2: 2}}
+Peers:
+{peer_yaml}",
+        key(id).to_base64(),
+        3000 + id
+    )
+}
+
+/// Two namespaces joined by a veth pair with an address on each end.
+fn link(a: &Netns, a_addr: &str, b: &Netns, b_addr: &str, tag: &str) {
+    let (ea, eb) = (format!("{tag}a"), format!("{tag}b"));
+    run(std::process::Command::new("ip").args([
+        "link", "add", &ea, "netns", &a.name, "type", "veth", "peer", &eb, "netns", &b.name,
+    ]));
+    for (ns, dev, addr) in [(a, &ea, a_addr), (b, &eb, b_addr)] {
+        run(ns.cmd("ip").args(["addr", "add", addr, "dev", dev]));
+        run(ns.cmd("ip").args(["link", "set", dev, "up"]));
+    }
+}
+
+#[test]
+fn ping_and_iperf_across_a_relay() {
+    if kernel_test_unavailable().is_some() {
+        return;
+    }
+    for tool in ["ping", "iperf3"] {
+        if std::process::Command::new(tool).arg("-h").output().is_err() {
+            assert!(
+                std::env::var_os("EGD_REQUIRE_TOOLS").is_none(),
+                "{tool} is required"
+            );
+            eprintln!("skipped: {tool} not installed (deploy/test.sh installs it)");
+            return;
+        }
+    }
+    let (a, r, b) = (Netns::new("a"), Netns::new("r"), Netns::new("b"));
+    link(&a, "10.0.1.1/24", &r, "10.0.1.2/24", "ar");
+    link(&r, "10.0.2.1/24", &b, "10.0.2.2/24", "rb");
+    let dir = tempfile::tempdir().unwrap();
+    let configs = [
+        (1u16, &a, config(1, &[(2, "10.0.1.2:3002")])),
+        (
+            2,
+            &r,
+            config(2, &[(1, "10.0.1.1:3001"), (3, "10.0.2.2:3003")]),
+        ),
+        (3, &b, config(3, &[(2, "10.0.2.1:3002")])),
+    ];
+    let _nodes: Vec<Proc> = configs
+        .iter()
+        .map(|(id, ns, text)| {
+            let path = dir.path().join(format!("edge{id}.yaml"));
+            std::fs::write(&path, text).unwrap();
+            let mut cmd = ns.cmd(EGD);
+            cmd.args(["--no-uapi", "--config"]).arg(&path);
+            Proc::spawn(cmd)
+        })
+        .collect();
+    // The tap comes up with its address once egd runs.
+    let up = wait_for(Duration::from_secs(10), || {
+        let out = a
+            .cmd("ip")
+            .args(["-4", "addr", "show", "dev", "egd0"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .contains("10.77.0.1/24")
+            .then_some(())
+    });
+    assert!(up.is_some(), "A's tap has 10.77.0.1/24");
+
+    let ping = a
+        .cmd("ping")
+        .args(["-c", "3", "-W", "5", "-i", "0.2", "10.77.0.3"])
+        .output()
+        .unwrap();
+    assert!(
+        ping.status.success(),
+        "ping A→B through R: {}{}",
+        String::from_utf8_lossy(&ping.stdout),
+        String::from_utf8_lossy(&ping.stderr)
+    );
+
+    let mut server = b.cmd("iperf3");
+    server.args(["-s", "-1", "-B", "10.77.0.3"]);
+    let _server = Proc::spawn(server);
+    std::thread::sleep(Duration::from_millis(500));
+    let client = a
+        .cmd("iperf3")
+        .args(["-c", "10.77.0.3", "-t", "5", "-J"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&client.stdout);
+    assert!(
+        client.status.success(),
+        "iperf3: {report}{}",
+        String::from_utf8_lossy(&client.stderr)
+    );
+    let bits_per_second = report
+        .split("\"sum_received\"")
+        .nth(1)
+        .and_then(|s| s.split("\"bits_per_second\":").nth(1))
+        .and_then(|s| s.split([',', '}']).next())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    eprintln!("iperf3 A→B through R: {:.3} Gbit/s", bits_per_second / 1e9);
+    assert!(
+        bits_per_second > 1e6,
+        "TCP across the relay carried data ({bits_per_second} bit/s)"
+    );
+}
