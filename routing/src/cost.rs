@@ -8,8 +8,12 @@
 //! and fewer relays win a latency tie. All values are integers below 2⁵³
 //! for realistic inputs (see [`crate::Latency::MAX_ABS`]), so additions and
 //! comparisons are exact and associative; `f64` is used rather than `i64`
-//! because SSE2 (the x86-64 baseline) has packed `f64` add and min but no
-//! packed 64-bit integer compare, and `+∞` saturates by itself.
+//! because every x86-64 level has packed `f64` add and min (AVX2 has no
+//! packed 64-bit integer min), and `+∞` saturates by itself.
+//!
+//! This is the representation of [`crate::Solution`] and of the slow path;
+//! the all-pairs solve itself normally runs on reweighted `u32` costs with
+//! a smaller hop unit (`reduced.rs`) and converts back, bit-for-bit.
 
 use crate::Latency;
 
@@ -36,12 +40,6 @@ pub(crate) fn micros(cost: f64) -> i64 {
 /// The hop-count part of a finite folded cost.
 pub(crate) fn hops(cost: f64) -> u32 {
     (cost - (cost / HOP_UNIT).floor() * HOP_UNIT) as u32
-}
-
-/// `min` that lowers to one `minpd` (unlike `f64::min`, which must handle NaN).
-#[inline(always)]
-pub(crate) fn min(a: f64, b: f64) -> f64 {
-    if b < a { b } else { a }
 }
 
 #[cfg(test)]

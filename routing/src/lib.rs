@@ -25,6 +25,12 @@
 //! never loop. Ties left after that go to the lowest NodeId first hop, the
 //! same on every node, which is what makes the broadcast trees
 //! ([`NextHopTable::forward_set`]) agree.
+//!
+//! Speed: the all-pairs solve normally runs on reweighted `u32` costs
+//! (potentials remove the clock offsets; results are checked exact and
+//! decoded bit-for-bit), with SIMD kernels picked at run time for AVX-512,
+//! AVX2 or SSE4.2 through `pulp`, so the crate stays free of `unsafe` and
+//! binaries run on any x86-64. [`solver_isa`] names the one in use.
 #![forbid(unsafe_code)]
 
 mod broadcast;
@@ -39,7 +45,9 @@ mod matrix;
 mod negative_cycle;
 mod nexthop;
 mod node_id;
+mod reduced;
 mod router;
+mod simd;
 mod solution;
 mod solver;
 mod stability;
@@ -56,6 +64,6 @@ pub use negative_cycle::NegativeCycle;
 pub use node_id::NodeId;
 pub use router::{Router, RouterConfig, RouterEvent};
 pub use solution::Solution;
-pub use solver::solve;
+pub use solver::{solve, solver_isa};
 pub use stability::{DampingFilter, StabilitySettings};
 pub use table::{DistanceTable, NextHopTable, PathError, StateHash};
