@@ -158,6 +158,27 @@ fn six_static_edges_broadcast_once_and_unicast_along_the_table() {
             "node {i} relayed the unicast {delta} times"
         );
     }
+    // The first cut of the metric set (issue: data plane) is all there.
+    let text = scrape(&ns, 2).unwrap_or_default();
+    for series in [
+        r#"egd_peer_rx_bytes_total{peer="1"}"#,
+        r#"egd_peer_tx_bytes_total{peer="3"}"#,
+        r#"egd_forwarded_packets_total{kind="unicast"}"#,
+        r#"egd_forwarded_packets_total{kind="broadcast"}"#,
+        "egd_delivered_packets_total",
+        r#"egd_handshakes_total{peer="4"}"#,
+        r#"egd_next_hop{dst="5"}"#,
+    ] {
+        assert!(
+            sample(&text, series).is_some(),
+            "node 2 exports {series}:\n{text}"
+        );
+    }
+    assert_eq!(
+        sample(&text, r#"egd_next_hop{dst="5"}"#),
+        Some(3.0),
+        "node 2 reaches 5 through 3"
+    );
     for n in &mut nodes {
         assert!(n.alive(), "no node died");
     }

@@ -217,6 +217,19 @@ impl MacPrefix {
     }
 }
 
+impl fmt::Display for MacPrefix {
+    /// As written in configs: upper-case hex bytes joined by colons.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.bytes[..self.len].iter().enumerate() {
+            if i > 0 {
+                f.write_str(":")?;
+            }
+            write!(f, "{b:02X}")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +301,7 @@ mod tests {
             Some([0x6e, 0xb8, 0x1b, 0x68, 0xaa, 5])
         );
         assert_eq!(five.mac_for(n), None);
+        assert_eq!(p.to_string(), "6E:B8:1B:68");
         assert!(MacPrefix::parse("6F:00").is_err(), "multicast");
         assert!(MacPrefix::parse("6E").is_err());
         assert!(MacPrefix::parse("6E:ZZ").is_err());

@@ -49,7 +49,16 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     let mut iface = egd_ifaces::open(&spec).map_err(|e| RunError(e.to_string()))?;
     tracing::info!(target: target::NORMAL, "interface {} ({}) is up", iface.name(), cfg.interface.itype.name());
     if cfg.post_script.is_some() {
-        match egd_ifaces::run_post_script(&spec) {
+        let mac_prefix = cfg
+            .interface
+            .mac_prefix
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        let extra = [
+            ("EG_NODE_NAME", cfg.node_name.as_str()),
+            ("EG_INTERFACE_MAC_PREFIX", mac_prefix.as_str()),
+        ];
+        match egd_ifaces::run_post_script_with_env(&spec, &extra) {
             Ok(status) if status.success() => {}
             Ok(status) => tracing::warn!(target: target::NORMAL, "PostScript exited with {status}"),
             Err(e) => tracing::warn!(target: target::NORMAL, "PostScript failed: {e}"),
