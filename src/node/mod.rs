@@ -254,26 +254,7 @@ impl Node {
     /// `NodeId::BROADCAST`/`SPREAD`/`SUPER_NODE`). Returns the sequence
     /// number used.
     pub fn send_control(&mut self, now: Instant, dst: u16, control: &Control<'_>) -> u32 {
-        let seq = self.next_seq();
-        let mut body = [0u8; 512];
-        let msg = Control {
-            seq,
-            body: control.body.clone(),
-        };
-        let Ok(len) = msg.emit(&mut body) else {
-            self.metrics.drop("control_too_large");
-            return seq;
-        };
-        let header = Header {
-            kind: msg.kind(),
-            ttl: self.default_ttl,
-            dst,
-            src: self.id.get(),
-            body_len: 0,
-        };
-        self.route(now, header, &body[..len], None);
-        self.drain_wg(now);
-        seq
+        self.originate_control(now, dst, None, control)
     }
 
     /// Sends a control message straight to neighbour `peer`, whatever the
@@ -284,8 +265,20 @@ impl Node {
         peer: NodeId,
         control: &Control<'_>,
     ) -> u32 {
+        self.originate_control(now, peer.get(), Some(peer), control)
+    }
+
+    /// Numbers, encodes and sends a control message: routed to `dst`, or
+    /// with TTL 1 straight to neighbour `direct`.
+    fn originate_control(
+        &mut self,
+        now: Instant,
+        dst: u16,
+        direct: Option<NodeId>,
+        control: &Control<'_>,
+    ) -> u32 {
         let seq = self.next_seq();
-        let mut body = [0u8; 512];
+        let mut body = [0u8; CONTROL_BODY_MAX];
         let msg = Control {
             seq,
             body: control.body.clone(),
@@ -296,12 +289,19 @@ impl Node {
         };
         let header = Header {
             kind: msg.kind(),
-            ttl: 1,
-            dst: peer.get(),
+            ttl: if direct.is_some() {
+                1
+            } else {
+                self.default_ttl
+            },
+            dst,
             src: self.id.get(),
             body_len: 0,
         };
-        self.send_to_neighbour(now, peer, header, &body[..len]);
+        match direct {
+            Some(peer) => self.send_to_neighbour(now, peer, header, &body[..len]),
+            None => self.route(now, header, &body[..len], None),
+        }
         self.drain_wg(now);
         seq
     }
