@@ -331,3 +331,51 @@ fn ttl_ends_a_routing_loop() {
     // Sent with TTL 200; each relay decrements and forwards while ≥ 1 remains.
     assert_eq!(total(&|m| m.forwarded_unicast), 199);
 }
+
+#[test]
+fn control_messages_reach_their_node_as_events() {
+    let mut sim = Sim::new(8, origin());
+    let hosts = mesh(&mut sim, 3);
+    let ping = egd::wire::control::Control {
+        seq: 0,
+        body: egd::wire::control::Body::Ping {
+            request_id: 42,
+            sent_at_unix_ns: 7,
+        },
+    };
+    let seq = sim.with_node(hosts[0], |node, now| {
+        node.send_control_direct(now, n(3), &ping)
+    });
+    sim.run_for(secs(2));
+    let got: Vec<_> = sim
+        .host(hosts[2])
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            NodeEvent::Control {
+                from_peer,
+                src,
+                kind,
+                seq,
+                body,
+                ..
+            } => Some((*from_peer, *src, *kind, *seq, body.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let (from_peer, src, kind, got_seq, body) = got[0].clone();
+    assert_eq!(
+        (from_peer, src, kind, got_seq),
+        (n(1), 1, egd::wire::header::Kind::Ping, seq)
+    );
+    let parsed = egd::wire::control::Control::parse(kind, &body).unwrap();
+    assert_eq!(parsed.body, ping.body);
+    assert!(
+        sim.host(hosts[1])
+            .events
+            .iter()
+            .all(|e| !matches!(e, NodeEvent::Control { .. })),
+        "node 2 is not involved"
+    );
+}
