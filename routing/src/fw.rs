@@ -130,6 +130,105 @@ fn blocked<E: Elem, S: Simd, const MR: usize, const NR: usize>(
     }
 }
 
+/// A general min-plus product, `c ⊕= a ⊗ b`: `c[i][j] = min(c[i][j],
+/// min over k of a[i][k] + b[k][j])`, all row-major, `c` is `m × w`, `a` is
+/// `m × depth`, `b` is `depth × w`. Runs on the same micro-kernel as the
+/// solve (used by the incremental update); anything mis-sized is left as
+/// it is.
+pub(crate) fn min_plus_product<E: Elem>(
+    isa: Isa,
+    c: &mut [E],
+    a: &[E],
+    b: &[E],
+    (m, depth, w): (usize, usize, usize),
+) {
+    if c.len() != m * w || a.len() != m * depth || b.len() != depth * w {
+        return;
+    }
+    isa.run(Product {
+        c,
+        a,
+        b,
+        m,
+        depth,
+        w,
+    });
+}
+
+struct Product<'a, E> {
+    c: &'a mut [E],
+    a: &'a [E],
+    b: &'a [E],
+    m: usize,
+    depth: usize,
+    w: usize,
+}
+
+impl<E: Elem> WithSimd for Product<'_, E> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        if S::REGISTER_COUNT >= 32 {
+            product::<E, S, 8, 2>(simd, self);
+        } else {
+            product::<E, S, 4, 2>(simd, self);
+        }
+    }
+}
+
+#[inline(always)]
+fn product<E: Elem, S: Simd, const MR: usize, const NR: usize>(simd: S, op: Product<'_, E>) {
+    let Product {
+        c,
+        a,
+        b,
+        m,
+        depth,
+        w,
+    } = op;
+    let width = NR * E::lanes::<S>();
+    // Pad C to whole register tiles (+∞ rows and columns change nothing).
+    let (mp, wp) = (m.div_ceil(MR) * MR, w.div_ceil(width) * width);
+    let mut cp = vec![E::INF; mp * wp];
+    for (dst, src) in cp.chunks_exact_mut(wp).zip(c.chunks_exact(w.max(1))) {
+        dst[..w].copy_from_slice(src);
+    }
+    let inf = E::splat(simd, E::INF);
+    let mut b_panel = vec![[inf; NR]; wp / width * depth];
+    let mut row = vec![E::INF; wp];
+    for (k, src) in b.chunks_exact(w.max(1)).enumerate().take(depth) {
+        row[..w].copy_from_slice(src);
+        let (v, _) = E::as_simd::<S>(&row);
+        for (panel, v) in v.chunks_exact(NR).enumerate() {
+            b_panel[panel * depth + k].copy_from_slice(v);
+        }
+    }
+    let mut a_panel = vec![[E::INF; MR]; depth];
+    for i0 in (0..mp).step_by(MR) {
+        let mut any = false;
+        for r in 0..MR.min(m.saturating_sub(i0)) {
+            let src = &a[(i0 + r) * depth..(i0 + r + 1) * depth];
+            for (dst, &x) in a_panel.iter_mut().zip(src) {
+                dst[r] = x;
+                any |= x < E::INF;
+            }
+        }
+        if !any {
+            continue;
+        }
+        for panel in 0..wp / width {
+            let bp = &b_panel[panel * depth..(panel + 1) * depth];
+            micro_kernel::<E, S, MR, NR>(simd, &mut cp, wp, i0, panel * width, &a_panel, bp);
+        }
+        // The panel's rows beyond `m` must stay +∞ for the next group.
+        a_panel.iter_mut().for_each(|x| *x = [E::INF; MR]);
+    }
+    for (dst, src) in c.chunks_exact_mut(w.max(1)).zip(cp.chunks_exact(wp)) {
+        dst.copy_from_slice(&src[..w]);
+    }
+}
+
 /// `C[i0..i0+MR][panel] ⊕= A ⊗ B[panel]` for each column panel in `panels`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -283,7 +382,11 @@ mod tests {
     }
 
     fn random(n: usize, seed: &mut u64, inf_in_16: u64) -> Vec<u32> {
-        (0..n * n)
+        random_flat(n * n, seed, inf_in_16)
+    }
+
+    fn random_flat(len: usize, seed: &mut u64, inf_in_16: u64) -> Vec<u32> {
+        (0..len)
             .map(|_| {
                 *seed = seed
                     .wrapping_mul(6364136223846793005)
@@ -387,6 +490,52 @@ mod tests {
         for isa in available() {
             let got = blocked_on(isa, &d, n, 32);
             assert!(got[5 * n + 5] < 0.0 && got[60 * n + 60] < 0.0, "{isa:?}");
+        }
+    }
+
+    #[test]
+    fn product_equals_naive() {
+        let mut seed = 13u64;
+        for (m, depth, w) in [
+            (1, 1, 1),
+            (3, 5, 7),
+            (9, 33, 17),
+            (56, 968, 72),
+            (20, 7, 100),
+        ] {
+            let a = random_flat(m * depth, &mut seed, 3);
+            let b = random_flat(depth * w, &mut seed, 3);
+            let c0 = random_flat(m * w, &mut seed, 8);
+            let mut expect = c0.clone();
+            for i in 0..m {
+                for k in 0..depth {
+                    for j in 0..w {
+                        let x = u32::add(a[i * depth + k], b[k * w + j]);
+                        if x < expect[i * w + j] {
+                            expect[i * w + j] = x;
+                        }
+                    }
+                }
+            }
+            let wide = |v: &[u32]| -> Vec<f64> {
+                v.iter()
+                    .map(|&x| {
+                        if x == u32::INF {
+                            f64::INF
+                        } else {
+                            f64::from(x)
+                        }
+                    })
+                    .collect()
+            };
+            for isa in available() {
+                let mut c = c0.clone();
+                min_plus_product(isa, &mut c, &a, &b, (m, depth, w));
+                assert_eq!(c, expect, "u32, {m}×{depth}×{w}, {isa:?}");
+                let mut c = wide(&c0);
+                min_plus_product(isa, &mut c, &wide(&a), &wide(&b), (m, depth, w));
+                assert_eq!(c, wide(&expect), "f64, {m}×{depth}×{w}, {isa:?}");
+            }
         }
     }
 
