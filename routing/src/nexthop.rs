@@ -89,6 +89,7 @@ impl<E: Elem, I: Iterator<Item = usize>> WithSimd for Rows<'_, E, I> {
         } = self;
         let mut tight = Vec::new();
         let mut best = vec![E::INF; n];
+        let mut sparse = Sparse::default();
         for i in rows {
             let di = &dist[i * n..(i + 1) * n];
             let ei = &edge[i * n..(i + 1) * n];
@@ -102,8 +103,18 @@ impl<E: Elem, I: Iterator<Item = usize>> WithSimd for Rows<'_, E, I> {
                     .filter(|&(c, ((&a, &d), _))| c != i && a < INF && a == d)
                     .map(|(c, (_, &a))| (c, a)),
             );
+            let out = &mut next[i * n..(i + 1) * n];
+            // The dense scan costs |tight| · n / lanes; with many tight
+            // neighbours (most direct links are shortest paths) the sparse
+            // one is far cheaper. Estimating that costs O(n) itself, so only
+            // rows whose dense scan is long enough ask.
+            let dense = tight.len() * n / E::lanes::<S>();
+            if dense > 8 * n && sparse.cheaper_than(dense, i, di, tight.len()) {
+                sparse.row(i, edge, dist, n, &tight, out);
+                continue;
+            }
             row(simd, i, lanes, n, &tight, &mut best);
-            for ((o, &b), &d) in next[i * n..(i + 1) * n].iter_mut().zip(&best).zip(di) {
+            for ((o, &b), &d) in out.iter_mut().zip(&best).zip(di) {
                 // Unreachable destinations "match" (∞ = a + ∞): cleared here.
                 *o = if d < INF {
                     b.to_index().unwrap_or(NONE)
@@ -111,9 +122,117 @@ impl<E: Elem, I: Iterator<Item = usize>> WithSimd for Rows<'_, E, I> {
                     NONE
                 };
             }
-            next[i * n + i] = NONE;
+            out[i] = NONE;
         }
     }
+}
+
+/// Next hops one destination at a time, for rows with many tight
+/// neighbours. Folded costs count hops, so a first hop `c` of a shortest
+/// `i → j` path has `hops(c, j) = hops(i, j) − 1`:
+/// - `hops(i, j) = 1`: `j` is tight and the only first hop is `j` itself;
+/// - `hops(i, j) = 2`: `c → j` is a direct edge that is a shortest path, so
+///   `c` is in the intersection of two bitsets, `i`'s tight neighbours and
+///   the nodes whose direct edge into `j` is tight, tried ascending;
+/// - longer: the tight neighbours are tried ascending.
+#[derive(Default)]
+struct Sparse {
+    /// `n / 64` words per node, rounded up.
+    words: usize,
+    /// Bit `c` of row `j`: `c → j` is an edge and a shortest path. Built on
+    /// first use.
+    into: Vec<u64>,
+    /// Bit `c`: `c` is a tight neighbour of the current row.
+    tight: Vec<u64>,
+}
+
+impl Sparse {
+    /// Whether [`Sparse::row`] for row `i` costs less than `dense` vector
+    /// operations, roughly.
+    fn cheaper_than(&self, dense: usize, i: usize, di: &[f64], tight: usize) -> bool {
+        let words = di.len().div_ceil(64);
+        let mut cost = 0;
+        for (j, &d) in di.iter().enumerate() {
+            if j == i || d == INF {
+                continue;
+            }
+            cost += match hops(d) {
+                1 => 1,
+                2 => words + 4,
+                _ => tight,
+            };
+            if cost >= dense {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn row(
+        &mut self,
+        i: usize,
+        edge: &[f64],
+        dist: &[f64],
+        n: usize,
+        tight: &[(usize, impl Copy)],
+        out: &mut [u16],
+    ) {
+        let words = n.div_ceil(64);
+        if self.words != words || self.into.len() != n * words {
+            self.words = words;
+            self.into = vec![0; n * words];
+            for c in 0..n {
+                let (ec, dc) = (&edge[c * n..(c + 1) * n], &dist[c * n..(c + 1) * n]);
+                for (j, (&e, &d)) in ec.iter().zip(dc).enumerate() {
+                    if j != c && e < INF && e == d {
+                        self.into[j * words + c / 64] |= 1 << (c % 64);
+                    }
+                }
+            }
+        }
+        self.tight.clear();
+        self.tight.resize(words, 0);
+        for &(c, _) in tight {
+            self.tight[c / 64] |= 1 << (c % 64);
+        }
+        let ei = &edge[i * n..(i + 1) * n];
+        let di = &dist[i * n..(i + 1) * n];
+        for (j, (o, &d)) in out.iter_mut().zip(di).enumerate() {
+            *o = if j == i || d == INF {
+                NONE
+            } else {
+                match hops(d) {
+                    // n < 65 532, so an index fits a u16 below NONE.
+                    1 => j as u16,
+                    2 => {
+                        let into = &self.into[j * words..(j + 1) * words];
+                        let mut found = NONE;
+                        'words: for (w, (&t, &f)) in self.tight.iter().zip(into).enumerate() {
+                            let mut bits = t & f;
+                            while bits != 0 {
+                                let c = w * 64 + bits.trailing_zeros() as usize;
+                                if ei[c] + edge[c * n + j] == d {
+                                    found = c as u16;
+                                    break 'words;
+                                }
+                                bits &= bits - 1;
+                            }
+                        }
+                        found
+                    }
+                    _ => tight
+                        .iter()
+                        .find(|&&(c, _)| ei[c] + dist[c * n + j] == d)
+                        .map_or(NONE, |&(c, _)| c as u16),
+                }
+            };
+        }
+    }
+}
+
+/// The hop count of a finite folded cost.
+fn hops(d: f64) -> u32 {
+    crate::cost::hops(d)
 }
 
 /// Destinations per chunk, in vectors: the chunk's distances and answers
@@ -200,6 +319,39 @@ mod tests {
             }
         }
         next
+    }
+
+    /// Most direct links are shortest paths (rows take the sparse route),
+    /// with many exact ties among two-hop paths and a chain that needs
+    /// three and four hops.
+    #[test]
+    fn direct_dominated_graphs_match_the_definition() {
+        let n = 200;
+        let fold = |us: f64| us * crate::cost::HOP_UNIT + 1.0;
+        let mut edge = vec![fold(10.0); n * n];
+        for i in 0..n {
+            edge[i * n + i] = INF;
+            // A slow direct link: every two-hop path ties at 20 µs.
+            edge[i * n + (i * 7 + 3) % n] = fold(25.0);
+            // Only 196 → 197 → 198 → 199 enter the last three nodes.
+            for j in n - 3..n {
+                if i + 1 != j && i != j {
+                    edge[i * n + j] = INF;
+                }
+            }
+        }
+        let Some(dist) = crate::solver::all_pairs_f64(Isa::detect(), &edge, n) else {
+            panic!("positive weights")
+        };
+        let expect = reference(&edge, &dist, n);
+        let reduced = crate::reduced::solve(Isa::detect(), &edge, n);
+        for isa in Isa::ALL.into_iter().filter(|i| i.is_available()) {
+            assert_eq!(all(isa, &edge, &dist, &dist, n), expect, "f64, {isa:?}");
+            let Some(r) = &reduced else {
+                panic!("fast path applies")
+            };
+            assert_eq!(all(isa, &edge, &dist, &r.dist, n), expect, "u32, {isa:?}");
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //! 2. `h`: Bellman–Ford from a virtual source joined to every node at cost
 //!    zero, on the folded `f64` costs, in passes over the rows, relaxing a
 //!    row only when its node's potential dropped since the row was last
-//!    relaxed; at most [`MAX_PASSES`] passes. Converging takes about as many
+//!    relaxed; at most [`MAX_PASSES`] passes' worth. Converging takes about as many
 //!    passes as the longest chain of hops in those shortest paths, a
 //!    handful in practice (≈ 1 ms at `n = 1024`, memory-bound). Not
 //!    converging (a negative cycle, or a long chain) → slow path.
@@ -57,9 +57,10 @@ use pulp::{Simd, WithSimd};
 /// Reduced costs and distances at or above this are not trusted (see the
 /// module docs, step 5).
 pub(crate) const CAP: u32 = 1 << 30;
-/// Bellman–Ford passes before giving up on the fast path (each costs at
-/// most `n²` vectorised relaxations, ~2 % of a solve at `n = 1024`).
-pub(crate) const MAX_PASSES: usize = 64;
+/// Bellman–Ford work before giving up on the fast path, in full passes
+/// (`n` row relaxations each, ~0.4 ms at `n = 1024`; the bench's graphs
+/// need about 2.5).
+pub(crate) const MAX_PASSES: usize = 16;
 /// Potentials and edge costs (folded, `f64`) must stay below this in
 /// magnitude, so that every sum formed here is an exact integer in an `f64`.
 const EXACT: f64 = (1u64 << 48) as f64;
@@ -88,15 +89,13 @@ pub(crate) fn solve(isa: Isa, edge: &[f64], n: usize) -> Option<Reduced> {
     let bs = fw::block_size(n);
     let p = n.div_ceil(bs) * bs;
     let mut work = vec![u32::INF; p * p];
-    let mut left_out = Vec::new();
-    isa.run(Reweigh {
+    let left_out = isa.run(Reweigh {
         edge,
         n,
         p,
         shift,
         h: &h,
         out: &mut work,
-        left_out: &mut left_out,
     })?;
     fw::floyd_warshall(isa, &mut work, p, bs);
     let dist = if p == n {
@@ -109,12 +108,14 @@ pub(crate) fn solve(isa: Isa, edge: &[f64], n: usize) -> Option<Reduced> {
         dist
     };
     let mut reduced = Reduced { n, shift, h, dist };
-    reduced.check(&left_out).then_some(reduced)
+    reduced.check(edge, &left_out).then_some(reduced)
 }
 
 impl Reduced {
-    /// Step 5, then the zero diagonal.
-    fn check(&mut self, left_out: &[(usize, usize)]) -> bool {
+    /// Step 5, then the zero diagonal. `left_out` lists the rows that had
+    /// an edge left out; their edges are looked at again here (rather than
+    /// listed, which could take `n²` memory).
+    fn check(&mut self, edge: &[f64], left_out: &[usize]) -> bool {
         let n = self.n;
         for i in 0..n {
             let row = &mut self.dist[i * n..(i + 1) * n];
@@ -123,7 +124,12 @@ impl Reduced {
                 return false;
             }
         }
-        left_out.iter().all(|&(u, v)| self.dist[u * n + v] < CAP)
+        let fold = Fold::new(&self.h, self.shift);
+        left_out.iter().all(|&u| {
+            let row = &edge[u * n..(u + 1) * n];
+            let dist = &self.dist[u * n..(u + 1) * n];
+            (0..n).all(|v| row[v] == INF || fold.reduced(row[v], u, v) < CAP_F || dist[v] < CAP)
+        })
     }
 
     /// The distances in the `2¹⁶` fold, as the `f64` solve gives them.
@@ -159,11 +165,13 @@ impl WithSimd for Potential<'_> {
         // costs `n` comparisons, not `n²` relaxations.
         let mut h = vec![0.0f64; n];
         let mut relaxed_at = vec![INF; n];
-        for _ in 0..MAX_PASSES {
+        let mut budget = MAX_PASSES * n;
+        loop {
             let mut any = false;
             for u in 0..n {
                 let hu = h[u];
                 if hu < relaxed_at[u] {
+                    budget = budget.checked_sub(1)?;
                     relaxed_at[u] = hu;
                     fw::relax_row(simd, &mut h, hu, &edge[u * n..(u + 1) * n]);
                     any = true;
@@ -175,11 +183,49 @@ impl WithSimd for Potential<'_> {
                 return (exact && edges_exact).then_some(h);
             }
         }
-        None
     }
 }
 
-/// Step 3: writes `c'` into the padded `p × p` matrix `out`.
+/// [`CAP`] as an `f64`.
+const CAP_F: f64 = CAP as f64;
+
+/// Step 3's arithmetic: the potential in the `U` fold and reduced costs.
+struct Fold {
+    /// `h` in the `U` fold: `latency · U + hops`.
+    hu: Vec<f64>,
+    /// `U / 2¹⁶`.
+    scale: f64,
+}
+
+impl Fold {
+    fn new(h: &[f64], shift: u32) -> Fold {
+        let unit = f64::from(1u32 << shift);
+        let hu = h
+            .iter()
+            .map(|&x| {
+                // Exact: `x` is an integer below 2⁴⁸ in magnitude.
+                let latency = (x / HOP_UNIT).floor();
+                latency * unit + (x - latency * HOP_UNIT)
+            })
+            .collect();
+        Fold {
+            hu,
+            scale: unit / HOP_UNIT,
+        }
+    }
+
+    /// `c'(u, v)` of the finite folded edge cost `c`: in the `U` fold an edge
+    /// is `latency · U + 1 = (c − 1) · U/2¹⁶ + 1`, plus `h(u) − h(v)`. Exact:
+    /// every term is an integer (or a power-of-two multiple of one) below
+    /// 2⁵² in magnitude.
+    #[inline(always)]
+    fn reduced(&self, c: f64, u: usize, v: usize) -> f64 {
+        (c - 1.0) * self.scale + (self.hu[u] + 1.0 - self.hu[v])
+    }
+}
+
+/// Step 3: writes `c'` into the padded `p × p` matrix `out`; returns the
+/// rows with an edge left out (`c' ≥ CAP`), or `None` if some `c' < 0`.
 struct Reweigh<'a> {
     edge: &'a [f64],
     n: usize,
@@ -187,22 +233,13 @@ struct Reweigh<'a> {
     shift: u32,
     h: &'a [f64],
     out: &'a mut [u32],
-    left_out: &'a mut Vec<(usize, usize)>,
-}
-
-/// `h` in the `U` fold: `latency · U + hops` from `latency · 2¹⁶ + hops`.
-/// Exact: `x` is an integer below 2⁴⁸ in magnitude, hops are below `U`.
-#[inline(always)]
-fn refold(x: f64, unit: f64) -> f64 {
-    let latency = (x / HOP_UNIT).floor();
-    latency * unit + (x - latency * HOP_UNIT)
 }
 
 impl WithSimd for Reweigh<'_> {
-    type Output = Option<()>;
+    type Output = Option<Vec<usize>>;
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) -> Option<()> {
+    fn with_simd<S: Simd>(self, _simd: S) -> Option<Vec<usize>> {
         let Reweigh {
             edge,
             n,
@@ -210,38 +247,30 @@ impl WithSimd for Reweigh<'_> {
             shift,
             h,
             out,
-            left_out,
         } = self;
-        let unit = f64::from(1u32 << shift);
-        let hu: Vec<f64> = h.iter().map(|&x| refold(x, unit)).collect();
-        // One edge in the U fold: latency · U + 1 = (c − 1) · U/2¹⁶ + 1.
-        let scale = unit / HOP_UNIT;
-        let cap = f64::from(CAP);
+        let fold = Fold::new(h, shift);
+        let (scale, hu) = (fold.scale, &fold.hu);
         let mut ok = true;
+        let mut left_out = Vec::new();
         for u in 0..n {
             let row = &edge[u * n..(u + 1) * n];
             let dst = &mut out[u * p..u * p + n];
             let base = hu[u] + 1.0;
             let mut row_ok = true;
             let mut row_capped = false;
-            for ((o, &c), &hv) in dst.iter_mut().zip(row).zip(&hu) {
-                // Exact: every term is an integer (or a power-of-two
-                // multiple of one) below 2⁵² in magnitude.
+            // `Fold::reduced`, spelled out so that it vectorises.
+            for ((o, &c), &hv) in dst.iter_mut().zip(row).zip(hu) {
                 let r = (c - 1.0) * scale + (base - hv);
                 row_ok &= r >= 0.0;
-                row_capped |= r >= cap && c < INF;
-                *o = if r < cap { r as u32 } else { u32::INF };
+                row_capped |= r >= CAP_F && c < INF;
+                *o = if r < CAP_F { r as u32 } else { u32::INF };
             }
             ok &= row_ok;
             if row_capped {
-                for (v, &c) in row.iter().enumerate() {
-                    if c < INF && (c - 1.0) * scale + (base - hu[v]) >= cap {
-                        left_out.push((u, v));
-                    }
-                }
+                left_out.push(u);
             }
         }
-        ok.then_some(())
+        ok.then_some(left_out)
     }
 }
 
@@ -259,7 +288,7 @@ impl WithSimd for Decode<'_> {
         let Decode { reduced, out } = self;
         let n = reduced.n;
         let unit = f64::from(1u32 << reduced.shift);
-        let hu: Vec<f64> = reduced.h.iter().map(|&x| refold(x, unit)).collect();
+        let hu = Fold::new(&reduced.h, reduced.shift).hu;
         for i in 0..n {
             let row = &reduced.dist[i * n..(i + 1) * n];
             let dst = &mut out[i * n..(i + 1) * n];
