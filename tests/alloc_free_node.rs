@@ -52,6 +52,7 @@ fn node(me: u16, other: u16, now: Instant) -> Node {
         max_frame_len: 1514,
         next_hops: table,
         dup_check_timeout: Duration::from_secs(40),
+        ping_interval: None,
     };
     Node::new(cfg, [me as u8; 32], now, Duration::from_secs(1_767_225_600))
 }

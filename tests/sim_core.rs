@@ -55,6 +55,11 @@ const BROADCAST_MAC: [u8; 6] = [0xff; 6];
 /// `count` nodes 1..=count, each a direct peer of every other and knowing
 /// its endpoint, routing directly to each.
 fn mesh(sim: &mut Sim, count: u16) -> Vec<HostId> {
+    mesh_with_clocks(sim, count, &[])
+}
+
+/// As [`mesh`], with host `i`'s wall clock `clocks[i]` = (offset, behind).
+fn mesh_with_clocks(sim: &mut Sim, count: u16, clocks: &[(Duration, bool)]) -> Vec<HostId> {
     let keys: Vec<PrivateKey> = (0..count)
         .map(|i| private_key_from_random([i as u8 + 1; 32]))
         .collect();
@@ -86,9 +91,11 @@ fn mesh(sim: &mut Sim, count: u16) -> Vec<HostId> {
                 max_frame_len: 1418,
                 next_hops: table.clone(),
                 dup_check_timeout: secs(40),
+                ping_interval: None,
             };
             let seed = sim.seed32();
-            sim.add_host(addr(3000 + me), Duration::ZERO, false, |now, unix| {
+            let (offset, behind) = clocks.get(usize::from(me - 1)).copied().unwrap_or_default();
+            sim.add_host(addr(3000 + me), offset, behind, |now, unix| {
                 Node::new(cfg, seed, now, unix)
             })
         })
@@ -336,15 +343,12 @@ fn ttl_ends_a_routing_loop() {
 fn control_messages_reach_their_node_as_events() {
     let mut sim = Sim::new(8, origin());
     let hosts = mesh(&mut sim, 3);
-    let ping = egd::wire::control::Control {
+    let query = egd::wire::control::Control {
         seq: 0,
-        body: egd::wire::control::Body::Ping {
-            request_id: 42,
-            sent_at_unix_ns: 7,
-        },
+        body: egd::wire::control::Body::QueryPeer { request_id: 42 },
     };
     let seq = sim.with_node(hosts[0], |node, now| {
-        node.send_control_direct(now, n(3), &ping)
+        node.send_control_direct(now, n(3), &query)
     });
     sim.run_for(secs(2));
     let got: Vec<_> = sim
@@ -367,15 +371,63 @@ fn control_messages_reach_their_node_as_events() {
     let (from_peer, src, kind, got_seq, body) = got[0].clone();
     assert_eq!(
         (from_peer, src, kind, got_seq),
-        (n(1), 1, egd::wire::header::Kind::Ping, seq)
+        (n(1), 1, egd::wire::header::Kind::QueryPeer, seq)
     );
     let parsed = egd::wire::control::Control::parse(kind, &body).unwrap();
-    assert_eq!(parsed.body, ping.body);
+    assert_eq!(parsed.body, query.body);
     assert!(
         sim.host(hosts[1])
             .events
             .iter()
             .all(|e| !matches!(e, NodeEvent::Control { .. })),
         "node 2 is not involved"
+    );
+}
+
+#[test]
+fn one_way_latency_with_skewed_clocks_sums_to_the_round_trip() {
+    let mut sim = Sim::new(9, origin());
+    // A's clock is 3 s ahead of true time, B's 2 s behind.
+    let hosts = mesh_with_clocks(&mut sim, 2, &[(secs(3), false), (secs(2), true)]);
+    let (a, b) = (hosts[0], hosts[1]);
+    sim.set_link(a, b, Link::with_delay(ms(30)));
+    sim.set_link(b, a, Link::with_delay(ms(70)));
+    for h in [a, b] {
+        sim.with_node(h, |node, now| node.set_ping_interval(Some(secs(1)), now));
+    }
+    sim.run_for(secs(5));
+    let measured = |h: HostId, from: u16| -> Vec<i64> {
+        sim.host(h)
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                NodeEvent::LatencyMeasured {
+                    from: f,
+                    one_way_ns,
+                } if *f == n(from) => Some(*one_way_ns),
+                _ => None,
+            })
+            .collect()
+    };
+    let (a_to_b, b_to_a) = (measured(b, 1), measured(a, 2));
+    assert!(
+        a_to_b.len() >= 3 && b_to_a.len() >= 3,
+        "{a_to_b:?} {b_to_a:?}"
+    );
+    // Each direction: the true delay plus the receiver's offset minus the
+    // sender's. The sim is exact, so these are exact.
+    let s = 1_000_000_000i64;
+    assert!(
+        a_to_b.iter().all(|&v| v == 30_000_000 - 2 * s - 3 * s),
+        "{a_to_b:?}"
+    );
+    assert!(
+        b_to_a.iter().all(|&v| v == 70_000_000 + 3 * s + 2 * s),
+        "{b_to_a:?}"
+    );
+    assert_eq!(
+        a_to_b[0] + b_to_a[0],
+        100_000_000,
+        "offsets cancel over the round trip"
     );
 }

@@ -88,6 +88,7 @@ fn setup() -> State {
             max_frame_len: 1514,
             next_hops: table,
             dup_check_timeout: Duration::from_secs(40),
+            ping_interval: None,
         },
         [2; 32],
         now,

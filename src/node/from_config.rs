@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use egd_routing::NextHopTable;
 
 use super::{NodeConfig, PeerConfig};
-use crate::config::{EdgeConfig, Endpoint, StaticNextHops};
+use crate::config::{EdgeConfig, EdgeMode, Endpoint, StaticNextHops};
 use crate::wire::ethernet;
 
 impl NodeConfig {
@@ -37,6 +37,9 @@ impl NodeConfig {
             max_frame_len: usize::from(edge.interface.mtu.get()) + ethernet::HEADER_LEN,
             next_hops: next_hop_table(&edge.next_hop_table),
             dup_check_timeout: edge.dynamic_route.dup_check_timeout,
+            // Static mode sends no control messages (as the original).
+            ping_interval: (edge.mode() != EdgeMode::Static)
+                .then_some(edge.dynamic_route.send_ping_interval),
         }
     }
 }

@@ -28,6 +28,7 @@ mod dedup;
 mod fib;
 mod forward;
 mod from_config;
+mod probe;
 pub(crate) mod ring;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -49,6 +50,7 @@ use dedup::{Dedup, Verdict};
 use fib::Fib;
 use forward::Routes;
 pub use from_config::next_hop_table;
+use probe::Probe;
 use ring::PacketRing;
 
 /// One neighbour of a node.
@@ -77,6 +79,9 @@ pub struct NodeConfig {
     pub next_hops: NextHopTable,
     /// How long a flooded message's (source, seq) is remembered.
     pub dup_check_timeout: Duration,
+    /// How often to ping every neighbour to measure one-way latency; `None`
+    /// in static mode (no control traffic).
+    pub ping_interval: Option<Duration>,
 }
 
 /// A datagram to send.
@@ -95,6 +100,9 @@ pub enum NodeEvent {
     HandshakeFailed { peer: NodeId },
     /// A neighbour's endpoint changed (roaming).
     EndpointChanged { peer: NodeId, endpoint: SocketAddr },
+    /// A ping from neighbour `from` arrived: the one-way latency from it to
+    /// this node, as the two wall clocks see it (ns; may be negative).
+    LatencyMeasured { from: NodeId, one_way_ns: i64 },
     /// A control message for this node (or a flood, first sighting).
     Control {
         from_peer: NodeId,
@@ -136,6 +144,7 @@ pub struct Node {
     max_frame_len: usize,
     seq: u32,
     next_sweep: Instant,
+    probe: Probe,
     metrics: Metrics,
 }
 
@@ -185,6 +194,7 @@ impl Node {
             max_frame_len: cfg.max_frame_len,
             seq: 0,
             next_sweep,
+            probe: Probe::new(cfg.ping_interval, now, unix_now),
         }
     }
 
@@ -339,6 +349,12 @@ impl Node {
     /// Runs timers that are due; early calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.wg.handle_timeout(now);
+        if let Some(ping) = self.probe.ping(now) {
+            for i in 0..self.neighbours.len() {
+                let peer = self.neighbours[i];
+                self.originate_control(now, peer.get(), Some(peer), &ping);
+            }
+        }
         if now >= self.next_sweep {
             self.fib.sweep(now);
             self.dedup.sweep(now);
@@ -349,11 +365,24 @@ impl Node {
 
     /// The next instant `handle_timeout` has work, and why.
     pub fn poll_timeout(&self) -> Option<(Instant, &'static str)> {
-        let sweep = (self.next_sweep, "fib_dedup_sweep");
-        match self.wg.poll_timeout() {
-            Some(w) if w.0 < sweep.0 => Some(w),
-            _ => Some(sweep),
+        let mut next = (self.next_sweep, "fib_dedup_sweep");
+        if let Some(w) = self.wg.poll_timeout().filter(|w| w.0 < next.0) {
+            next = w;
         }
+        if let Some(p) = self.probe.due().filter(|p| *p < next.0) {
+            next = (p, "ping");
+        }
+        Some(next)
+    }
+
+    /// Applies a wall-clock correction from NTP to the ping timestamps.
+    pub fn set_clock_offset_ns(&mut self, offset_ns: i64) {
+        self.probe.set_clock_offset_ns(offset_ns);
+    }
+
+    /// Changes how often neighbours are pinged (`None`: never).
+    pub fn set_ping_interval(&mut self, interval: Option<Duration>, now: Instant) {
+        self.probe.set_interval(interval, now);
     }
 
     /// The next datagram to send; lent until the next call.
@@ -439,7 +468,11 @@ impl Node {
         header.body_len = body_len;
         let plain_len = padded(header::LEN + body.len());
         if !self.wg.has_session(next) || peer.endpoint.is_none() {
-            park(peer, &mut self.metrics, header, body, plain_len);
+            // A ping must measure the link as it is when sent; one held
+            // back for a handshake would report the handshake's time.
+            if header.kind != Kind::Ping {
+                park(peer, &mut self.metrics, header, body, plain_len);
+            }
             self.wg.initiate(now, next);
             return;
         }
@@ -537,6 +570,26 @@ impl Node {
                         return;
                     }
                 }
+            }
+            if let (
+                true,
+                crate::wire::control::Body::Ping {
+                    sent_at_unix_ns, ..
+                },
+            ) = (for_me, &control.body)
+                && header.src == peer.get()
+            {
+                // Only a neighbour's own ping measures a direct link.
+                let one_way_ns = probe::one_way(*sent_at_unix_ns, self.probe.unix_ns(now));
+                push_event(
+                    &mut self.events,
+                    &mut self.metrics,
+                    NodeEvent::LatencyMeasured {
+                        from: peer,
+                        one_way_ns,
+                    },
+                );
+                return;
             }
             if for_me || flood {
                 let event = NodeEvent::Control {

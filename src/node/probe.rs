@@ -1,0 +1,132 @@
+//! One-way latency probes (SYSTEM.md §2, §3.2 step 3). Every
+//! `SendPingInterval` a node pings each neighbour directly with its own wall
+//! clock's time; the receiver subtracts that from its own clock. The result
+//! is the one-way delay plus the difference of the two clocks' offsets —
+//! which cancels along any path between the same two nodes, so routing on it
+//! is exact without synchronised clocks. The pings double as NAT hole
+//! punching.
+//!
+//! Drive it from the node: [`Probe::due`] says when to ping, [`Probe::ping`]
+//! builds the next message, [`one_way`] turns a received ping into a
+//! measurement.
+
+use std::time::{Duration, Instant};
+
+use crate::wire::control::{Body, Control};
+
+/// Ping schedule and the wall clock it stamps with.
+#[derive(Debug)]
+pub struct Probe {
+    interval: Option<Duration>,
+    next: Option<Instant>,
+    request_id: u32,
+    /// The node's start, on both clocks.
+    start: Instant,
+    unix_at_start: Duration,
+    /// Correction to the wall clock (from NTP), in nanoseconds.
+    offset_ns: i64,
+}
+
+impl Probe {
+    /// Pings every `interval` (none: never), starting at `now`.
+    pub fn new(interval: Option<Duration>, now: Instant, unix_now: Duration) -> Self {
+        Self {
+            interval,
+            next: interval.map(|_| now),
+            request_id: 0,
+            start: now,
+            unix_at_start: unix_now,
+            offset_ns: 0,
+        }
+    }
+
+    /// When the next round of pings is due.
+    pub fn due(&self) -> Option<Instant> {
+        self.next
+    }
+
+    /// Changes the interval (a supernode may set it live).
+    pub fn set_interval(&mut self, interval: Option<Duration>, now: Instant) {
+        self.interval = interval;
+        self.next = interval.map(|i| self.next.map_or(now, |n| n.min(now + i)));
+    }
+
+    /// Applies a wall-clock correction (NTP's measured offset).
+    pub fn set_clock_offset_ns(&mut self, offset_ns: i64) {
+        self.offset_ns = offset_ns;
+    }
+
+    /// This node's wall clock at `now`, in ns since the Unix epoch.
+    pub fn unix_ns(&self, now: Instant) -> i64 {
+        let since = now.saturating_duration_since(self.start);
+        let total = self.unix_at_start.saturating_add(since).as_nanos();
+        i64::try_from(total)
+            .unwrap_or(i64::MAX)
+            .saturating_add(self.offset_ns)
+    }
+
+    /// A round is due at `now`: the ping to send to every neighbour, and the
+    /// next round scheduled.
+    pub fn ping(&mut self, now: Instant) -> Option<Control<'static>> {
+        let (interval, next) = (self.interval?, self.next?);
+        if now < next {
+            return None;
+        }
+        // Keep the cadence, but never try to catch up on missed rounds.
+        let cadence = next + interval;
+        self.next = Some(if cadence > now {
+            cadence
+        } else {
+            now + interval
+        });
+        self.request_id = self.request_id.wrapping_add(1);
+        Some(Control {
+            seq: 0,
+            body: Body::Ping {
+                request_id: self.request_id,
+                sent_at_unix_ns: self.unix_ns(now),
+            },
+        })
+    }
+}
+
+/// The one-way latency a ping stamped `sent_at_ns` shows when it arrives at
+/// `arrived_ns` (both wall clocks, ns): may be negative when the sender's
+/// clock runs ahead of ours.
+pub fn one_way(sent_at_ns: i64, arrived_ns: i64) -> i64 {
+    arrived_ns.saturating_sub(sent_at_ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // a test's origin instant
+    fn schedule_and_stamps() {
+        let t = Instant::now();
+        let mut p = Probe::new(Some(Duration::from_secs(16)), t, Duration::from_secs(100));
+        let Some(Control {
+            body:
+                Body::Ping {
+                    request_id,
+                    sent_at_unix_ns,
+                },
+            ..
+        }) = p.ping(t)
+        else {
+            panic!("a round is due at start")
+        };
+        assert_eq!((request_id, sent_at_unix_ns), (1, 100_000_000_000));
+        assert!(p.ping(t + Duration::from_secs(15)).is_none());
+        assert!(p.ping(t + Duration::from_secs(16)).is_some());
+        // Late by a minute: one round, not four.
+        assert!(p.ping(t + Duration::from_secs(80)).is_some());
+        assert!(p.ping(t + Duration::from_secs(81)).is_none());
+        p.set_clock_offset_ns(-5);
+        assert_eq!(p.unix_ns(t), 100_000_000_000 - 5);
+        assert_eq!(one_way(10, 3), -7);
+        let mut quiet = Probe::new(None, t, Duration::ZERO);
+        assert!(quiet.ping(t).is_none() && quiet.due().is_none());
+    }
+}
