@@ -22,7 +22,10 @@
 //!
 //! Pieces: `direction` (the settings), `spec` (their text form), `queue`
 //! (datagrams in flight, bounded), `stats`, `pipe` (the two threads of one
-//! direction), `link` (the handle), [`control`] (the command language).
+//! direction), `link` (the handle), [`control`] (the command language),
+//! `stamp` ([`StampedSocket`]: kernel receive times, which the link's delays
+//! count from and tests can measure with), `realtime` (why the threads ask
+//! for `SCHED_FIFO`).
 
 #![forbid(unsafe_code)]
 // A real-time test tool, not the protocol core: it must read the clock,
@@ -35,12 +38,15 @@ mod direction;
 mod link;
 mod pipe;
 mod queue;
+mod realtime;
 mod rng;
 mod spec;
+mod stamp;
 mod stats;
 
 pub use direction::{Direction, InvalidDirection};
 pub use link::{Link, LinkConfig, LocalAddrs, SpawnError};
 pub use queue::QueueLimit;
 pub use spec::SpecError;
+pub use stamp::StampedSocket;
 pub use stats::{DirectionStats, LinkStats};

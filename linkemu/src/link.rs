@@ -79,7 +79,8 @@ pub struct Link {
 
 impl Link {
     /// Binds both sockets and starts four threads (a receiver and a sender
-    /// per direction).
+    /// per direction), which ask for real-time scheduling (see
+    /// [`Link::realtime`]).
     pub fn spawn(config: LinkConfig) -> Result<Self, SpawnError> {
         config.a_to_b.validate().map_err(SpawnError::AToB)?;
         config.b_to_a.validate().map_err(SpawnError::BToA)?;
@@ -166,6 +167,14 @@ impl Link {
             a_to_b: self.a_to_b.stats(),
             b_to_a: self.b_to_a.stats(),
         }
+    }
+
+    /// True if all four threads got real-time scheduling (`SCHED_FIFO`,
+    /// which needs root or `CAP_SYS_NICE`). Without it the delays are still
+    /// right on an idle machine, but on a busy one datagrams leave late:
+    /// check this before trusting tight timing on a loaded host.
+    pub fn realtime(&self) -> bool {
+        self.a_to_b.realtime() && self.b_to_a.realtime()
     }
 
     pub fn local_addrs(&self) -> LocalAddrs {

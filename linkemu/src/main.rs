@@ -1,8 +1,9 @@
 //! `linkemu`: the link emulator as a process, for shell scripts and
 //! multi-process tests (for example inside `ip netns exec`).
 //!
-//! It binds both sides, prints one `ready a_listen=… b_listen=…` line on
-//! stdout (the real ports, useful with port 0), then answers the command
+//! It binds both sides, prints one `ready a_listen=… b_listen=… realtime=…`
+//! line on stdout (the real ports, useful with port 0; whether its threads
+//! got real-time scheduling), then answers the command
 //! lines of `egd_linkemu::control` read from stdin (replies on stdout) and,
 //! with `--control PATH`, from each connection to a Unix stream socket
 //! (replies on that connection). It runs until `quit`, a signal, or — with
@@ -121,9 +122,15 @@ fn run(args: Args) -> Result<(), String> {
     };
     let local = link.local_addrs();
     let mut out = io::stdout().lock();
-    writeln!(out, "ready a_listen={} b_listen={}", local.a, local.b)
-        .and_then(|()| out.flush())
-        .map_err(|e| format!("stdout: {e}"))?;
+    writeln!(
+        out,
+        "ready a_listen={} b_listen={} realtime={}",
+        local.a,
+        local.b,
+        link.realtime()
+    )
+    .and_then(|()| out.flush())
+    .map_err(|e| format!("stdout: {e}"))?;
     drop(out);
 
     if let Some(listener) = listener {

@@ -12,19 +12,24 @@
 //! `recv_from`, stamps the arrival time at once, decides the datagram's fate
 //! and queues it; the sender sleeps on a condition variable exactly until
 //! the next due time (woken early when an earlier datagram is queued) and
-//! sends whatever is due. The delay is measured from the receiver's stamp,
-//! so the sender's wake-up latency is the only error added.
+//! sends whatever is due. The delay is measured from the kernel's receive
+//! timestamp ([`StampedSocket`]), so the receiver's wake-up latency adds no
+//! error as long as it is shorter than the delay; both threads ask for
+//! real-time scheduling (`crate::realtime`) so that their wake-up latency
+//! stays small on a busy machine.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::direction::Direction;
 use crate::queue::{DelayQueue, QueueLimit};
+use crate::realtime::{Priority, try_realtime};
 use crate::rng::SplitMix64;
+use crate::stamp::StampedSocket;
 use crate::stats::{Counters, DirectionStats};
 
 /// How often a receiver blocked in `recv_from` looks at the stop flag: the
@@ -73,6 +78,8 @@ pub(crate) struct Ends {
 pub(crate) struct Pipe {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
+    /// Both threads run under `SCHED_FIFO`.
+    realtime: bool,
 }
 
 impl Pipe {
@@ -98,30 +105,54 @@ impl Pipe {
         let mut pipe = Self {
             shared: Arc::clone(&shared),
             threads: Vec::new(),
+            realtime: false,
         };
         ends.rx.set_read_timeout(Some(STOP_POLL))?;
         let receiver = Receiver {
             shared: Arc::clone(&shared),
-            socket: ends.rx,
+            socket: StampedSocket::new(ends.rx)?,
             learn: ends.learn,
             rng: SplitMix64::new(seed),
         };
-        pipe.threads.push(
-            thread::Builder::new()
-                .name(format!("linkemu {name} rx"))
-                .spawn(move || receiver.run())?,
-        );
         let sender = Sender {
             shared,
             socket: ends.tx,
             destination: ends.destination,
         };
-        pipe.threads.push(
-            thread::Builder::new()
-                .name(format!("linkemu {name} tx"))
-                .spawn(move || sender.run())?,
-        );
+        let rx_realtime = pipe.spawn(
+            format!("linkemu {name} rx"),
+            Priority::Receiver,
+            move || receiver.run(),
+        )?;
+        let tx_realtime =
+            pipe.spawn(format!("linkemu {name} tx"), Priority::Sender, move || {
+                sender.run()
+            })?;
+        pipe.realtime = rx_realtime && tx_realtime;
         Ok(pipe)
+    }
+
+    /// True if both threads run under `SCHED_FIFO`.
+    pub(crate) fn realtime(&self) -> bool {
+        self.realtime
+    }
+
+    /// Starts a thread that first asks for real-time `priority`; waits for
+    /// that answer, so [`Pipe::realtime`] is known when `start` returns.
+    fn spawn(
+        &mut self,
+        name: String,
+        priority: Priority,
+        body: impl FnOnce() + Send + 'static,
+    ) -> io::Result<bool> {
+        let (answer, realtime) = mpsc::channel();
+        self.threads
+            .push(thread::Builder::new().name(name).spawn(move || {
+                // `spawn` waits for this below, so the receiving end is there.
+                let _ = answer.send(try_realtime(priority));
+                body();
+            })?);
+        Ok(realtime.recv().unwrap_or(false))
     }
 
     pub(crate) fn direction(&self) -> Direction {
@@ -184,7 +215,7 @@ struct Flight {
 
 struct Receiver {
     shared: Arc<Shared>,
-    socket: UdpSocket,
+    socket: StampedSocket,
     learn: Option<Arc<ReturnAddress>>,
     rng: SplitMix64,
 }
@@ -194,10 +225,7 @@ impl Receiver {
         let mut buf = vec![0u8; MAX_DATAGRAM];
         while !self.shared.stop.load(Ordering::Relaxed) {
             match self.socket.recv_from(&mut buf) {
-                Ok((len, from)) => {
-                    let arrived = Instant::now();
-                    self.handle(arrived, from, &buf[..len]);
-                }
+                Ok((len, from, arrived)) => self.handle(arrived, from, &buf[..len]),
                 // The read timeout: time to look at the stop flag.
                 Err(e)
                     if matches!(

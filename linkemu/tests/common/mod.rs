@@ -9,7 +9,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use egd_linkemu::{Link, LinkConfig, LinkStats};
+use egd_linkemu::{Link, LinkConfig, LinkStats, StampedSocket};
 
 /// `127.0.0.1:0`: the kernel picks a free port.
 pub fn any_port() -> SocketAddr {
@@ -54,10 +54,14 @@ pub fn wait_for_stats(link: &Link, done: impl Fn(&LinkStats) -> bool) -> LinkSta
 }
 
 /// Sends `count` datagrams (each carrying its index) from `from` to `to`,
-/// `gap` apart, while a second thread stamps their arrival on `at`. Returns
-/// each delivered datagram's one-way time, in arrival order, with its index.
-/// The send stamp is taken just before `send_to` and the arrival stamp just
-/// after `recv_from`, so the measured time can only over-estimate the delay.
+/// `gap` apart, while a second thread reads them on `at`. Returns each
+/// delivered datagram's one-way time, in arrival order, with its index.
+///
+/// The send time is stamped just before `send_to`; the arrival time is the
+/// kernel's receive stamp on `at` ([`StampedSocket`]), so the test's own
+/// receiving thread waking late on a busy machine does not count against the
+/// link. Both errors that remain (preemption between stamp and send, clock
+/// conversion) can only make the measured time longer, never shorter.
 pub fn one_way(
     from: &UdpSocket,
     to: SocketAddr,
@@ -65,19 +69,19 @@ pub fn one_way(
     count: usize,
     gap: Duration,
 ) -> Vec<(usize, Duration)> {
+    let mut stamped = StampedSocket::new(at.try_clone().unwrap()).unwrap();
     let mut sent = vec![None; count];
     let arrivals = thread::scope(|scope| {
-        let receiver = scope.spawn(|| {
+        let receiver = scope.spawn(move || {
             let mut arrivals = Vec::new();
             let mut buf = [0u8; 64];
             while arrivals.len() < count {
-                let Ok((len, _)) = at.recv_from(&mut buf) else {
+                let Ok((len, _, arrived)) = stamped.recv_from(&mut buf) else {
                     break;
                 };
-                let now = Instant::now();
                 if len == 8 {
                     let index = u64::from_be_bytes(buf[..8].try_into().unwrap());
-                    arrivals.push((index as usize, now));
+                    arrivals.push((index as usize, arrived));
                 }
             }
             arrivals
@@ -91,7 +95,7 @@ pub fn one_way(
     });
     arrivals
         .into_iter()
-        .filter_map(|(index, at)| Some((index, at - (*sent.get(index)?)?)))
+        .filter_map(|(index, at)| Some((index, at.saturating_duration_since((*sent.get(index)?)?))))
         .collect()
 }
 
