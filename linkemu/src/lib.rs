@@ -14,6 +14,32 @@
 //!   `linkemu --help` and README.md), driven at run time by the line
 //!   commands of [`control`] on stdin or a Unix socket.
 //!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::net::UdpSocket;
+//! use std::time::Duration;
+//! use egd_linkemu::{Link, LinkConfig};
+//!
+//! let (x, y) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+//! # for s in [&x, &y] { s.set_read_timeout(Some(Duration::from_secs(5)))?; }
+//! let any = "127.0.0.1:0".parse()?;
+//! let mut config = LinkConfig::new(any, any, y.local_addr()?);
+//! config.a_to_b = "delay=20ms".parse()?;
+//! config.b_to_a = "delay=50ms,loss=0".parse()?;
+//! let link = Link::spawn(config)?;
+//! let addrs = link.local_addrs();
+//!
+//! x.send_to(b"ping", addrs.a)?; // reaches Y 20 ms later, from addrs.b
+//! let mut buf = [0; 16];
+//! let (len, from) = y.recv_from(&mut buf)?;
+//! assert_eq!((&buf[..len], from), (&b"ping"[..], addrs.b));
+//! y.send_to(b"pong", from)?; // reaches X 50 ms later, from addrs.a
+//! assert_eq!(x.recv_from(&mut buf)?, (4, addrs.a));
+//! assert_eq!(link.stats().b_to_a.received, 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Placement: put the link in the middle of a UDP path. Edge X is told its
 //! peer Y lives at `a_listen`; the link sends X's datagrams from `b_listen`
 //! to Y's real address (`b_peer`). Y then sees `b_listen` as X's address

@@ -35,7 +35,9 @@ fn settled(link: &Link) -> egd_linkemu::LinkStats {
 
 #[test]
 fn loss_drops_about_the_configured_fraction() {
-    let (x, y) = (socket(ms(200)), socket(ms(200)));
+    // Y's reader stops after 500 ms without a datagram: far longer than a
+    // busy machine stalls the sending loop.
+    let (x, y) = (socket(ms(500)), socket(ms(500)));
     let link = link_to(&y, |c| {
         c.a_to_b = Direction {
             loss: 0.2,
@@ -56,15 +58,18 @@ fn loss_drops_about_the_configured_fraction() {
         }
         counter.join().unwrap()
     });
-    let stats = wait_for_stats(&link, |s| s.a_to_b.received == 2_000).a_to_b;
+    // Y's reader has been idle for 500 ms: everything is through.
+    let stats = settled(&link).a_to_b;
     println!("loss 0.2 over 2000: {stats:?}, delivered {delivered}");
-    assert_eq!(stats.received, 2_000);
+    // The kernel may drop a few before the link sees them (a busy machine
+    // can stall its receiver); the fraction is over what it received.
+    assert!(stats.received >= 1_900, "{stats:?}");
+    assert_eq!(stats.forwarded + stats.lost, stats.received, "{stats:?}");
     let fraction = stats.lost as f64 / stats.received as f64;
     assert!(
         (0.15..=0.25).contains(&fraction),
         "lost fraction {fraction}"
     );
-    assert_eq!(stats.forwarded + stats.lost, 2_000, "{stats:?}");
     assert!(delivered as u64 <= stats.forwarded);
     assert!(
         delivered as u64 * 100 >= stats.forwarded * 95,
@@ -85,7 +90,7 @@ fn a_down_direction_drops_everything_until_it_comes_up() {
     for i in 0..50u8 {
         x.send_to(&[i], a).unwrap();
     }
-    let stats = wait_for_stats(&link, |s| s.a_to_b.received == 50).a_to_b;
+    let stats = wait_for_stats(&link, |s| s.a_to_b.down == 50).a_to_b;
     assert_eq!((stats.down, stats.forwarded), (50, 0), "{stats:?}");
     assert!(drain(&y).is_empty(), "a datagram crossed a down link");
 
