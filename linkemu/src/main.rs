@@ -153,9 +153,9 @@ fn run(args: Args) -> Result<(), String> {
     if let Some(path) = &args.control {
         let _ = std::fs::remove_file(path);
     }
-    // Other threads may still block on stdin or a connection; returning from
-    // main ends them with the process, and dropping the link stops it first.
-    drop(link);
+    // Other threads may still block on stdin or a connection and hold the
+    // link; returning from main ends them and the link's threads with the
+    // process, and the kernel closes the sockets.
     Ok(())
 }
 
