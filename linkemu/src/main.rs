@@ -23,6 +23,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Sender};
 use std::thread;
+use std::time::Duration;
 
 use clap::Parser;
 use egd_linkemu::{Direction, Link, LinkConfig, QueueLimit, control};
@@ -201,7 +202,11 @@ fn bind_control(path: &Path) -> Result<UnixListener, String> {
 
 fn accept_loop(listener: &UnixListener, link: &Arc<Link>, quit: &Sender<()>) {
     for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+        let Ok(stream) = stream else {
+            // Out of file descriptors, say: wait instead of spinning.
+            thread::sleep(Duration::from_millis(100));
+            continue;
+        };
         let (link, quit) = (Arc::clone(link), quit.clone());
         // One thread per connection: a test tool sees a handful of them.
         let _ = thread::Builder::new()

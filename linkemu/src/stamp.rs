@@ -66,9 +66,13 @@ impl StampedSocket {
             .ok_or_else(|| {
                 io::Error::new(io::ErrorKind::InvalidData, "datagram without an IP source")
             })?;
-        let kernel = message.cmsgs()?.find_map(|cmsg| match cmsg {
-            ControlMessageOwned::ScmTimestampns(stamp) => Some(stamp),
-            _ => None,
+        // No stamp (or a truncated control buffer) costs precision, not the
+        // datagram.
+        let kernel = message.cmsgs().ok().and_then(|mut cmsgs| {
+            cmsgs.find_map(|cmsg| match cmsg {
+                ControlMessageOwned::ScmTimestampns(stamp) => Some(stamp),
+                _ => None,
+            })
         });
         let arrived = kernel
             .and_then(|stamp| age(wall, stamp))
