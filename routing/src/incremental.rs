@@ -21,11 +21,10 @@
 //! exact rows restricted to the `T` columns. Cost O(|S|²·n + |S|·n·|T|),
 //! far below a full solve when few sources route over the edge, and never
 //! worse than about one. Both products run on the solver's SIMD min-plus
-//! micro-kernel (`fw::min_plus_product`). Next hops are recomputed for rows
-//! `i ∈ S` only, and there only in the `T` columns: for any other source a
-//! lost tie would have meant it routed over the edge, and a pair `(i, j)`
-//! with `j ∉ T` had no shortest path over the edge, so its set of shortest
-//! paths (and their lowest first hop) is what it was.
+//! micro-kernel (`fw::min_plus_product`). Next-hop rows are recomputed for
+//! `i ∈ S` only: for any other source a lost tie would have meant it routed
+//! over the edge. (Within those rows only the `T` columns can change, but
+//! whole rows on SIMD lanes are cheaper than gathering those columns.)
 //!
 //! Measured (`benches/README.md`, N = 1024, the bench's busy edge has
 //! |S| = 56, |T| = 72): ~0.6 ms, of which ~70 % the two products.
@@ -33,7 +32,7 @@
 use crate::cost::{self, INF};
 use crate::fw;
 use crate::negative_cycle::NegativeCycle;
-use crate::nexthop::NONE;
+use crate::nexthop::{self, NONE};
 use crate::simd::Isa;
 use crate::solution::Solution;
 use crate::solver;
@@ -211,32 +210,18 @@ impl Solution {
                 di[j] = r;
             }
         }
-        // Next hops change only where distances may have: rows S, columns T
-        // (a pair outside T never had a shortest path over the edge, so its
-        // set of shortest paths is what it was).
-        let mut tight = Vec::new();
-        for &i in &sources {
-            let di = &self.dist[i * n..(i + 1) * n];
-            let ei = &self.edge[i * n..(i + 1) * n];
-            tight.clear();
-            tight.extend(
-                ei.iter()
-                    .zip(di)
-                    .enumerate()
-                    .filter(|&(c, (&a, &d))| c != i && a < INF && a == d)
-                    .map(|(c, (&a, _))| (c, a)),
-            );
-            for &j in &targets {
-                let d = di[j];
-                self.next[i * n + j] = if j == i || d == INF {
-                    NONE
-                } else {
-                    tight
-                        .iter()
-                        .find(|&&(c, a)| a + self.dist[c * n + j] == d)
-                        .map_or(NONE, |&(c, _)| c as u16)
-                };
-            }
-        }
+        // Next hops change only in rows S (for any other source a lost tie
+        // would have meant it routed over the edge); recomputing whole rows
+        // streams them through SIMD lanes, cheaper than gathering the T
+        // columns from scattered rows.
+        nexthop::rows(
+            isa,
+            &self.edge,
+            &self.dist,
+            &self.dist,
+            n,
+            sources.iter().copied(),
+            &mut self.next,
+        );
     }
 }
