@@ -20,7 +20,8 @@
 //! extend it by one edge out of `S`, then take the min-plus product with the
 //! exact rows restricted to the `T` columns. Cost O(|S|²·n + |S|·n·|T|),
 //! far below a full solve when few sources route over the edge, and never
-//! worse than about one. Both products run on the solver's SIMD min-plus
+//! worse than about one (past that estimate the update solves the whole
+//! edge matrix again instead). Both products run on the solver's SIMD min-plus
 //! micro-kernel (`fw::min_plus_product`). Next-hop rows are recomputed for
 //! `i ∈ S` only: for any other source a lost tie would have meant it routed
 //! over the edge. (Within those rows only the `T` columns can change, but
@@ -158,11 +159,22 @@ impl Solution {
         let targets: Vec<usize> = (0..n)
             .filter(|&j| dist[v * n + j] < INF && old + dist[v * n + j] == dist[u * n + j])
             .collect();
+        // The products below cost about (|S|²·n + |S|·n·|T|) / 8 vector
+        // operations on f64 lanes; a full solve about n³ / 16 on u32 lanes
+        // plus its fixed passes. Past that point, solve again (same result).
+        let (s, t) = (sources.len(), targets.len());
+        if 4 * (s * s * n + s * n * t) > 3 * n * n * n {
+            // An increase cannot close a negative cycle, so this is `Some`.
+            if let Some((dist, next)) = solver::solve_edges(Isa::detect(), true, &self.edge, n) {
+                self.dist = dist;
+                self.next = next;
+                return;
+            }
+        }
         let mut in_s = vec![usize::MAX; n];
         for (a, &i) in sources.iter().enumerate() {
             in_s[i] = a;
         }
-        let s = sources.len();
         // Shortest paths inside S (FW on the induced subgraph).
         let mut inner = vec![INF; s * s];
         for (a, &i) in sources.iter().enumerate() {
@@ -184,7 +196,6 @@ impl Solution {
         fw::min_plus_product(isa, &mut leave, &inner, &edges_out, (s, s, n));
         // The exact rows (of nodes outside S), restricted to the T columns;
         // rows of S stay +∞: a path is split where it first leaves S.
-        let t = targets.len();
         let mut exact = vec![INF; n * t];
         for (x, row) in exact.chunks_exact_mut(t.max(1)).enumerate() {
             if in_s[x] == usize::MAX {

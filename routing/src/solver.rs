@@ -52,22 +52,34 @@ pub(crate) fn solve_on(
     let ids = graph.ids().to_vec();
     let n = ids.len();
     let additional = (0..n).map(|i| graph.additional_at(i)).collect();
+    let (dist, next) = solve_edges(isa, allow_fast, &edge, n).ok_or_else(|| cycle(&edge, &ids))?;
+    Ok(Solution::from_parts(ids, additional, edge, dist, next))
+}
+
+/// Distances and next hops for the folded `n × n` edge matrix, or `None`
+/// when it has a negative cycle. Also what an incremental update falls
+/// back to when it would cost more than this.
+pub(crate) fn solve_edges(
+    isa: Isa,
+    allow_fast: bool,
+    edge: &[f64],
+    n: usize,
+) -> Option<(Vec<f64>, Vec<u16>)> {
     let fast = (allow_fast && isa.fast_u32())
-        .then(|| reduced::solve(isa, &edge, n))
+        .then(|| reduced::solve(isa, edge, n))
         .flatten();
-    let (dist, next) = match fast {
+    Some(match fast {
         Some(r) => {
             let dist = r.distances(isa);
-            let next = nexthop::all(isa, &edge, &dist, &r.dist, n);
+            let next = nexthop::all(isa, edge, &dist, &r.dist, n);
             (dist, next)
         }
         None => {
-            let dist = all_pairs_f64(isa, &edge, n).ok_or_else(|| cycle(&edge, &ids))?;
-            let next = nexthop::all(isa, &edge, &dist, &dist, n);
+            let dist = all_pairs_f64(isa, edge, n)?;
+            let next = nexthop::all(isa, edge, &dist, &dist, n);
             (dist, next)
         }
-    };
-    Ok(Solution::from_parts(ids, additional, edge, dist, next))
+    })
 }
 
 /// The instruction set the solver's kernels run on here, e.g.

@@ -44,3 +44,33 @@ proptest! {
         }
     }
 }
+
+/// A hub edge 0 → 1 that nearly every pair routes over: raising it touches
+/// almost every source and target, where the update solves again instead.
+#[test]
+fn raising_a_hub_edge_equals_full_solve() {
+    let n = 90u16;
+    let ids: Vec<_> = (1..=n).map(common::id).collect();
+    let mut g = egd_routing::DenseGraph::new(ids.iter().copied());
+    for &a in &ids {
+        for &b in &ids {
+            if a != b {
+                g.set_edge(a, b, Some(common::us(100_000))).unwrap();
+            }
+        }
+        if a != ids[0] {
+            g.set_edge(a, ids[0], Some(common::us(1_000))).unwrap();
+        }
+        if a != ids[1] {
+            g.set_edge(ids[1], a, Some(common::us(1_000))).unwrap();
+        }
+    }
+    g.set_edge(ids[0], ids[1], Some(common::us(1_000))).unwrap();
+    let mut sol = solve(&g).unwrap();
+    for weight in [Some(50_000), None, Some(1_000), Some(99_000)] {
+        let weight = weight.map(common::us);
+        g.set_edge(ids[0], ids[1], weight).unwrap();
+        sol.update_edge(ids[0], ids[1], weight).unwrap();
+        assert_eq!(sol, solve(&g).unwrap(), "0 -> 1 at {weight:?}");
+    }
+}
