@@ -28,7 +28,10 @@
 //!    converging (a negative cycle, or a long chain) → slow path.
 //! 3. `c'(u,v) = F(u,v) + h(u) − h(v)` in exact integer arithmetic. Every
 //!    `c'` must be ≥ 0 (it is, by construction; checked anyway). Edges with
-//!    `c' ≥ CAP` are left out and listed.
+//!    `c' ≥ CAP` are left out and their rows listed; a node with edges that
+//!    are all left out would fail step 5, so the fast path ends right here
+//!    (that is what makes the `slow-path` bench pay ~2 ms, not ~15, for
+//!    trying).
 //! 4. Floyd–Warshall on `u32` (`fw.rs`) with `INF = 2³¹ − 1`: stored values
 //!    never exceed `INF`, so `a + b` never wraps, and with non-negative costs
 //!    every entry ends as `min(INF, d')` exactly.
@@ -267,6 +270,12 @@ impl WithSimd for Reweigh<'_> {
             }
             ok &= row_ok;
             if row_capped {
+                // A row with edges, all left out, fails step 5 for certain
+                // (its node reaches nobody in the u32 problem): stop here
+                // rather than after the Floyd–Warshall.
+                if dst.iter().all(|&x| x == u32::INF) {
+                    return None;
+                }
                 left_out.push(u);
             }
         }
@@ -389,9 +398,14 @@ mod tests {
             r.distances(Isa::detect()),
             all_pairs_f64(Isa::detect(), &e, n).unwrap()
         );
-        // One such edge that is needed (the only way from 7 to 8).
+        // One such edge that is needed (the only way from 7 to 8); 7 keeps
+        // another edge, so this is caught by the final check.
         let mut e2 = ring(n, 1000.0);
         e2[7 * n + 8] = 900_000_000.0 * HOP_UNIT + 1.0;
+        e2[7 * n + 3] = 1000.0 * HOP_UNIT + 1.0;
+        assert!(solve(Isa::detect(), &e2, n).is_none());
+        // Its only edge, and that is left out: caught before the solve.
+        e2[7 * n + 3] = INF;
         assert!(solve(Isa::detect(), &e2, n).is_none());
     }
 
