@@ -22,9 +22,9 @@
 //! 2. `h`: Bellman–Ford from a virtual source joined to every node at cost
 //!    zero, on the folded `f64` costs, in passes over the rows, relaxing a
 //!    row only when its node's potential dropped since the row was last
-//!    relaxed; at most [`MAX_PASSES`] passes' worth. Converging takes about as many
-//!    passes as the longest chain of hops in those shortest paths, a
-//!    handful in practice (≈ 1 ms at `n = 1024`, memory-bound). Not
+//!    relaxed; at most [`MAX_PASSES`] passes' worth. Converging takes about
+//!    as many passes as the longest chain of hops in those shortest paths,
+//!    a handful in practice (≈ 1 ms at `n = 1024`, memory-bound). Not
 //!    converging (a negative cycle, or a long chain) → slow path.
 //! 3. `c'(u,v) = F(u,v) + h(u) − h(v)` in exact integer arithmetic. Every
 //!    `c'` must be ≥ 0 (it is, by construction; checked anyway). Edges with
@@ -38,7 +38,7 @@
 //! 5. Checks that make every entry exact or fall back to the `f64` solve:
 //!    - no off-diagonal entry lies in `[CAP, INF)`. Then no reachable pair's
 //!      `d'` is `≥ CAP`: along its shortest path (every edge `< CAP`) the
-//!      first prefix whose cost reaches `CAP` costs less than `2·CAP − 1 ≤
+//!      first prefix whose cost reaches `CAP` costs at most `2·CAP − 2 =
 //!      INF − 1`, and prefixes of shortest paths are shortest paths, so that
 //!      prefix's pair would show an entry in `[CAP, INF)`;
 //!    - every left-out edge `u → v` has an entry `d'(u,v) < CAP ≤ c'(u,v)`:
@@ -68,8 +68,8 @@ pub(crate) const MAX_PASSES: usize = 16;
 /// magnitude, so that every sum formed here is an exact integer in an `f64`.
 const EXACT: f64 = (1u64 << 48) as f64;
 
-/// A solved reduced problem: `u32` edges and distances over `n` nodes, with
-/// the potential that maps them back.
+/// A solved reduced problem: `u32` distances over `n` nodes, with the
+/// potential that maps them back.
 #[derive(Debug)]
 pub(crate) struct Reduced {
     pub(crate) n: usize,

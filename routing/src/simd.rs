@@ -10,19 +10,27 @@
 //! pulp does the one `unsafe` call after checking the CPU; nothing here can
 //! run an instruction the CPU lacks.
 //!
-//! Every ISA computes bit-for-bit the same results: the kernels only add and
-//! take minima of exact integers held in `f64` (`cost.rs`).
+//! Every ISA computes bit-for-bit the same results: the kernels only add,
+//! compare and take minima of exact integers, held in `f64` (`cost.rs`) or
+//! `u32` (`reduced.rs`); see [`Elem`]. The unit tests run every ISA the CPU
+//! has against the same references.
+//!
+//! What `pulp` does on this VM (AMD EPYC with AVX-512) is checked in the
+//! bench binary: the hot loops are `vpaddd`/`vpminud` on `zmm` registers
+//! (and `vaddpd`/`vminpd` for `f64`), with `ymm` and `xmm` copies for the
+//! AVX2 and SSE4.2 builds.
 
 use pulp::{Simd, WithSimd};
 
 /// The instruction sets the kernels are built for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Isa {
-    /// x86-64-v4: AVX-512 (F, VL, DQ, BW, CD), 8 `f64` lanes, 32 registers.
+    /// x86-64-v4: AVX-512 (F, VL, DQ, BW, CD), 8 `f64` / 16 `u32` lanes, 32
+    /// registers.
     Avx512,
-    /// x86-64-v3: AVX2 + FMA, 4 `f64` lanes, 16 registers.
+    /// x86-64-v3: AVX2 + FMA, 4 `f64` / 8 `u32` lanes, 16 registers.
     Avx2,
-    /// x86-64-v2: SSE4.2, 2 `f64` lanes, 16 registers.
+    /// x86-64-v2: SSE4.2, 2 `f64` / 4 `u32` lanes, 16 registers.
     Sse42,
     /// Anything else: portable scalar code, vectorised as the target allows.
     Portable,
