@@ -94,15 +94,22 @@ impl<E: Elem, I: Iterator<Item = usize>> WithSimd for Rows<'_, E, I> {
             let di = &dist[i * n..(i + 1) * n];
             let ei = &edge[i * n..(i + 1) * n];
             let li = &lanes[i * n..(i + 1) * n];
+            // Tight neighbours: 64 at a time into a bitmask (vectorised
+            // compares), then the few set bits.
             tight.clear();
-            tight.extend(
-                ei.iter()
-                    .zip(di)
-                    .zip(li)
-                    .enumerate()
-                    .filter(|&(c, ((&a, &d), _))| c != i && a < INF && a == d)
-                    .map(|(c, (_, &a))| (c, a)),
-            );
+            for (w, (ew, dw)) in ei.chunks(64).zip(di.chunks(64)).enumerate() {
+                let mut bits = 0u64;
+                for (k, (&a, &d)) in ew.iter().zip(dw).enumerate() {
+                    bits |= u64::from(a == d && a < INF) << k;
+                }
+                while bits != 0 {
+                    let c = w * 64 + bits.trailing_zeros() as usize;
+                    if c != i {
+                        tight.push((c, li[c]));
+                    }
+                    bits &= bits - 1;
+                }
+            }
             let out = &mut next[i * n..(i + 1) * n];
             // The dense scan costs |tight| · n / lanes; with many tight
             // neighbours (most direct links are shortest paths) the sparse
