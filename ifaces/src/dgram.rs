@@ -83,12 +83,12 @@ impl DatagramIface {
                 path: None,
             },
         };
-        if let (Addr::Inet(l), Some(Addr::Inet(s))) = (&local, &send) {
-            if l.is_ipv4() != s.is_ipv4() {
-                return Err(IfaceError::msg(
-                    "RecvAddr and SendAddr must be the same IP version",
-                ));
-            }
+        if let (Addr::Inet(l), Some(Addr::Inet(s))) = (&local, &send)
+            && l.is_ipv4() != s.is_ipv4()
+        {
+            return Err(IfaceError::msg(
+                "RecvAddr and SendAddr must be the same IP version",
+            ));
         }
         let fd = local.socket(SocketType::DGRAM).ctx("socket")?;
         let bound = local

@@ -222,10 +222,10 @@ fn serve_connection(stream: UnixStream, link: &Link, quit: &Sender<()>) {
     for line in BufReader::new(stream).lines() {
         let Ok(line) = line else { return };
         let response = control::execute(link, &line);
-        if let Some(reply) = response.reply {
-            if writeln!(writer, "{reply}").is_err() {
-                return;
-            }
+        if let Some(reply) = response.reply
+            && writeln!(writer, "{reply}").is_err()
+        {
+            return;
         }
         if response.quit {
             let _ = quit.send(());

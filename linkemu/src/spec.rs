@@ -119,7 +119,7 @@ impl fmt::Display for DurationText {
             return f.write_str("0");
         }
         for (unit, per) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
-            if nanos % per == 0 {
+            if nanos.is_multiple_of(per) {
                 return write!(f, "{}{unit}", nanos / per);
             }
         }

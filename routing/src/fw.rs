@@ -57,7 +57,7 @@ pub(crate) fn block_size(n: usize) -> usize {
 /// The diagonal is whatever the caller put there (the solver uses `INF`, so
 /// it ends as the shortest cycle).
 pub(crate) fn floyd_warshall<E: Elem>(isa: Isa, d: &mut [E], p: usize, bs: usize) {
-    if p == 0 || bs == 0 || p % bs != 0 || bs % TILE != 0 || d.len() != p * p {
+    if p == 0 || bs == 0 || !p.is_multiple_of(bs) || !bs.is_multiple_of(TILE) || d.len() != p * p {
         return;
     }
     isa.run(Blocked { d, p, bs });
@@ -93,7 +93,7 @@ fn blocked<E: Elem, S: Simd, const MR: usize, const NR: usize>(
     bs: usize,
 ) {
     let w = NR * E::lanes::<S>();
-    if bs % MR != 0 || bs % w != 0 {
+    if !bs.is_multiple_of(MR) || !bs.is_multiple_of(w) {
         return; // unreachable: TILE is a multiple of both
     }
     let nb = p / bs;

@@ -82,7 +82,7 @@ impl DampingFilter {
             self.samples.pop_front();
         }
         let len = self.samples.len();
-        let odd = if len % 2 == 0 { len - 1 } else { len };
+        let odd = if len.is_multiple_of(2) { len - 1 } else { len };
         if odd < 3 {
             return sample;
         }

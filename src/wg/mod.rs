@@ -388,10 +388,10 @@ impl Wg {
     // ---- internals shared by the submodules ----
 
     fn note(&mut self, deadline: Option<(Instant, TimerKind)>) {
-        if let Some((at, kind)) = deadline {
-            if self.next_deadline.is_none_or(|(t, _)| at < t) {
-                self.next_deadline = Some((at, kind.as_str()));
-            }
+        if let Some((at, kind)) = deadline
+            && self.next_deadline.is_none_or(|(t, _)| at < t)
+        {
+            self.next_deadline = Some((at, kind.as_str()));
         }
     }
 

@@ -121,10 +121,10 @@ fn read_u64(buf: &[u8], range: Range<usize>) -> Option<u64> {
 /// Copies a fixed-size field; a short buffer (impossible after `parse`) reads as zeros.
 fn read_array<const N: usize>(buf: &[u8], range: Range<usize>) -> [u8; N] {
     let mut out = [0u8; N];
-    if let Some(src) = buf.get(range) {
-        if src.len() == N {
-            out.copy_from_slice(src);
-        }
+    if let Some(src) = buf.get(range)
+        && src.len() == N
+    {
+        out.copy_from_slice(src);
     }
     out
 }
@@ -132,10 +132,10 @@ fn read_array<const N: usize>(buf: &[u8], range: Range<usize>) -> [u8; N] {
 /// Writes `bytes` at `range`; does nothing if the buffer is too short (callers
 /// check the length first, this only keeps the writer panic-free).
 fn write(buf: &mut [u8], range: Range<usize>, bytes: &[u8]) {
-    if let Some(dst) = buf.get_mut(range) {
-        if dst.len() == bytes.len() {
-            dst.copy_from_slice(bytes);
-        }
+    if let Some(dst) = buf.get_mut(range)
+        && dst.len() == bytes.len()
+    {
+        dst.copy_from_slice(bytes);
     }
 }
 

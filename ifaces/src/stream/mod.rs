@@ -250,17 +250,16 @@ impl StreamIface {
 
     /// Flushes pending record tails and watches for writability while one is left.
     fn flush_all(&mut self) -> io::Result<()> {
-        if let Some(conn) = &mut self.accepted {
-            if !conn.flush(&mut self.stats)? {
-                self.accepted = None;
-            }
+        if let Some(conn) = &mut self.accepted
+            && !conn.flush(&mut self.stats)?
+        {
+            self.accepted = None;
         }
-        if let Some(Dial { state, .. }) = &mut self.dial {
-            if let DialState::Up(conn) = state {
-                if !conn.flush(&mut self.stats)? {
-                    *state = DialState::Idle { retry_at: None };
-                }
-            }
+        if let Some(Dial { state, .. }) = &mut self.dial
+            && let DialState::Up(conn) = state
+            && !conn.flush(&mut self.stats)?
+        {
+            *state = DialState::Idle { retry_at: None };
         }
         self.rewatch()
     }
@@ -395,14 +394,14 @@ impl L2Interface for StreamIface {
                 Got::Closed => self.accepted = None,
             }
         }
-        if let Some(Dial { state, .. }) = &mut self.dial {
-            if let DialState::Up(conn) = state {
-                match conn.read(buf, &mut self.stats)? {
-                    Got::Frame(n) => return Ok(Some(n)),
-                    Got::Nothing => {}
-                    // Reconnect at the next maintain.
-                    Got::Closed => *state = DialState::Idle { retry_at: None },
-                }
+        if let Some(Dial { state, .. }) = &mut self.dial
+            && let DialState::Up(conn) = state
+        {
+            match conn.read(buf, &mut self.stats)? {
+                Got::Frame(n) => return Ok(Some(n)),
+                Got::Nothing => {}
+                // Reconnect at the next maintain.
+                Got::Closed => *state = DialState::Idle { retry_at: None },
             }
         }
         Ok(None)

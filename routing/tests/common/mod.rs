@@ -185,10 +185,10 @@ pub fn reference(g: &DenseGraph) -> Option<Reference> {
     // Report distances as the solver does: minus the destination's own cost.
     for s in 0..n {
         for d in 0..n {
-            if s != d {
-                if let Some((l, h)) = dist[s][d] {
-                    dist[s][d] = Some((l - g.additional_cost(ids[d]).as_micros(), h));
-                }
+            if s != d
+                && let Some((l, h)) = dist[s][d]
+            {
+                dist[s][d] = Some((l - g.additional_cost(ids[d]).as_micros(), h));
             }
         }
     }

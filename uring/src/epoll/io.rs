@@ -86,16 +86,16 @@ impl StdReactor {
         };
         match errno {
             libc::EIO | libc::EINVAL if gso => {
-                if let Some(s) = self.sockets.get_mut(socket.index()) {
-                    if s.gso {
-                        s.gso = false;
-                        self.stats.gso_disabled += 1;
-                        tracing::warn!(
-                            socket = socket.index(),
-                            errno,
-                            "kernel refused UDP GSO; sending datagram by datagram on this socket"
-                        );
-                    }
+                if let Some(s) = self.sockets.get_mut(socket.index())
+                    && s.gso
+                {
+                    s.gso = false;
+                    self.stats.gso_disabled += 1;
+                    tracing::warn!(
+                        socket = socket.index(),
+                        errno,
+                        "kernel refused UDP GSO; sending datagram by datagram on this socket"
+                    );
                 }
                 let singles = self.arena.split(op, v6);
                 self.stats.send_errors += count.saturating_sub(singles.len() as u64);

@@ -155,16 +155,16 @@ impl UringReactor {
     }
 
     fn disable_gso(&mut self, socket: SocketId, errno: i32) {
-        if let Some(s) = self.sockets.get_mut(socket.index()) {
-            if s.gso {
-                s.gso = false;
-                self.stats.gso_disabled += 1;
-                tracing::warn!(
-                    socket = socket.index(),
-                    errno,
-                    "kernel refused UDP GSO; sending datagram by datagram on this socket"
-                );
-            }
+        if let Some(s) = self.sockets.get_mut(socket.index())
+            && s.gso
+        {
+            s.gso = false;
+            self.stats.gso_disabled += 1;
+            tracing::warn!(
+                socket = socket.index(),
+                errno,
+                "kernel refused UDP GSO; sending datagram by datagram on this socket"
+            );
         }
     }
 
