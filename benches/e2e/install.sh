@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end benchmark (benches/e2e/run.sh) needs, and
+# nothing when it is all there already, so run.sh can call it every time.
+#
+#   sudo benches/e2e/install.sh
+#
+# - Debian: iperf3, wireguard-go, wireguard-tools (wg), tinc. `apt-get update`
+#   runs once, and only when a package is missing.
+# - crates.io: boringtun-cli 0.7.1 and gotatun-cli 0.10.2, built with
+#   `cargo install` into $EGD_BENCH_TOOLS (default /work/bench-tools), only if
+#   the binary is absent. Nothing lands in the repository.
+#
+# The egd binary itself is built by run.sh (it is the code under test).
+set -euo pipefail
+
+TOOLS_ROOT=${EGD_BENCH_TOOLS:-/work/bench-tools}
+
+# Debian packages (command → package).
+declare -A NEEDED=(
+  [iperf3]=iperf3
+  [wireguard-go]=wireguard-go
+  [wg]=wireguard-tools
+  [tincd]=tinc
+  [ip]=iproute2
+)
+missing=()
+for cmd in "${!NEEDED[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEEDED[$cmd]}")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install.sh: missing packages: ${missing[*]} — run as root" >&2
+    exit 1
+  fi
+  echo "== apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # The whole set, as documented; already-installed ones are no-ops.
+  apt-get install -y -qq --no-install-recommends \
+    iperf3 wireguard-go wireguard-tools tinc iproute2 >/dev/null
+fi
+
+# Userspace WireGuard peers from crates.io (crate, version, binary). The
+# versions are pinned so figures stay comparable between runs.
+cargo_peer() {
+  local crate=$1 version=$2 bin=$3
+  if [[ -x $TOOLS_ROOT/bin/$bin ]]; then
+    return
+  fi
+  echo "== cargo install $crate $version → $TOOLS_ROOT (a few minutes)"
+  # --locked takes the crate's own lock file, as its authors tested it; if a
+  # published crate has none or it no longer resolves, build without it.
+  # nice: the machine is shared with other builds.
+  nice cargo install --quiet --root "$TOOLS_ROOT" --version "$version" --locked "$crate" ||
+    nice cargo install --quiet --root "$TOOLS_ROOT" --version "$version" "$crate"
+}
+cargo_peer boringtun-cli 0.7.1 boringtun-cli
+cargo_peer gotatun-cli 0.10.2 gotatun
+
+echo "== benchmark tools ready (peers from crates.io in $TOOLS_ROOT/bin)"
