@@ -30,6 +30,22 @@ fn egd(args: &[&str], stdin: &str) -> Output {
         .unwrap()
         .write_all(stdin.as_bytes())
         .unwrap();
+    finish(child, args)
+}
+
+/// Every command these tests run ends by itself within seconds; one that
+/// keeps running (a mode that now starts a daemon) fails the test instead
+/// of hanging it.
+#[allow(clippy::disallowed_methods)] // waiting on a real process
+fn finish(mut child: std::process::Child, args: &[&str]) -> Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("egd {args:?} did not exit within 30 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     child.wait_with_output().unwrap()
 }
 
@@ -284,11 +300,14 @@ fn modes_not_built_yet_exit_2_without_panicking() {
         ],
     ];
     for args in cases {
-        let out = Command::new(EGD)
+        let child = Command::new(EGD)
             .args(&args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
+        let out = finish(child, &args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(
             text(&out.stderr).contains("not implemented yet"),
