@@ -10,28 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use (command → package).
-declare -A NEEDED=(
-  [wg]=wireguard-tools
-  [ip]=iproute2
-  [ping]=iputils-ping
-  [iperf3]=iperf3
-)
-
-missing=()
-for cmd in "${!NEEDED[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEEDED[$cmd]}")
-done
-if ((${#missing[@]})); then
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "test.sh: missing packages: ${missing[*]} — run as root to install them" >&2
-    exit 1
-  fi
-  echo "== installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# Debian packages the tests use (command=package).
+. deploy/lib/packages.sh
+ensure_packages test.sh wg=wireguard-tools ip=iproute2 ping=iputils-ping iperf3=iperf3
 
 # Tests that need an external tool fail (instead of skipping) when it is absent.
 export EGD_REQUIRE_TOOLS=1

@@ -15,30 +15,10 @@ set -euo pipefail
 
 TOOLS_ROOT=${EGD_BENCH_TOOLS:-/work/bench-tools}
 
-# Debian packages (command → package).
-declare -A NEEDED=(
-  [iperf3]=iperf3
-  [wireguard-go]=wireguard-go
-  [wg]=wireguard-tools
-  [tincd]=tinc
-  [ip]=iproute2
-)
-missing=()
-for cmd in "${!NEEDED[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEEDED[$cmd]}")
-done
-if ((${#missing[@]})); then
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "install.sh: missing packages: ${missing[*]} — run as root" >&2
-    exit 1
-  fi
-  echo "== apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  # The whole set, as documented; already-installed ones are no-ops.
-  apt-get install -y -qq --no-install-recommends \
-    iperf3 wireguard-go wireguard-tools tinc iproute2 >/dev/null
-fi
+# Debian packages (command=package).
+# shellcheck source=deploy/lib/packages.sh
+. "$(dirname "$0")/../../deploy/lib/packages.sh"
+ensure_packages install.sh iperf3=iperf3 wireguard-go=wireguard-go wg=wireguard-tools tincd=tinc ip=iproute2
 
 # Userspace WireGuard peers from crates.io (crate, version, binary). The
 # versions are pinned so figures stay comparable between runs.
