@@ -21,6 +21,14 @@ pub fn public_key(private: &PrivateKey) -> PublicKey {
     PublicKey::from_bytes(DalekPublic::from(&secret).to_bytes())
 }
 
+/// The X25519 shared secret of `private` and `public` (RFC 7748 §6.1).
+pub fn diffie_hellman(private: &PrivateKey, public: &PublicKey) -> [u8; 32] {
+    let secret = StaticSecret::from(*private.as_bytes());
+    secret
+        .diffie_hellman(&DalekPublic::from(*public.as_bytes()))
+        .to_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

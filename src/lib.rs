@@ -14,6 +14,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod keys;
 pub mod logging;
