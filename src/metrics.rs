@@ -41,6 +41,11 @@ impl Metrics {
         }
     }
 
+    /// Starts counting for a neighbour added later (kept counters stay).
+    pub fn add_peer(&mut self, peer: NodeId) {
+        self.peers.entry(peer).or_default();
+    }
+
     /// Counts one dropped packet under `reason` (a metric label).
     pub fn drop(&mut self, reason: &'static str) {
         if let Some(e) = self.dropped.iter_mut().find(|(r, _)| *r == reason) {

@@ -19,6 +19,19 @@ impl NodeId {
     /// The smallest reserved value; real nodes are below it.
     pub const FIRST_RESERVED: u16 = Self::INVALID;
 
+    /// The supernode as a node: its own id in its node state (on the wire,
+    /// [`NodeId::SUPER_NODE`]); on an edge, the local handle of the session
+    /// with the supernode's IPv4 key.
+    pub const SUPERNODE: NodeId = NodeId(Self::SUPER_NODE);
+    /// On an edge, the local handle of the session with the supernode's IPv6
+    /// key. Never on the wire: it only names a WireGuard peer.
+    pub const SUPERNODE_V6_SESSION: NodeId = NodeId(Self::INVALID);
+
+    /// Whether this is one of the two supernode session handles.
+    pub const fn is_supernode(self) -> bool {
+        self.0 == Self::SUPER_NODE || self.0 == Self::INVALID
+    }
+
     /// A real node id, or `None` for the reserved values (≥ 65532).
     pub const fn new(raw: u16) -> Option<Self> {
         if raw >= Self::FIRST_RESERVED {

@@ -165,6 +165,12 @@ impl Router {
         self.maybe_recompute(now);
     }
 
+    /// Replaces the stability settings (e.g. a live `DampingFilterRadius`
+    /// change); they apply from the next report on.
+    pub fn set_stability(&mut self, stability: StabilitySettings) {
+        self.stability = stability;
+    }
+
     /// Runs due timers; calling early is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         if now >= self.next_sweep {

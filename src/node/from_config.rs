@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use egd_routing::NextHopTable;
 
 use super::{NodeConfig, PeerConfig};
+use crate::NodeId;
 use crate::config::{EdgeConfig, EdgeMode, Endpoint, StaticNextHops};
 use crate::wire::ethernet;
 
@@ -13,21 +14,46 @@ impl NodeConfig {
     /// endpoint into an address (the daemon resolves DNS; the core does no
     /// I/O); literal addresses need no resolving.
     pub fn from_edge(edge: &EdgeConfig, resolve: impl Fn(&str, u16) -> Option<SocketAddr>) -> Self {
-        let peers = edge
+        let endpoint = |e: &Endpoint| match e {
+            Endpoint::Addr(a) => Some(*a),
+            Endpoint::Host { host, port } => resolve(host, *port),
+        };
+        let mut peers: Vec<PeerConfig> = edge
             .peers
             .iter()
             .map(|p| PeerConfig {
                 id: p.node_id,
                 public_key: p.public_key.clone(),
                 preshared_key: p.preshared_key.clone(),
-                endpoint: p.endpoint.as_ref().and_then(|e| match e {
-                    Endpoint::Addr(a) => Some(*a),
-                    Endpoint::Host { host, port } => resolve(host, *port),
-                }),
+                endpoint: p.endpoint.as_ref().and_then(endpoint),
                 is_static: p.is_static,
                 persistent_keepalive: p.persistent_keepalive,
             })
             .collect();
+        let link = &edge.dynamic_route.super_node;
+        if edge.mode() == EdgeMode::Super {
+            // One session per supernode key (SYSTEM.md §3.2).
+            let sessions = [
+                (NodeId::SUPERNODE, &link.public_key_v4, &link.endpoint_v4),
+                (
+                    NodeId::SUPERNODE_V6_SESSION,
+                    &link.public_key_v6,
+                    &link.endpoint_v6,
+                ),
+            ];
+            for (handle, key, ep) in sessions {
+                if let (Some(key), Some(ep)) = (key, ep) {
+                    peers.push(PeerConfig {
+                        id: handle,
+                        public_key: key.clone(),
+                        preshared_key: link.preshared_key.clone(),
+                        endpoint: endpoint(ep),
+                        is_static: true,
+                        persistent_keepalive: None,
+                    });
+                }
+            }
+        }
         NodeConfig {
             id: edge.node_id,
             private_key: edge.private_key.clone(),

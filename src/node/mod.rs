@@ -54,7 +54,7 @@ use probe::Probe;
 use ring::PacketRing;
 
 /// One neighbour of a node.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PeerConfig {
     pub id: NodeId,
     pub public_key: PublicKey,
@@ -130,8 +130,11 @@ pub struct Node {
     id: NodeId,
     wg: Wg,
     peers: BTreeMap<NodeId, Peer>,
-    /// The keys of `peers`, for loops that must not allocate.
+    /// The keys of `peers` that are edges (not supernode sessions), for
+    /// loops that must not allocate.
     neighbours: Vec<NodeId>,
+    /// Bytes per packet slot (for rings of peers added later).
+    slot_len: usize,
     routes: Routes,
     fib: Fib,
     dedup: Dedup,
@@ -173,7 +176,7 @@ impl Node {
             );
             peers.insert(p.id, Peer::new(p.id, p.endpoint, p.is_static, slot_len));
         }
-        let neighbours: Vec<NodeId> = peers.keys().copied().collect();
+        let neighbours = edge_neighbours(&peers);
         let fib = Fib::new(cfg.l2_fib_timeout);
         let dedup = Dedup::new(cfg.dup_check_timeout);
         let next_sweep = now + sweep_interval(&fib, &dedup);
@@ -183,10 +186,11 @@ impl Node {
             routes: Routes::new(cfg.id, cfg.next_hops),
             metrics: Metrics::new(neighbours.iter().copied()),
             neighbours,
+            slot_len,
             peers,
             fib,
             dedup,
-            transmits: PacketRing::new(MIN_TRANSMIT_SLOTS.max(2 * cfg.peers.len() + 16), slot_len),
+            transmits: PacketRing::new(transmit_slots(cfg.peers.len()), slot_len),
             frames: PacketRing::new(FRAME_SLOTS, slot_len),
             events: VecDeque::with_capacity(EVENT_CAPACITY),
             wg_scratch: vec![0u8; slot_len.max(MAX_HANDSHAKE_LEN)].into_boxed_slice(),
@@ -218,6 +222,84 @@ impl Node {
     /// Installs a new next-hop table (from a solver or a supernode).
     pub fn set_next_hops(&mut self, table: NextHopTable) {
         self.routes = Routes::new(self.id, table);
+    }
+
+    /// Adds a neighbour, or updates one with the same id: a changed key or
+    /// pre-shared key starts a new WireGuard peer (sessions with the old key
+    /// end); otherwise only a missing endpoint is filled in (a learned one is
+    /// kept, since it is where the peer really is).
+    pub fn add_peer(&mut self, p: &PeerConfig) {
+        if let Some(existing) = self.peers.get_mut(&p.id)
+            && self
+                .wg
+                .peer_keys_match(p.id, &p.public_key, p.preshared_key.as_ref())
+        {
+            if existing.endpoint.is_none() || p.is_static {
+                existing.endpoint = p.endpoint.or(existing.endpoint);
+            }
+            existing.is_static = p.is_static;
+            return;
+        }
+        self.wg.add_peer(
+            p.id,
+            &p.public_key,
+            p.preshared_key.as_ref(),
+            p.persistent_keepalive,
+        );
+        // The same key under another id was just dropped by `wg`; follow it.
+        let stale: Vec<NodeId> = self
+            .peers
+            .keys()
+            .copied()
+            .filter(|id| *id != p.id && !self.wg.has_peer(*id))
+            .collect();
+        for id in stale {
+            self.peers.remove(&id);
+        }
+        self.peers.insert(
+            p.id,
+            Peer::new(p.id, p.endpoint, p.is_static, self.slot_len),
+        );
+        self.metrics.add_peer(p.id);
+        self.neighbours = edge_neighbours(&self.peers);
+        let want = transmit_slots(self.peers.len());
+        if want > self.transmits.capacity() && self.transmits.is_empty() {
+            // Outputs are drained after every input, so the ring is empty
+            // here; a bigger one keeps a broadcast's fan-out from dropping.
+            self.transmits = PacketRing::new(want, self.slot_len);
+        }
+    }
+
+    /// Forgets a neighbour: its sessions, parked packets and routes through
+    /// it stop; its counters stay (Prometheus counters never go back).
+    pub fn remove_peer(&mut self, id: NodeId) {
+        self.wg.remove_peer(id);
+        if self.peers.remove(&id).is_some() {
+            self.neighbours = edge_neighbours(&self.peers);
+        }
+    }
+
+    /// Points a neighbour at `endpoint` (trying a candidate address, or an
+    /// operator's pin), also when it is `Static`.
+    pub fn set_endpoint(&mut self, id: NodeId, endpoint: SocketAddr) {
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.endpoint = Some(endpoint);
+        }
+    }
+
+    /// Whether the neighbour is static (its endpoint pinned by config).
+    pub fn is_static(&self, id: NodeId) -> bool {
+        self.peers.get(&id).is_some_and(|p| p.is_static)
+    }
+
+    /// Whether a WireGuard session with the neighbour is up.
+    pub fn has_session(&self, id: NodeId) -> bool {
+        self.wg.has_session(id)
+    }
+
+    /// The ids of all neighbours (including supernode session handles).
+    pub fn peer_ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.peers.keys().copied()
     }
 
     /// The current endpoint of a neighbour.
@@ -276,6 +358,19 @@ impl Node {
         control: &Control<'_>,
     ) -> u32 {
         self.originate_control(now, peer.get(), Some(peer), control)
+    }
+
+    /// Sends a control message straight to neighbour `peer` with header
+    /// destination `dst` (a supernode answering a session whose key is
+    /// registered under another NodeID than the one it claims).
+    pub fn send_control_via(
+        &mut self,
+        now: Instant,
+        peer: NodeId,
+        dst: u16,
+        control: &Control<'_>,
+    ) -> u32 {
+        self.originate_control(now, dst, Some(peer), control)
     }
 
     /// Numbers, encodes and sends a control message: routed to `dst`, or
@@ -427,6 +522,19 @@ impl Node {
                     self.send_to_neighbour(now, next, header, body);
                     if came_from.is_some() {
                         self.metrics.forwarded_broadcast += 1;
+                    }
+                }
+            }
+            NodeId::SUPER_NODE if self.id != NodeId::SUPERNODE => {
+                // Both sessions (IPv4 and IPv6 keys): the supernode learns
+                // both external addresses, and either may be down.
+                for handle in [NodeId::SUPERNODE, NodeId::SUPERNODE_V6_SESSION] {
+                    if self
+                        .peers
+                        .get(&handle)
+                        .is_some_and(|p| p.endpoint.is_some())
+                    {
+                        self.send_to_neighbour(now, handle, header, body);
                     }
                 }
             }
@@ -787,6 +895,21 @@ fn push_event(events: &mut VecDeque<NodeEvent>, metrics: &mut Metrics, event: No
     } else {
         events.push_back(event);
     }
+}
+
+/// The edges among `peers`, without the supernode session handles.
+fn edge_neighbours(peers: &BTreeMap<NodeId, Peer>) -> Vec<NodeId> {
+    peers
+        .keys()
+        .copied()
+        .filter(|id| !id.is_supernode())
+        .collect()
+}
+
+/// Transmit slots for `peers` neighbours: a broadcast's fan-out plus the
+/// handshakes it may start.
+fn transmit_slots(peers: usize) -> usize {
+    MIN_TRANSMIT_SLOTS.max(2 * peers + 16)
 }
 
 /// How often expired FIB and de-duplication entries are swept: often enough

@@ -41,6 +41,10 @@ impl<M: Copy> PacketRing<M> {
     }
 
     /// Packets waiting (not counting one lent out).
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
     pub fn len(&self) -> usize {
         self.used - usize::from(self.lent)
     }

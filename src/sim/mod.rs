@@ -17,8 +17,10 @@
 //! Only test code and the `sim` feature build this module.
 
 mod link;
+mod super_mode;
 
 pub use link::Link;
+pub use super_mode::{SimEdge, SimSuper};
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -45,6 +47,21 @@ pub struct Host {
     /// How far this host's wall clock is from the simulation's true time.
     pub clock_offset: Duration,
     pub clock_behind: bool,
+    /// Control-plane logic run on this host's node, if any.
+    pub controller: Option<Box<dyn Controller>>,
+}
+
+/// Control-plane logic attached to a host (super mode's edge or
+/// supernode), run on the host's node as its events and timers come — what
+/// the daemon's loop does around a node.
+pub trait Controller: std::fmt::Debug {
+    /// An event the node emitted (it is also kept in `Host::events`).
+    fn on_event(&mut self, now: Instant, unix_now: Duration, node: &mut Node, event: &NodeEvent);
+    /// Runs due timers; early calls are harmless.
+    fn on_timeout(&mut self, now: Instant, unix_now: Duration, node: &mut Node);
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// Lets a test reach the concrete type.
+    fn as_any(&mut self) -> &mut dyn std::any::Any;
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -137,6 +154,7 @@ impl Sim {
             events: Vec::new(),
             clock_offset: offset,
             clock_behind: behind,
+            controller: None,
         });
         self.by_addr.insert(addr, id);
         id
@@ -149,6 +167,32 @@ impl Sim {
         } else {
             truth + offset
         }
+    }
+
+    /// Attaches control-plane logic to a host.
+    pub fn set_controller(&mut self, id: HostId, c: Box<dyn Controller>) {
+        self.hosts[id].controller = Some(c);
+    }
+
+    /// Lets `f` act on a host's controller (downcast with `as_any`) and
+    /// node, then collects the output.
+    pub fn with_controller<R>(
+        &mut self,
+        id: HostId,
+        f: impl FnOnce(&mut dyn Controller, &mut Node, Instant) -> R,
+    ) -> Option<R> {
+        let now = self.now;
+        let host = &mut self.hosts[id];
+        let c = host.controller.as_mut()?;
+        let r = f(c.as_mut(), &mut host.node, now);
+        self.pump(id);
+        Some(r)
+    }
+
+    /// Host `id`'s wall clock now.
+    pub fn unix_time(&self, id: HostId) -> Duration {
+        let h = &self.hosts[id];
+        self.host_unix_time(h.clock_offset, h.clock_behind)
     }
 
     /// A fresh 32-byte seed from the simulation's RNG (for a node's own RNG).
@@ -234,7 +278,10 @@ impl Sim {
             let next_timer = self
                 .hosts
                 .iter()
-                .filter_map(|h| h.node.poll_timeout().map(|(t, _)| t))
+                .flat_map(|h| {
+                    let c = h.controller.as_ref().and_then(|c| c.poll_timeout());
+                    h.node.poll_timeout().map(|(t, _)| t).into_iter().chain(c)
+                })
                 .min();
             let next = match (next_datagram, next_timer) {
                 (Some(a), Some(b)) => a.min(b),
@@ -288,6 +335,14 @@ impl Sim {
                 self.hosts[id].node.handle_timeout(now);
                 self.pump(id);
             }
+            let unix_now = self.unix_time(id);
+            let host = &mut self.hosts[id];
+            if let Some(c) = host.controller.as_mut()
+                && c.poll_timeout().is_some_and(|t| t <= now)
+            {
+                c.on_timeout(now, unix_now, &mut host.node);
+                self.pump(id);
+            }
         }
     }
 
@@ -295,8 +350,12 @@ impl Sim {
     /// into the host's records.
     fn pump(&mut self, id: HostId) {
         let from = self.hosts[id].addr;
+        let now = self.now;
+        let unix_now = self.unix_time(id);
         let mut outgoing: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
-        {
+        // A controller's reaction may produce more output; go round until
+        // the host is quiet.
+        loop {
             let host = &mut self.hosts[id];
             while let Some(t) = host.node.poll_transmit() {
                 outgoing.push((t.dst, t.payload.to_vec()));
@@ -304,9 +363,19 @@ impl Sim {
             while let Some(f) = host.node.poll_frame() {
                 host.frames.push(f.to_vec());
             }
+            let mut events = Vec::new();
             while let Some(e) = host.node.poll_event() {
-                host.events.push(e);
+                events.push(e);
             }
+            if events.is_empty() {
+                break;
+            }
+            if let Some(c) = host.controller.as_mut() {
+                for e in &events {
+                    c.on_event(now, unix_now, &mut host.node, e);
+                }
+            }
+            host.events.extend(events);
         }
         for (to, bytes) in outgoing {
             self.send(id, from, to, bytes);

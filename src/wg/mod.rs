@@ -304,6 +304,24 @@ impl Wg {
         }
     }
 
+    /// Whether `peer` is known.
+    pub fn has_peer(&self, peer: NodeId) -> bool {
+        self.peers.contains_key(&peer)
+    }
+
+    /// Whether `peer` is known with exactly this public key and PSK.
+    pub fn peer_keys_match(
+        &self,
+        peer: NodeId,
+        public: &PublicKey,
+        psk: Option<&PresharedKey>,
+    ) -> bool {
+        let psk = psk.map_or([0; 32], |p| *p.as_bytes());
+        self.peers
+            .get(&peer)
+            .is_some_and(|p| p.public == *public.as_bytes() && p.psk == psk)
+    }
+
     /// Is there a current keypair usable for sending, as of the latest `now`
     /// passed to any method?
     pub fn has_session(&self, peer: NodeId) -> bool {

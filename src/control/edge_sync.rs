@@ -1,0 +1,428 @@
+//! An edge's side of super mode, sans-IO (SYSTEM.md §3.2): register with
+//! the supernode, report measured one-way latencies (a `Pong` per ping, and
+//! in bulk over the Edge API), fetch what a `ServerUpdate` says changed,
+//! apply it to the node, and try each peer's candidate endpoints in turn
+//! until a session comes up (`ConnNextTry`).
+//!
+//! # Driving it
+//!
+//! ```text
+//! let mut sync = EdgeSync::new(cfg, now);
+//! sync.handle_event(now, &mut node, &event);   // every NodeEvent of the node
+//! sync.handle_timeout(now, &mut node);         // when poll_timeout() is due
+//! while let Some(req) = sync.poll_request() {  // HTTP and process-level work
+//!     Fetch* → call the Edge API, then handle_peer_info / handle_nh_table /
+//!              handle_super_params (or handle_fetch_failed)
+//!     PostNodeInfo → post it;  Shutdown → stop;  SavePeers → write the config
+//! }
+//! ```
+//!
+//! Timers: *register* every `SendPingInterval` (the supernode's value once
+//! fetched; it is also the keepalive of the supernode sessions); *post*
+//! every `HttpPostInterval`; *next try* every `ConnNextTry` (advance peers
+//! without a session to their next candidate endpoint); *reset* every
+//! `ResetEndPointInterval` (peers without a session start again from their
+//! first candidate, the address the supernode saw).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use egd_routing::NextHopTable;
+
+use super::PROTOCOL_VERSION;
+use super::api::{LatencyReport, NhTableInfo, NodeInfo, PeerInfo, SuperParams};
+use crate::NodeId;
+use crate::config::{EdgePeer, Endpoint, PresharedKey, PublicKey};
+use crate::node::{Node, NodeEvent, PeerConfig};
+use crate::wire::control::{Body, Control, ServerAction};
+use crate::wire::header::Kind;
+
+/// Bulk post: latest sample per neighbour, so this bounds it.
+const MAX_REPORTS: usize = 4096;
+/// Undrained requests beyond this are dropped (fetches are re-triggered by
+/// the next notice, posts carry the latest samples anyway).
+const MAX_REQUESTS: usize = 64;
+
+#[derive(Debug, Clone)]
+pub struct EdgeSyncConfig {
+    pub node_id: NodeId,
+    /// Until the supernode's parameters arrive.
+    pub send_ping_interval: Duration,
+    pub http_post_interval: Duration,
+    pub peer_alive_timeout: Duration,
+    pub conn_next_try: Duration,
+    /// `ResetEndPointInterval`; zero disables it.
+    pub reset_endpoint_interval: Duration,
+    /// Local `ip:port` endpoints to report (empty with `SkipLocalIP`).
+    pub local_endpoints: Vec<SocketAddr>,
+    /// Peers whose endpoint the edge's own config pins (`Static` with an
+    /// `EndPoint`): keys come from the supernode, the address from here.
+    pub pinned: BTreeMap<NodeId, SocketAddr>,
+    /// `SaveNewPeers`: ask the owner to write learned peers to the config.
+    pub save_new_peers: bool,
+}
+
+/// Which Edge API document to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetch {
+    PeerInfo = 0,
+    NhTable = 1,
+    SuperParams = 2,
+}
+
+/// Work for the owner: HTTP calls and process-level actions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EdgeRequest {
+    Fetch(Fetch),
+    PostNodeInfo(NodeInfo),
+    /// The supernode ordered this edge to stop.
+    Shutdown {
+        code: i32,
+        reason: String,
+    },
+    /// `SaveNewPeers`: the peers now known, for the config's `Peers:`.
+    SavePeers(Vec<EdgePeer>),
+}
+
+#[derive(Debug)]
+struct Candidates {
+    endpoints: Vec<SocketAddr>,
+    index: usize,
+}
+
+#[derive(Debug)]
+pub struct EdgeSync {
+    cfg: EdgeSyncConfig,
+    /// Hashes of what is applied: peer list, next-hop table, parameters.
+    applied: [u64; 3],
+    in_flight: [bool; 3],
+    register_interval: Duration,
+    next_register: Instant,
+    post_interval: Duration,
+    next_post: Instant,
+    post_count: u64,
+    reports: BTreeMap<u16, i64>,
+    candidates: BTreeMap<NodeId, Candidates>,
+    next_try: Instant,
+    next_reset: Option<Instant>,
+    requests: VecDeque<EdgeRequest>,
+}
+
+impl EdgeSync {
+    /// Registers at once, then on schedule.
+    pub fn new(cfg: EdgeSyncConfig, now: Instant) -> Self {
+        let next_reset =
+            (!cfg.reset_endpoint_interval.is_zero()).then(|| now + cfg.reset_endpoint_interval);
+        Self {
+            register_interval: cfg.send_ping_interval,
+            next_register: now,
+            post_interval: cfg.http_post_interval,
+            next_post: now + cfg.http_post_interval,
+            next_try: now + cfg.conn_next_try,
+            next_reset,
+            cfg,
+            applied: [0; 3],
+            in_flight: [false; 3],
+            post_count: 0,
+            reports: BTreeMap::new(),
+            candidates: BTreeMap::new(),
+            requests: VecDeque::new(),
+        }
+    }
+
+    /// An event of the node this edge drives.
+    pub fn handle_event(&mut self, now: Instant, node: &mut Node, event: &NodeEvent) {
+        match event {
+            NodeEvent::LatencyMeasured { from, one_way_ns } => {
+                self.report(now, node, *from, *one_way_ns);
+            }
+            NodeEvent::Control {
+                from_peer,
+                src,
+                kind: Kind::ServerUpdate,
+                body,
+                ..
+            } if from_peer.is_supernode() && *src == NodeId::SUPER_NODE => {
+                if let Ok(Control {
+                    body:
+                        Body::ServerUpdate {
+                            action,
+                            code,
+                            params,
+                        },
+                    ..
+                }) = Control::parse(Kind::ServerUpdate, body)
+                {
+                    self.server_update(action, code, params);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs due timers; early calls are harmless.
+    pub fn handle_timeout(&mut self, now: Instant, node: &mut Node) {
+        if now >= self.next_register {
+            self.next_register = now + self.register_interval;
+            let register = Control {
+                seq: 0,
+                body: Body::Register {
+                    version: PROTOCOL_VERSION,
+                    peer_state: self.applied[Fetch::PeerInfo as usize],
+                    nh_state: self.applied[Fetch::NhTable as usize],
+                    params_state: self.applied[Fetch::SuperParams as usize],
+                    post_count: self.post_count,
+                },
+            };
+            node.send_control(now, NodeId::SUPER_NODE, &register);
+        }
+        if now >= self.next_post {
+            self.next_post = now + self.post_interval;
+            self.post_count += 1;
+            let latencies = self
+                .reports
+                .iter()
+                .map(|(from, ns)| LatencyReport {
+                    from: *from,
+                    to: self.cfg.node_id.get(),
+                    one_way_ns: *ns,
+                })
+                .collect();
+            self.reports.clear();
+            self.request(EdgeRequest::PostNodeInfo(NodeInfo {
+                post_count: self.post_count,
+                latencies,
+                local_endpoints: self
+                    .cfg
+                    .local_endpoints
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect(),
+            }));
+        }
+        if now >= self.next_try {
+            self.next_try = now + self.cfg.conn_next_try;
+            for (id, c) in &mut self.candidates {
+                if !node.has_session(*id) && c.endpoints.len() > 1 {
+                    c.index = (c.index + 1) % c.endpoints.len();
+                    node.set_endpoint(*id, c.endpoints[c.index]);
+                }
+            }
+        }
+        if let Some(reset) = self.next_reset
+            && now >= reset
+        {
+            self.next_reset = Some(now + self.cfg.reset_endpoint_interval);
+            for (id, c) in &mut self.candidates {
+                if !node.has_session(*id)
+                    && let Some(first) = c.endpoints.first()
+                {
+                    c.index = 0;
+                    node.set_endpoint(*id, *first);
+                }
+            }
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut next = self.next_register.min(self.next_post).min(self.next_try);
+        if let Some(r) = self.next_reset {
+            next = next.min(r);
+        }
+        Some(next)
+    }
+
+    pub fn poll_request(&mut self) -> Option<EdgeRequest> {
+        self.requests.pop_front()
+    }
+
+    /// The peer list arrived: add, re-key and remove neighbours to match.
+    pub fn handle_peer_info(&mut self, node: &mut Node, info: &PeerInfo) {
+        self.in_flight[Fetch::PeerInfo as usize] = false;
+        let me = self.cfg.node_id;
+        let mut listed = Vec::with_capacity(info.peers.len());
+        for entry in &info.peers {
+            let Some(id) = NodeId::new(entry.node_id).filter(|id| *id != me) else {
+                continue;
+            };
+            let Ok(public_key) = PublicKey::parse(&entry.public_key) else {
+                continue;
+            };
+            let preshared_key = entry
+                .preshared_key
+                .as_deref()
+                .and_then(|k| PresharedKey::parse(k).ok());
+            let endpoints: Vec<SocketAddr> = entry
+                .endpoints
+                .iter()
+                .filter_map(|e| e.parse().ok())
+                .collect();
+            listed.push(id);
+            let pinned = self.cfg.pinned.get(&id).copied();
+            node.add_peer(&PeerConfig {
+                id,
+                public_key,
+                preshared_key,
+                endpoint: pinned.or_else(|| endpoints.first().copied()),
+                is_static: pinned.is_some(),
+                persistent_keepalive: None,
+            });
+            if let Some(addr) = pinned {
+                node.set_endpoint(id, addr);
+                continue;
+            }
+            let c = self.candidates.entry(id).or_insert(Candidates {
+                endpoints: Vec::new(),
+                index: 0,
+            });
+            if c.endpoints != endpoints {
+                c.endpoints = endpoints;
+                c.index = 0;
+                if !node.has_session(id)
+                    && let Some(first) = c.endpoints.first()
+                {
+                    node.set_endpoint(id, *first);
+                }
+            }
+        }
+        let gone: Vec<NodeId> = node
+            .peer_ids()
+            .filter(|id| !id.is_supernode() && !listed.contains(id))
+            .filter(|id| !self.cfg.pinned.contains_key(id))
+            .collect();
+        for id in gone {
+            node.remove_peer(id);
+            self.candidates.remove(&id);
+        }
+        self.applied[Fetch::PeerInfo as usize] = info.state_hash;
+        if self.cfg.save_new_peers {
+            let peers = info
+                .peers
+                .iter()
+                .filter_map(|e| {
+                    let id = NodeId::new(e.node_id).filter(|id| *id != me)?;
+                    Some(EdgePeer {
+                        node_id: id,
+                        public_key: PublicKey::parse(&e.public_key).ok()?,
+                        preshared_key: e
+                            .preshared_key
+                            .as_deref()
+                            .and_then(|k| PresharedKey::parse(k).ok()),
+                        endpoint: self
+                            .cfg
+                            .pinned
+                            .get(&id)
+                            .or(node.endpoint(id).as_ref())
+                            .map(|a| Endpoint::Addr(*a)),
+                        persistent_keepalive: None,
+                        is_static: self.cfg.pinned.contains_key(&id),
+                    })
+                })
+                .collect();
+            self.request(EdgeRequest::SavePeers(peers));
+        }
+    }
+
+    /// The next-hop table arrived: install it.
+    pub fn handle_nh_table(&mut self, node: &mut Node, info: &NhTableInfo) {
+        self.in_flight[Fetch::NhTable as usize] = false;
+        let mut table = NextHopTable::new();
+        for (src, row) in &info.table {
+            for (dst, next) in row {
+                if let (Some(s), Some(d), Some(n)) =
+                    (NodeId::new(*src), NodeId::new(*dst), NodeId::new(*next))
+                {
+                    table.insert(s, d, n);
+                }
+            }
+        }
+        node.set_next_hops(table);
+        self.applied[Fetch::NhTable as usize] = info.state_hash;
+    }
+
+    /// The supernode's timing parameters arrived: apply them.
+    pub fn handle_super_params(&mut self, now: Instant, node: &mut Node, p: &SuperParams) {
+        self.in_flight[Fetch::SuperParams as usize] = false;
+        let secs = |s: f64, fallback: Duration| {
+            if s.is_finite() && s > 0.0 && s <= 86_400.0 {
+                Duration::from_secs_f64(s)
+            } else {
+                fallback
+            }
+        };
+        let ping = secs(p.send_ping_interval_s, self.register_interval);
+        if ping != self.register_interval {
+            self.register_interval = ping;
+            self.next_register = self.next_register.min(now + ping);
+            node.set_ping_interval(Some(ping), now);
+        }
+        let post = secs(p.http_post_interval_s, self.post_interval);
+        if post != self.post_interval {
+            self.post_interval = post;
+            self.next_post = self.next_post.min(now + post);
+        }
+        self.cfg.peer_alive_timeout = secs(p.peer_alive_timeout_s, self.cfg.peer_alive_timeout);
+        self.applied[Fetch::SuperParams as usize] = p.state_hash;
+    }
+
+    /// A fetch failed; the next notice (or re-push) tries again.
+    pub fn handle_fetch_failed(&mut self, what: Fetch) {
+        self.in_flight[what as usize] = false;
+    }
+
+    /// The hashes this edge has applied (peer list, table, parameters).
+    pub fn applied_hashes(&self) -> [u64; 3] {
+        self.applied
+    }
+
+    fn report(&mut self, now: Instant, node: &mut Node, from: NodeId, one_way_ns: i64) {
+        let valid_for_ms =
+            u32::try_from(self.cfg.peer_alive_timeout.as_millis()).unwrap_or(u32::MAX);
+        let pong = Control {
+            seq: 0,
+            body: Body::Pong {
+                request_id: 0,
+                from: from.get(),
+                to: self.cfg.node_id.get(),
+                one_way_ns,
+                valid_for_ms,
+                additional_cost_us: 0,
+            },
+        };
+        node.send_control(now, NodeId::SUPER_NODE, &pong);
+        if self.reports.len() < MAX_REPORTS || self.reports.contains_key(&from.get()) {
+            self.reports.insert(from.get(), one_way_ns);
+        }
+    }
+
+    fn server_update(&mut self, action: ServerAction, code: i32, params: &str) {
+        let fetch = match action {
+            ServerAction::Shutdown => {
+                self.request(EdgeRequest::Shutdown {
+                    code,
+                    reason: params.chars().take(200).collect(),
+                });
+                return;
+            }
+            ServerAction::UpdatePeer => Fetch::PeerInfo,
+            ServerAction::UpdateNhTable => Fetch::NhTable,
+            ServerAction::UpdateSuperParams => Fetch::SuperParams,
+            ServerAction::NoAction => return,
+        };
+        // The notice carries the new hash; one already applied needs nothing.
+        if u64::from_str_radix(params, 16).ok() == Some(self.applied[fetch as usize]) {
+            return;
+        }
+        if !self.in_flight[fetch as usize] {
+            self.in_flight[fetch as usize] = true;
+            self.request(EdgeRequest::Fetch(fetch));
+        }
+    }
+
+    fn request(&mut self, r: EdgeRequest) {
+        if self.requests.len() < MAX_REQUESTS {
+            self.requests.push_back(r);
+        }
+    }
+}

@@ -1,0 +1,510 @@
+//! Super mode on the simulated network (virtual clock): a supernode and
+//! edges that register, measure one-way latencies, and route each direction
+//! over its own fastest relay — also with clocks seconds apart; the
+//! supernode's liveness, shutdown orders, live peer changes and restart.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use egd::NodeId;
+use egd::config::{GraphSettings, PrivateKey, SuperPeer};
+use egd::control::PROTOCOL_VERSION;
+use egd::control::api::{AddPeer, DelPeer, UpdateSuper};
+use egd::control::edge_sync::{EdgeSync, EdgeSyncConfig};
+use egd::control::super_core::{Params, SuperCore, SuperCoreConfig, shutdown_code};
+use egd::keys::{private_key_from_random, public_key};
+use egd::node::{Node, NodeConfig, PeerConfig};
+use egd::sim::{HostId, Link, Sim, SimEdge, SimSuper};
+use egd::wire::control::{Body, Control};
+use egd_routing::NextHopTable;
+
+#[allow(clippy::disallowed_methods)] // the simulation's origin; only differences matter
+fn origin() -> Instant {
+    Instant::now()
+}
+
+fn n(v: u16) -> NodeId {
+    NodeId::new(v).unwrap()
+}
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn edge_addr(id: u16) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, id as u8], 3000 + id))
+}
+
+const SUPER_ADDR: ([u8; 4], u16) = ([10, 0, 0, 254], 3456);
+
+fn super_key() -> PrivateKey {
+    private_key_from_random([200; 32])
+}
+
+fn edge_key(id: u16) -> PrivateKey {
+    private_key_from_random([id as u8; 32])
+}
+
+fn super_peer(id: u16) -> SuperPeer {
+    SuperPeer {
+        node_id: n(id),
+        name: format!("edge{id}"),
+        public_key: public_key(&edge_key(id)),
+        preshared_key: None,
+        additional_cost: ms(1),
+        skip_local_ip: false,
+        endpoint: None,
+        external_ip: None,
+    }
+}
+
+fn core_config() -> SuperCoreConfig {
+    SuperCoreConfig {
+        private_key_v4: super_key(),
+        use_psk_for_inter_edge: true,
+        repush_interval: secs(5),
+        params: Params {
+            send_ping_interval: secs(1),
+            http_post_interval: secs(5),
+            peer_alive_timeout: secs(10),
+            damping_filter_radius: 0,
+        },
+        graph: GraphSettings {
+            jitter_tolerance: ms(5),
+            jitter_tolerance_multiplier: 1.01,
+            timeout_check_interval: secs(1),
+            recalculate_cool_down: secs(1),
+            ..GraphSettings::default()
+        },
+    }
+}
+
+struct Net {
+    sim: Sim,
+    sup: HostId,
+    core: Rc<RefCell<SuperCore>>,
+    edges: BTreeMap<u16, HostId>,
+}
+
+impl Net {
+    /// A supernode knowing edges `ids`, and those edges (clock offsets in
+    /// ms, signed, per id).
+    fn new(ids: &[u16], offsets_ms: &[(u16, i64)]) -> Net {
+        Net::known_running(ids, ids, offsets_ms)
+    }
+
+    /// A supernode knowing edges `ids`, of which only `running` run.
+    fn known_running(ids: &[u16], running: &[u16], offsets_ms: &[(u16, i64)]) -> Net {
+        let mut sim = Sim::new(7, origin());
+        sim.set_default_link(Link::with_delay(ms(10)));
+        let core = SuperCore::new(
+            core_config(),
+            ids.iter().map(|i| super_peer(*i)).collect(),
+            sim.now(),
+        );
+        let sim_super = SimSuper::new(core);
+        let core = sim_super.core.clone();
+        let cfg = NodeConfig {
+            id: NodeId::SUPERNODE,
+            private_key: super_key(),
+            peers: Vec::new(),
+            default_ttl: 200,
+            l2_fib_timeout: secs(3600),
+            max_frame_len: 1418,
+            next_hops: NextHopTable::new(),
+            dup_check_timeout: secs(40),
+            ping_interval: None,
+        };
+        let seed = sim.seed32();
+        let sup = sim.add_host(
+            SocketAddr::from(SUPER_ADDR),
+            Duration::ZERO,
+            false,
+            |now, unix| Node::new(cfg, seed, now, unix),
+        );
+        sim.set_controller(sup, Box::new(sim_super));
+        sim.with_controller(sup, |c, node, now| c.on_timeout(now, Duration::ZERO, node));
+        let mut net = Net {
+            sim,
+            sup,
+            core,
+            edges: BTreeMap::new(),
+        };
+        for id in running {
+            let offset = offsets_ms.iter().find(|(i, _)| i == id).map_or(0, |o| o.1);
+            net.add_edge(*id, *id, offset);
+        }
+        net
+    }
+
+    /// An edge with NodeID `id` using `key_of`'s private key.
+    fn add_edge(&mut self, id: u16, key_of: u16, offset_ms: i64) -> HostId {
+        let cfg = NodeConfig {
+            id: n(id),
+            private_key: edge_key(key_of),
+            peers: vec![PeerConfig {
+                id: NodeId::SUPERNODE,
+                public_key: public_key(&super_key()),
+                preshared_key: None,
+                endpoint: Some(SocketAddr::from(SUPER_ADDR)),
+                is_static: true,
+                persistent_keepalive: None,
+            }],
+            default_ttl: 200,
+            l2_fib_timeout: secs(3600),
+            max_frame_len: 1418,
+            next_hops: NextHopTable::new(),
+            dup_check_timeout: secs(40),
+            ping_interval: Some(secs(1)),
+        };
+        let seed = self.sim.seed32();
+        let offset = Duration::from_millis(offset_ms.unsigned_abs());
+        let host = self
+            .sim
+            .add_host(edge_addr(id), offset, offset_ms < 0, |now, unix| {
+                Node::new(cfg, seed, now, unix)
+            });
+        let sync = EdgeSync::new(
+            EdgeSyncConfig {
+                node_id: n(id),
+                send_ping_interval: secs(1),
+                http_post_interval: secs(5),
+                peer_alive_timeout: secs(10),
+                conn_next_try: secs(1),
+                reset_endpoint_interval: Duration::ZERO,
+                local_endpoints: Vec::new(),
+                pinned: BTreeMap::new(),
+                save_new_peers: false,
+            },
+            self.sim.now(),
+        );
+        self.sim
+            .set_controller(host, Box::new(SimEdge::new(sync, self.core.clone(), n(id))));
+        self.edges.insert(id, host);
+        host
+    }
+
+    fn host(&self, id: u16) -> HostId {
+        self.edges[&id]
+    }
+
+    fn next_hop(&self, at: u16, dst: u16) -> Option<u16> {
+        let node = &self.sim.host(self.host(at)).node;
+        node.next_hops().next_hop(n(at), n(dst)).map(NodeId::get)
+    }
+
+    /// One-way delay of the underlay from edge `a` to edge `b`.
+    fn delay(&mut self, a: u16, b: u16, d: u64) {
+        let (ha, hb) = (self.host(a), self.host(b));
+        self.sim.set_link(ha, hb, Link::with_delay(ms(d)));
+    }
+
+    fn shutdown_of(&mut self, id: u16) -> Option<(i32, String)> {
+        let h = self.host(id);
+        self.sim
+            .with_controller(h, |c, _, _| {
+                c.as_any()
+                    .downcast_mut::<SimEdge>()
+                    .and_then(|e| e.shutdown.clone())
+            })
+            .flatten()
+    }
+}
+
+const A: u16 = 1;
+const B: u16 = 2;
+const R1: u16 = 3;
+const R2: u16 = 4;
+
+/// A→B is fastest via R1, B→A via R2, the direct link slow both ways
+/// (every other pair: 50 ms).
+fn asymmetric(net: &mut Net) {
+    for a in [A, B, R1, R2] {
+        for b in [A, B, R1, R2] {
+            if a != b {
+                net.delay(a, b, 50);
+            }
+        }
+    }
+    net.delay(A, R1, 5);
+    net.delay(R1, B, 5);
+    net.delay(B, R2, 5);
+    net.delay(R2, A, 5);
+}
+
+/// The mirror image: A→B via R2, B→A via R1.
+fn swapped(net: &mut Net) {
+    for (a, b) in [(A, R1), (R1, B), (B, R2), (R2, A)] {
+        net.delay(a, b, 50);
+    }
+    net.delay(A, R2, 5);
+    net.delay(R2, B, 5);
+    net.delay(B, R1, 5);
+    net.delay(R1, A, 5);
+}
+
+fn mac_of(node: u16) -> [u8; 6] {
+    let b = node.to_be_bytes();
+    [0x02, 0xbb, 0xcc, 0xdd, b[0], b[1]]
+}
+
+fn frame(from: u16, to: u16) -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend_from_slice(&mac_of(to));
+    f.extend_from_slice(&mac_of(from));
+    f.extend_from_slice(&[0x88, 0xb5]);
+    f.extend_from_slice(b"probe frame payload");
+    f
+}
+
+/// Frames A→B and B→A (each side learns the other's MAC first), and the
+/// unicast packets R1 and R2 relayed meanwhile.
+fn exchange(net: &mut Net, rounds: u32) -> (u64, u64) {
+    let fwd = |net: &Net, id: u16| net.sim.host(net.host(id)).node.metrics().forwarded_unicast;
+    let (ha, hb) = (net.host(A), net.host(B));
+    net.sim.inject_frame(ha, &frame(A, B));
+    net.sim.inject_frame(hb, &frame(B, A));
+    net.sim.run_for(ms(500));
+    let before = (fwd(net, R1), fwd(net, R2));
+    let delivered_b = net.sim.host(hb).frames.len();
+    for _ in 0..rounds {
+        net.sim.inject_frame(ha, &frame(A, B));
+        net.sim.run_for(ms(100));
+        net.sim.inject_frame(hb, &frame(B, A));
+        net.sim.run_for(ms(100));
+    }
+    assert_eq!(
+        net.sim.host(hb).frames.len() - delivered_b,
+        rounds as usize,
+        "every frame A→B arrives exactly once"
+    );
+    (fwd(net, R1) - before.0, fwd(net, R2) - before.1)
+}
+
+fn check_asymmetric_paths(offsets_ms: &[(u16, i64)]) {
+    let mut net = Net::new(&[A, B, R1, R2], offsets_ms);
+    asymmetric(&mut net);
+    net.sim.run_for(secs(20));
+    for id in [A, B, R1, R2] {
+        assert!(net.core.borrow().is_online(n(id)), "edge {id} registered");
+    }
+    assert_eq!(net.next_hop(A, B), Some(R1), "A→B goes via R1");
+    assert_eq!(net.next_hop(B, A), Some(R2), "B→A goes via R2");
+    let (r1, r2) = exchange(&mut net, 10);
+    assert_eq!((r1, r2), (10, 10), "R1 carries A→B, R2 carries B→A");
+
+    swapped(&mut net);
+    net.sim.run_for(secs(20));
+    assert_eq!(
+        net.next_hop(A, B),
+        Some(R2),
+        "after the swap A→B goes via R2"
+    );
+    assert_eq!(
+        net.next_hop(B, A),
+        Some(R1),
+        "after the swap B→A goes via R1"
+    );
+    let (r1, r2) = exchange(&mut net, 10);
+    assert_eq!((r1, r2), (10, 10));
+}
+
+#[test]
+fn each_direction_takes_its_own_fastest_relay_and_follows_changes() {
+    check_asymmetric_paths(&[]);
+}
+
+#[test]
+fn clock_offsets_of_seconds_do_not_change_the_paths() {
+    check_asymmetric_paths(&[(A, 3000), (B, -3000), (R1, 1500), (R2, -2500)]);
+}
+
+#[test]
+fn every_edge_gets_the_same_table_and_acknowledges_it() {
+    let mut net = Net::new(&[A, B, R1, R2], &[]);
+    asymmetric(&mut net);
+    net.sim.run_for(secs(20));
+    let table = net.core.borrow().next_hop_table().clone();
+    assert!(!table.is_empty());
+    for id in [A, B, R1, R2] {
+        let node = &net.sim.host(net.host(id)).node;
+        assert_eq!(
+            node.next_hops().state_hash(),
+            table.state_hash(),
+            "edge {id}"
+        );
+    }
+    let state = net.core.borrow().state();
+    assert_eq!(state.PeerInfo.len(), 4);
+    // The latency matrix reflects the underlay (one-way, clocks in sync here).
+    let a_r1 = state.Edges[&A][&R1];
+    assert!((a_r1 - 0.005).abs() < 0.001, "A→R1 {a_r1}");
+    let r1_a = state.Edges[&R1][&A];
+    assert!((r1_a - 0.050).abs() < 0.001, "R1→A {r1_a}");
+}
+
+#[test]
+fn silent_edges_go_offline_and_come_back() {
+    let mut net = Net::new(&[A, B], &[]);
+    net.sim.run_for(secs(5));
+    assert!(net.core.borrow().is_online(n(A)));
+    let (ha, sup) = (net.host(A), net.sup);
+    net.sim.set_link_both(
+        ha,
+        sup,
+        Link {
+            up: false,
+            ..Link::default()
+        },
+    );
+    net.sim.run_for(secs(12));
+    assert!(
+        !net.core.borrow().is_online(n(A)),
+        "offline after PeerAliveTimeout"
+    );
+    assert!(net.core.borrow().is_online(n(B)));
+    net.sim.set_link_both(ha, sup, Link::with_delay(ms(10)));
+    net.sim.run_for(secs(8));
+    assert!(net.core.borrow().is_online(n(A)), "registers again");
+}
+
+#[test]
+fn deleted_edges_are_ordered_to_shut_down() {
+    let mut net = Net::new(&[A, B, R1], &[]);
+    net.sim.run_for(secs(5));
+    assert!(net.shutdown_of(A).is_none());
+    let now = net.sim.now();
+    net.core
+        .borrow_mut()
+        .del_peer(now, &DelPeer::ByPrivateKey(edge_key(A)))
+        .unwrap();
+    net.sim.run_for(secs(3));
+    let (code, reason) = net.shutdown_of(A).expect("shutdown order");
+    assert_eq!(code, shutdown_code::DELETED, "{reason}");
+    // The others drop A from their peers.
+    net.sim.run_for(secs(5));
+    let b = &net.sim.host(net.host(B)).node;
+    assert!(!b.peer_ids().any(|p| p == n(A)));
+    assert!(b.peer_ids().any(|p| p == n(R1)));
+}
+
+#[test]
+fn a_key_registered_under_another_node_id_is_shut_down() {
+    let mut net = Net::known_running(&[A, B], &[B], &[]);
+    // NodeID 9 using A's key (A itself is not running).
+    net.add_edge(9, A, 0);
+    net.sim.run_for(secs(5));
+    let (code, reason) = net.shutdown_of(9).expect("shutdown order");
+    assert_eq!(code, shutdown_code::NODE_ID_MISMATCH, "{reason}");
+}
+
+#[test]
+fn a_different_protocol_version_is_shut_down() {
+    let mut net = Net::new(&[A, B], &[]);
+    net.sim.run_for(secs(3));
+    assert!(net.shutdown_of(A).is_none());
+    let ha = net.host(A);
+    net.sim.with_node(ha, |node, now| {
+        let register = Control {
+            seq: 0,
+            body: Body::Register {
+                version: "egd-control-999",
+                peer_state: 0,
+                nh_state: 0,
+                params_state: 0,
+                post_count: 0,
+            },
+        };
+        assert_ne!(PROTOCOL_VERSION, "egd-control-999");
+        node.send_control(now, NodeId::SUPER_NODE, &register);
+    });
+    net.sim.run_for(secs(1));
+    let (code, _) = net.shutdown_of(A).expect("shutdown order");
+    assert_eq!(code, shutdown_code::VERSION_MISMATCH);
+}
+
+#[test]
+fn a_peer_added_live_joins_and_parameters_change_live() {
+    let mut net = Net::new(&[A, B], &[]);
+    net.sim.run_for(secs(5));
+    let now = net.sim.now();
+    net.core
+        .borrow_mut()
+        .add_peer(
+            now,
+            &AddPeer {
+                NodeID: 7,
+                Name: "late".into(),
+                PubKey: public_key(&edge_key(7)).to_base64(),
+                PSKey: None,
+                AdditionalCost: Some(1.0),
+                SkipLocalIP: None,
+            },
+        )
+        .unwrap();
+    net.add_edge(7, 7, 0);
+    net.core
+        .borrow_mut()
+        .update_super(&UpdateSuper {
+            SendPingInterval: Some(0.5),
+            HttpPostInterval: None,
+            PeerAliveTimeout: None,
+            DampingFilterRadius: None,
+        })
+        .unwrap();
+    net.sim.run_for(secs(15));
+    assert!(net.core.borrow().is_online(n(7)));
+    assert_eq!(net.next_hop(A, 7), Some(7));
+    assert_eq!(net.next_hop(7, B), Some(B));
+    // Frames flow between the newcomer and an old edge.
+    let (h7, hb) = (net.host(7), net.host(B));
+    net.sim.inject_frame(h7, &frame(7, B));
+    net.sim.run_for(secs(1));
+    assert_eq!(net.sim.host(hb).frames.len(), 1);
+    // The faster ping interval reached the edges: more latency samples.
+    let pings_before = net.sim.host(hb).events.len();
+    net.sim.run_for(secs(2));
+    let per_sec = (net.sim.host(hb).events.len() - pings_before) / 2;
+    assert!(
+        per_sec >= 4,
+        "B sees ≥ 2 pings/s from each of 2 peers ({per_sec}/s)"
+    );
+}
+
+#[test]
+fn a_restarted_supernode_loses_no_peer() {
+    let mut net = Net::new(&[A, B, R1, R2], &[]);
+    asymmetric(&mut net);
+    net.sim.run_for(secs(20));
+    let peers = net.core.borrow().peers();
+    assert_eq!(peers.len(), 4);
+    // Restart: a fresh core from the saved peer list, same keys and address.
+    let now = net.sim.now();
+    let fresh = SuperCore::new(core_config(), peers, now);
+    net.core.replace(fresh);
+    let sup = net.sup;
+    net.sim.with_node(sup, |node, _| {
+        for id in [A, B, R1, R2] {
+            node.remove_peer(n(id));
+        }
+    });
+    net.sim
+        .with_controller(sup, |c, node, now| c.on_timeout(now, Duration::ZERO, node));
+    net.sim.run_for(secs(30));
+    for id in [A, B, R1, R2] {
+        assert!(
+            net.core.borrow().is_online(n(id)),
+            "edge {id} re-registered"
+        );
+    }
+    assert_eq!(net.next_hop(A, B), Some(R1));
+    assert_eq!(net.next_hop(B, A), Some(R2));
+}
