@@ -6,18 +6,34 @@
 //! which kind of file it is — or decodes it as the kind you name — and
 //! returns the validated config with warnings for keys it does not know.
 //! Errors print as `FILE:LINE:COL: Key.Path: reason`.
+//!
+//! Writing goes the other way without losing anything the file had:
+//! [`save_super_peers`] / [`save_edge_peers`] replace a file's `Peers:` list
+//! (`SaveNewPeers`), [`render_edge_from_template`] makes a new edge's config
+//! from `EdgeTemplate` and [`new_super_peer`] checks a `manage/peer/add`
+//! request. Both edit the YAML text in place and load the result again
+//! before handing it out; errors are [`WriteError`]s naming the file.
 
+mod atomic;
 mod check;
 mod common;
 mod edge;
+mod edit;
+mod emit;
 mod error;
 pub mod example;
 mod gencfg;
 mod interface;
 mod raw;
+mod save;
 mod super_node;
+mod template;
 mod types;
+mod write_error;
 mod yaml;
+
+#[cfg(test)]
+mod save_tests;
 
 use std::path::Path;
 
@@ -31,8 +47,14 @@ pub use edge::{
 pub use error::{ConfigError, ConfigWarning, Position};
 pub use gencfg::{GenConfig, GenEdgeRange, GenSuperNode, parse_id_ranges};
 pub use interface::{IType, Interface, L2HeaderMode, SocketSpec};
+pub use save::{edge_peers_replaced, save_edge_peers, save_super_peers, super_peers_replaced};
 pub use super_node::{Passwords, Secret, SuperConfig, SuperPeer};
+pub use template::{
+    FieldError, NewEdge, PRIVATE_KEY_PLACEHOLDER, PeerAddFields, new_super_peer,
+    render_edge_from_template, render_edge_template_text,
+};
 pub use types::{Endpoint, MacPrefix, Mtu, PresharedKey, PrivateKey, PublicKey};
+pub use write_error::WriteError;
 
 use check::Check;
 
@@ -103,6 +125,12 @@ const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Reads and validates `path`. `kind` forces how the file is read; `None`
 /// tells it from the file's shape.
 pub fn load_file(path: &Path, kind: Option<FileKind>) -> Result<Loaded, ConfigError> {
+    let text = read_text(path)?;
+    load_str(path, &text, kind)
+}
+
+/// The whole text of `path`, refusing files too big to be a config.
+fn read_text(path: &Path) -> Result<String, ConfigError> {
     let whole_file = |reason: String| ConfigError::new(path, Position::default(), "", reason);
     let meta = std::fs::metadata(path).map_err(|e| whole_file(format!("cannot read: {e}")))?;
     if meta.len() > MAX_FILE_BYTES {
@@ -111,9 +139,7 @@ pub fn load_file(path: &Path, kind: Option<FileKind>) -> Result<Loaded, ConfigEr
             meta.len()
         )));
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| whole_file(format!("cannot read: {e}")))?;
-    load_str(path, &text, kind)
+    std::fs::read_to_string(path).map_err(|e| whole_file(format!("cannot read: {e}")))
 }
 
 /// Validates `text` as if read from `path` (which names it in messages and

@@ -86,6 +86,55 @@ impl KeyIndex {
         best
     }
 
+    /// Every mapping key of the document with its full path and position, in
+    /// document order (a key comes before the keys inside its value).
+    pub fn entries(&self) -> Vec<(Vec<Segment>, Position)> {
+        fn walk(node: &KeyTree, path: &mut Vec<Segment>, out: &mut Vec<(Vec<Segment>, Position)>) {
+            match node {
+                KeyTree::Map(entries) => {
+                    for (k, pos, child) in entries {
+                        path.push(Segment::Key(k.clone()));
+                        out.push((path.clone(), *pos));
+                        walk(child, path, out);
+                        path.pop();
+                    }
+                }
+                KeyTree::Seq(items) => {
+                    for (i, child) in items.iter().enumerate() {
+                        path.push(Segment::Index(i));
+                        walk(child, path, out);
+                        path.pop();
+                    }
+                }
+                KeyTree::Leaf => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, &mut Vec::new(), &mut out);
+        out
+    }
+
+    /// The keys of the mapping at `path` (empty for `{}`), or `None` when
+    /// nothing is there or the value is not a mapping.
+    pub fn map_keys(&self, path: &[Segment]) -> Option<Vec<(String, Position)>> {
+        let mut node = &self.root;
+        for seg in path {
+            node = match (node, seg) {
+                (KeyTree::Map(entries), Segment::Key(k)) => {
+                    &entries.iter().find(|(name, _, _)| name == k)?.2
+                }
+                (KeyTree::Seq(items), Segment::Index(i)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        match node {
+            KeyTree::Map(entries) => {
+                Some(entries.iter().map(|(k, p, _)| (k.clone(), *p)).collect())
+            }
+            _ => None,
+        }
+    }
+
     /// The top-level keys of the document, for telling file kinds apart.
     pub fn top_level_keys(&self) -> impl Iterator<Item = &str> {
         let entries: &[(String, Position, KeyTree)] = match &self.root {
