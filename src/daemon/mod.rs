@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod edge;
 pub mod entropy;
+pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod signals;
