@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use egd::NodeId;
 use egd::config::{GraphSettings, PrivateKey, SuperPeer};
 use egd::control::PROTOCOL_VERSION;
-use egd::control::api::{AddPeer, DelPeer, UpdateSuper};
+use egd::control::api::{DelPeer, UpdateSuper};
 use egd::control::edge_sync::{EdgeSync, EdgeSyncConfig};
 use egd::control::super_core::{Params, SuperCore, SuperCoreConfig, shutdown_code};
 use egd::keys::{private_key_from_random, public_key};
@@ -436,20 +436,7 @@ fn a_peer_added_live_joins_and_parameters_change_live() {
     let mut net = Net::new(&[A, B], &[]);
     net.sim.run_for(secs(5));
     let now = net.sim.now();
-    net.core
-        .borrow_mut()
-        .add_peer(
-            now,
-            &AddPeer {
-                NodeID: 7,
-                Name: "late".into(),
-                PubKey: public_key(&edge_key(7)).to_base64(),
-                PSKey: None,
-                AdditionalCost: Some(1.0),
-                SkipLocalIP: None,
-            },
-        )
-        .unwrap();
+    net.core.borrow_mut().add_peer(now, super_peer(7)).unwrap();
     net.add_edge(7, 7, 0);
     net.core
         .borrow_mut()
@@ -507,4 +494,25 @@ fn a_restarted_supernode_loses_no_peer() {
     }
     assert_eq!(net.next_hop(A, B), Some(R1));
     assert_eq!(net.next_hop(B, A), Some(R2));
+}
+
+#[test]
+fn frames_flow_directly_before_the_first_table_arrives() {
+    let mut net = Net::new(&[A, B], &[]);
+    // Registered and peers known, but no latency measured yet: no table.
+    net.sim.run_for(ms(300));
+    assert_eq!(net.next_hop(A, B), None);
+    let (ha, hb) = (net.host(A), net.host(B));
+    let mut broadcast = frame(A, B);
+    broadcast[..6].copy_from_slice(&[0xff; 6]);
+    net.sim.inject_frame(ha, &broadcast);
+    net.sim.run_for(ms(200));
+    net.sim.inject_frame(ha, &frame(A, B));
+    net.sim.run_for(ms(200));
+    assert_eq!(
+        net.sim.host(hb).frames.len(),
+        2,
+        "broadcast and unicast arrive once each"
+    );
+    assert_eq!(net.next_hop(A, B), None, "still before the first table");
 }

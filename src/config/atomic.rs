@@ -53,6 +53,17 @@ pub fn replace_file_with(
         Err(e) if e.kind() == io::ErrorKind::NotFound => (NEW_FILE_MODE, None),
         Err(e) => return Err(io_err("read its permissions", e)),
     };
+    if owner.is_some() && mode & 0o222 == 0 {
+        // A file nobody may write (e.g. a config shipped read-only) stays as
+        // it is, also for root, whom the kernel would let replace it.
+        return Err(io_err(
+            "replace it",
+            io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "the file is read-only (no write permission bit)",
+            ),
+        ));
+    }
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -141,6 +152,18 @@ mod tests {
             0o640
         );
         assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn read_only_files_are_left_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("ro.yaml");
+        fs::write(&p, "old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o444)).unwrap();
+        let e = replace_file(&p, b"new").unwrap_err();
+        assert!(e.to_string().contains("read-only"), "{e}");
+        assert_eq!(fs::read_to_string(&p).unwrap(), "old");
+        assert!(leftovers(d.path()).is_empty());
     }
 
     #[test]

@@ -57,6 +57,9 @@ fn copy_to_temp(src: &Path) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let dst = dir.path().join(src.file_name().unwrap());
     fs::copy(src, &dst).unwrap();
+    // The shared examples are read-only, and a read-only file is never
+    // replaced; a user's copy is writable.
+    fs::set_permissions(&dst, fs::Permissions::from_mode(0o600)).unwrap();
     (dir, dst)
 }
 

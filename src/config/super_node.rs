@@ -65,6 +65,10 @@ pub struct SuperPeer {
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -5,16 +5,18 @@
 //! interface writes → re-arm one timeout.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use egd_ifaces::{IfaceKind, IfaceSpec, L2HeaderMode as IfaceL2Mode, L2Interface, SockSpec};
 use egd_uring::{Backend, Completion, Reactor, ReactorConfig, SocketId, WatchId};
 
+use super::edge_control::EdgeControl;
 use super::signals::Signals;
 use super::{clock, entropy, metrics, sockets};
-use crate::config::{EdgeConfig, IType, L2HeaderMode, SocketSpec};
+use crate::config::{EdgeConfig, EdgeMode, IType, L2HeaderMode, SocketSpec};
+use crate::control::api;
 use crate::logging::target;
-use crate::node::{Node, NodeConfig};
+use crate::node::{Node, NodeConfig, NodeEvent};
 use crate::wire::ethernet;
 
 /// How the daemon was asked to run (command-line choices).
@@ -22,6 +24,8 @@ use crate::wire::ethernet;
 pub struct RunOptions {
     pub backend: Backend,
     pub metrics_listen: Option<SocketAddr>,
+    /// The config file (for `SaveNewPeers`).
+    pub config_path: Option<std::path::PathBuf>,
 }
 
 /// Why an edge stopped abnormally. `Display` names what failed.
@@ -94,6 +98,16 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     let node_cfg = NodeConfig::from_edge(cfg, resolve);
     let mut node = Node::new(node_cfg, seed, clock::now(), clock::unix_now());
 
+    let mut control = match cfg.mode() {
+        EdgeMode::Super => Some(start_control(cfg, bound.port, opts)?),
+        _ => None,
+    };
+    let wake_watch = control
+        .as_ref()
+        .map(|c| reactor.watch_readable(c.wake_fd()))
+        .transpose()
+        .map_err(|e| RunError(format!("watch: {e}")))?;
+
     let mut watch = watch_iface(reactor.as_mut(), iface.as_ref(), None)?;
     let mut frame = vec![0u8; usize::from(cfg.interface.mtu.get()) + ethernet::HEADER_LEN + 64];
     let mut next_publish = clock::now();
@@ -107,7 +121,11 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         if let Some(m) = next_maintain {
             deadline = deadline.min(m);
         }
+        if let Some(t) = control.as_ref().and_then(EdgeControl::poll_timeout) {
+            deadline = deadline.min(t);
+        }
         let mut readable = false;
+        let mut woken = false;
         {
             let node = &mut node;
             reactor
@@ -118,6 +136,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
                     Completion::Readable(id) if watch.map(|(w, _)| w) == Some(id) => {
                         readable = true
                     }
+                    Completion::Readable(id) if wake_watch == Some(id) => woken = true,
                     Completion::Readable(id) => {
                         tracing::debug!(target: target::INTERNAL, "readable: unknown watch {id:?}")
                     }
@@ -143,6 +162,19 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         }
         if node.poll_timeout().is_some_and(|(t, _)| t <= now) {
             node.handle_timeout(now);
+        }
+        if let Some(c) = control.as_mut() {
+            if woken {
+                c.on_wake(now, &mut node);
+            }
+            if c.poll_timeout().is_some_and(|t| t <= now) {
+                c.on_timeout(now, &mut node);
+            }
+        }
+        drain_events(now, &mut node, control.as_mut());
+        if let Some(reason) = control.as_ref().and_then(EdgeControl::shutdown) {
+            flush_outputs(&mut node, reactor.as_mut(), iface.as_mut(), v4, v6);
+            return Err(RunError(format!("shut down by the supernode: {reason}")));
         }
         if readable || next_maintain.is_some_and(|m| m <= now) {
             if let Err(e) = iface.maintain() {
@@ -184,9 +216,58 @@ fn flush_outputs(
             tracing::warn!(target: target::INTERNAL, "interface write: {e}");
         }
     }
+}
+
+/// Hands the node's events to the control plane (which may cause more).
+fn drain_events(now: Instant, node: &mut Node, mut control: Option<&mut EdgeControl>) {
     while let Some(e) = node.poll_event() {
-        tracing::info!(target: target::CONTROL, "{e:?}");
+        match &e {
+            NodeEvent::LatencyMeasured { .. } | NodeEvent::Control { .. } => {
+                tracing::debug!(target: target::CONTROL, "{e:?}")
+            }
+            _ => tracing::info!(target: target::CONTROL, "{e:?}"),
+        }
+        if let Some(c) = control.as_deref_mut() {
+            c.on_event(now, node, &e);
+        }
     }
+}
+
+/// The super-mode control plane: the Edge API client (authenticated with a
+/// token derived from this edge's key and the supernode's) on its worker.
+fn start_control(cfg: &EdgeConfig, port: u16, opts: &RunOptions) -> Result<EdgeControl, RunError> {
+    let link = &cfg.dynamic_route.super_node;
+    let url = link.edge_api_url.clone().ok_or_else(|| {
+        RunError("DynamicRoute.SuperNode.EndpointEdgeAPIUrl is required in super mode".into())
+    })?;
+    let super_key = link
+        .public_key_v4
+        .as_ref()
+        .or(link.public_key_v6.as_ref())
+        .ok_or_else(|| {
+            RunError(
+                "DynamicRoute.SuperNode.PubKeyV4 (or PubKeyV6) is required in super mode".into(),
+            )
+        })?;
+    let token = api::edge_token(
+        &api::shared_secret(&cfg.private_key, super_key),
+        cfg.node_id,
+    );
+    let client = super::http::client::EdgeApiClient::new(
+        &url,
+        cfg.node_id,
+        token,
+        super::http::client::TlsRoots::WebPki,
+    )
+    .map_err(|e| RunError(format!("Edge API {url}: {e}")))?;
+    EdgeControl::start(
+        cfg,
+        port,
+        Box::new(client),
+        clock::now(),
+        opts.config_path.clone(),
+    )
+    .map_err(|e| RunError(format!("control plane: {e}")))
 }
 
 /// (Re)registers the interface's fd when it changed (stream sockets
@@ -211,7 +292,7 @@ fn watch_iface(
 }
 
 /// Resolves a host-name endpoint once at start (DNS is the daemon's job).
-fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
+pub(super) fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
     use std::net::ToSocketAddrs;
     (host, port).to_socket_addrs().ok()?.next()
 }

@@ -12,12 +12,19 @@
 //! - `egd_delivered_packets_total`
 //! - `egd_dropped_packets_total{reason}`
 //! - `egd_next_hop{dst}`: the current next-hop NodeID for each destination
+//!
+//! On a supernode, also:
+//! - `egd_super_peers{state="online"|"offline"}`
+//! - `egd_oneway_latency_seconds{src,dst}`: the latency graph's current edges
+//!   (one-way, as the two clocks see it: offsets cancel along paths)
+//! - `egd_super_next_hop{src,dst}`: the next-hop table the edges get
 
 use std::net::SocketAddr;
 
 use metrics::{counter, describe_counter, describe_gauge, gauge};
 use metrics_exporter_prometheus::PrometheusBuilder;
 
+use crate::control::super_core::SuperCore;
 use crate::node::Node;
 
 /// Starts serving `/metrics` on `listen`.
@@ -55,11 +62,40 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
         "Frames delivered to the local interface"
     );
     describe_counter!("egd_dropped_packets_total", "Packets dropped, by reason");
+    describe_gauge!("egd_super_peers", "Edges a supernode knows, by liveness");
+    describe_gauge!(
+        "egd_oneway_latency_seconds",
+        "One-way latency src→dst as measured by dst (clock offsets cancel along paths)"
+    );
+    describe_gauge!(
+        "egd_super_next_hop",
+        "Next hop from src toward dst in the table a supernode distributes"
+    );
     describe_gauge!(
         "egd_next_hop",
         "Current next-hop NodeID toward each destination"
     );
     Ok(())
+}
+
+/// Copies a supernode's view into the registry.
+pub fn publish_super(core: &SuperCore) {
+    let state = core.state();
+    let online = state.PeerInfo.values().filter(|p| p.Online).count();
+    gauge!("egd_super_peers", "state" => "online").set(online as f64);
+    gauge!("egd_super_peers", "state" => "offline").set((state.PeerInfo.len() - online) as f64);
+    for (src, row) in &state.Edges {
+        for (dst, secs) in row {
+            gauge!("egd_oneway_latency_seconds", "src" => src.to_string(), "dst" => dst.to_string())
+                .set(*secs);
+        }
+    }
+    for (src, row) in &state.NhTable {
+        for (dst, hop) in row {
+            gauge!("egd_super_next_hop", "src" => src.to_string(), "dst" => dst.to_string())
+                .set(f64::from(*hop));
+        }
+    }
 }
 
 /// Copies the node's counters into the registry.

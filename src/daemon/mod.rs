@@ -5,9 +5,13 @@
 
 pub mod clock;
 pub mod edge;
+pub mod edge_control;
 pub mod entropy;
 pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod signals;
 pub mod sockets;
+pub mod super_api;
+pub mod super_node;
+pub mod wake;

@@ -80,7 +80,10 @@ pub struct NodeConfig {
     /// How long a flooded message's (source, seq) is remembered.
     pub dup_check_timeout: Duration,
     /// How often to ping every neighbour to measure one-way latency; `None`
-    /// in static mode (no control traffic).
+    /// in static mode (no control traffic). With pings on (the dynamic
+    /// modes), a destination the next-hop table does not know yet but that
+    /// is a neighbour is reached directly, so traffic flows before the first
+    /// table arrives; static mode follows its table strictly.
     pub ping_interval: Option<Duration>,
 }
 
@@ -146,6 +149,8 @@ pub struct Node {
     default_ttl: u8,
     max_frame_len: usize,
     seq: u32,
+    /// See `NodeConfig::ping_interval`.
+    direct_fallback: bool,
     next_sweep: Instant,
     probe: Probe,
     metrics: Metrics,
@@ -197,6 +202,7 @@ impl Node {
             default_ttl: cfg.default_ttl,
             max_frame_len: cfg.max_frame_len,
             seq: 0,
+            direct_fallback: cfg.ping_interval.is_some(),
             next_sweep,
             probe: Probe::new(cfg.ping_interval, now, unix_now),
         }
@@ -524,6 +530,16 @@ impl Node {
                         self.metrics.forwarded_broadcast += 1;
                     }
                 }
+                if self.direct_fallback && came_from.is_none() {
+                    // Neighbours the table has no path to get a copy from the
+                    // source itself; no tree reaches them, so it is the only one.
+                    for i in 0..self.neighbours.len() {
+                        let n = self.neighbours[i];
+                        if self.routes.next_hop(n).is_none() {
+                            self.send_to_neighbour(now, n, header, body);
+                        }
+                    }
+                }
             }
             NodeId::SUPER_NODE if self.id != NodeId::SUPERNODE => {
                 // Both sessions (IPv4 and IPv6 keys): the supernode learns
@@ -547,7 +563,12 @@ impl Node {
                 }
             }
             dst => {
-                let next = NodeId::new(dst).and_then(|d| self.routes.next_hop(d));
+                let next = NodeId::new(dst).and_then(|d| {
+                    self.routes.next_hop(d).or_else(|| {
+                        (self.direct_fallback && !d.is_supernode() && self.peers.contains_key(&d))
+                            .then_some(d)
+                    })
+                });
                 match next {
                     Some(next) => {
                         self.send_to_neighbour(now, next, header, body);

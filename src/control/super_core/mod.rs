@@ -30,13 +30,13 @@ use std::time::{Duration, Instant};
 use egd_routing::{Latency, NextHopTable, Router, RouterEvent};
 
 use super::api::{
-    AddPeer, ApiError, DelPeer, NhTableInfo, NodeInfo, PeerEntry, PeerInfo, SuperParams,
-    UpdatePeer, UpdateSuper, edge_token, shared_secret,
+    ApiError, DelPeer, NhTableInfo, NodeInfo, PeerEntry, PeerInfo, SuperParams, UpdatePeer,
+    UpdateSuper, edge_token, shared_secret,
 };
 use super::hash::Fnv;
 use super::{PROTOCOL_VERSION, router_config};
 use crate::NodeId;
-use crate::config::{GraphSettings, PresharedKey, PrivateKey, PublicKey, SuperPeer};
+use crate::config::{GraphSettings, PresharedKey, PrivateKey, SuperPeer};
 use crate::keys::public_key;
 use crate::node::PeerConfig;
 use crate::wire::control::{Body, Control, ServerAction};
@@ -388,46 +388,28 @@ impl SuperCore {
         Ok(())
     }
 
-    /// Adds an edge live (`manage/peer/add`); the nodes learn it from the
-    /// queued `AddPeer`, every edge from the peer-list notice.
-    pub fn add_peer(&mut self, now: Instant, req: &AddPeer) -> Result<SuperPeer, ApiError> {
-        let id = NodeId::new(req.NodeID)
-            .ok_or_else(|| ApiError::BadRequest(format!("NodeID: {} is reserved", req.NodeID)))?;
-        if self.edges.contains_key(&id) {
-            return Err(ApiError::Conflict(format!("NodeID: {id} already exists")));
+    /// Adds an edge live (`manage/peer/add`, already validated with
+    /// `config::new_super_peer`); the nodes learn it from the queued
+    /// `AddPeer`, every edge from the peer-list notice.
+    pub fn add_peer(&mut self, now: Instant, peer: SuperPeer) -> Result<(), ApiError> {
+        if self.edges.contains_key(&peer.node_id) {
+            return Err(ApiError::Conflict(format!(
+                "NodeID: {} already exists",
+                peer.node_id
+            )));
         }
-        let public_key = PublicKey::parse(&req.PubKey)
-            .map_err(|e| ApiError::BadRequest(format!("PubKey: {e}")))?;
-        if self.edges.values().any(|e| e.cfg.public_key == public_key) {
+        if self
+            .edges
+            .values()
+            .any(|e| e.cfg.public_key == peer.public_key)
+        {
             return Err(ApiError::Conflict(
                 "PubKey: already used by another peer".into(),
             ));
         }
-        let preshared_key = match req.PSKey.as_deref().filter(|s| !s.is_empty()) {
-            Some(s) => Some(
-                PresharedKey::parse(s).map_err(|e| ApiError::BadRequest(format!("PSKey: {e}")))?,
-            ),
-            None => None,
-        };
-        let cost_ms = req.AdditionalCost.unwrap_or(0.0);
-        if !(0.0..=1_000_000.0).contains(&cost_ms) {
-            return Err(ApiError::BadRequest(format!(
-                "AdditionalCost: {cost_ms} is not between 0 and 1000000 ms"
-            )));
-        }
-        let peer = SuperPeer {
-            node_id: id,
-            name: req.Name.clone(),
-            public_key,
-            preshared_key,
-            additional_cost: Duration::from_secs_f64(cost_ms / 1000.0),
-            skip_local_ip: req.SkipLocalIP.unwrap_or(false),
-            endpoint: None,
-            external_ip: None,
-        };
-        self.insert_edge(now, peer.clone());
+        self.insert_edge(now, peer);
         self.peers_changed();
-        Ok(peer)
+        Ok(())
     }
 
     /// Removes an edge (`manage/peer/del`): it is ordered to shut down, then

@@ -1,0 +1,227 @@
+//! Running a supernode (`--mode super`): one UDP socket and one node per
+//! address family (separate keys, so every edge registers through both and
+//! the supernode learns both its external addresses), the sans-IO
+//! [`SuperCore`] shared with the HTTP thread, and the loop that joins them.
+//! The supernode never relays user frames.
+//!
+//! Loop: wait for datagrams, a wake-up from the HTTP thread, or the next
+//! timer → feed the nodes → hand their control messages to the core → carry
+//! out the core's outputs on the nodes (notices, peers added/removed) and
+//! write the peer list back when it changed → send.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use egd_uring::{Completion, ReactorConfig, SocketId};
+
+use super::edge::{RunError, RunOptions};
+use super::signals::Signals;
+use super::super_api::SuperApiImpl;
+use super::{clock, entropy, metrics, sockets, wake};
+use crate::NodeId;
+use crate::config::{SuperConfig, SuperPeer};
+use crate::control::super_core::{Family, Params, SuperCore, SuperCoreConfig, apply_output};
+use crate::logging::target;
+use crate::node::{Node, NodeConfig, NodeEvent};
+
+/// Longest the loop sleeps, so signals are noticed promptly.
+const MAX_SLEEP: std::time::Duration = std::time::Duration::from_millis(200);
+/// A control message never needs more than this (the supernode's nodes
+/// carry no frames).
+const MAX_FRAME_LEN: usize = 1514;
+
+/// The core, shared by the loop and the HTTP thread.
+pub type SharedCore = Arc<Mutex<SuperCore>>;
+
+/// Locks the core; a panic on another thread while holding it does not
+/// make the state unusable (every method leaves it consistent).
+pub fn lock(core: &SharedCore) -> MutexGuard<'_, SuperCore> {
+    core.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs a supernode until SIGTERM/SIGINT.
+pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
+    let signals = Signals::install().map_err(|e| RunError(format!("signal handlers: {e}")))?;
+    let bound = sockets::bind(&cfg.address_families, cfg.listen_port)
+        .map_err(|e| RunError(format!("UDP socket: {e}")))?;
+    tracing::info!(target: target::NORMAL, "supernode {} listening on UDP port {}", cfg.node_name, bound.port);
+    let (mut reactor, warning) = egd_uring::new_reactor(opts.backend, ReactorConfig::default())
+        .map_err(|e| RunError(format!("reactor: {e}")))?;
+    if let Some(w) = warning {
+        tracing::warn!(target: target::INTERNAL, "{w}");
+    }
+    let now = clock::now();
+    let unix_now = clock::unix_now();
+    let mut nodes: Vec<(SocketId, Family, Node)> = Vec::new();
+    let sessions = [
+        (bound.v4, Family::V4, &cfg.private_key_v4),
+        (bound.v6, Family::V6, &cfg.private_key_v6),
+    ];
+    for (socket, family, key) in sessions {
+        let Some(socket) = socket else { continue };
+        let id = reactor
+            .add_udp(socket)
+            .map_err(|e| RunError(format!("UDP: {e}")))?;
+        let seed = entropy::random_32().map_err(|e| RunError(format!("randomness: {e}")))?;
+        let node_cfg = NodeConfig {
+            id: NodeId::SUPERNODE,
+            private_key: key.clone(),
+            peers: Vec::new(),
+            default_ttl: 1,
+            l2_fib_timeout: std::time::Duration::from_secs(1),
+            max_frame_len: MAX_FRAME_LEN,
+            next_hops: egd_routing::NextHopTable::new(),
+            dup_check_timeout: std::time::Duration::from_secs(1),
+            ping_interval: None,
+        };
+        nodes.push((id, family, Node::new(node_cfg, seed, now, unix_now)));
+    }
+    if let Some(listen) = opts.metrics_listen.or(cfg.metrics.map(|m| m.listen)) {
+        metrics::install(listen).map_err(RunError)?;
+        tracing::info!(target: target::NORMAL, "metrics on http://{listen}/metrics");
+    }
+
+    let core = SuperCore::new(core_config(cfg), cfg.peers.clone(), now);
+    let core: SharedCore = Arc::new(Mutex::new(core));
+    let (waker, wake_handle) = wake::pair().map_err(|e| RunError(format!("wake-up pair: {e}")))?;
+    let wake_watch = reactor
+        .watch_readable(waker.fd())
+        .map_err(|e| RunError(format!("watch: {e}")))?;
+    let api = SuperApiImpl::new(cfg, Arc::clone(&core), wake_handle);
+    let _http = super::http::spawn(super::super_api::http_config(cfg), Arc::new(api))
+        .map_err(|e| RunError(format!("HTTP API: {e}")))?;
+    tracing::info!(target: target::NORMAL, "Edge API on port {}, Manage API on port {}, prefix {}", cfg.edge_api_port, cfg.manage_api_port, cfg.api_prefix);
+
+    let saver = opts.config_path.clone();
+    let mut next_publish = now;
+    while !signals.stop_requested() {
+        let now = clock::now();
+        let mut deadline = now + MAX_SLEEP;
+        for (_, _, n) in &nodes {
+            if let Some((t, _)) = n.poll_timeout() {
+                deadline = deadline.min(t);
+            }
+        }
+        if let Some(t) = lock(&core).poll_timeout() {
+            deadline = deadline.min(t);
+        }
+        let mut woken = false;
+        reactor
+            .wait(Some(deadline), &mut |c| match c {
+                Completion::Datagram {
+                    socket,
+                    from,
+                    payload,
+                } => {
+                    if let Some((_, _, n)) = nodes.iter_mut().find(|(s, _, _)| *s == socket) {
+                        n.handle_datagram(clock::now(), from, payload);
+                    }
+                }
+                Completion::Readable(id) if id == wake_watch => woken = true,
+                Completion::Readable(_) | Completion::Timeout => {}
+            })
+            .map_err(|e| RunError(format!("reactor wait: {e}")))?;
+        if woken {
+            waker.drain();
+        }
+        let now = clock::now();
+        let unix_now = clock::unix_now();
+        for (_, _, n) in &mut nodes {
+            if n.poll_timeout().is_some_and(|(t, _)| t <= now) {
+                n.handle_timeout(now);
+            }
+        }
+        let to_save = step_core(&core, &mut nodes, now, unix_now);
+        if let (Some(peers), Some(path)) = (to_save, &saver) {
+            save(path, &peers);
+        }
+        for (socket, _, n) in &mut nodes {
+            while let Some(t) = n.poll_transmit() {
+                if let Err(e) = reactor.queue_send(*socket, t.dst, t.payload) {
+                    tracing::debug!(target: target::TRANSIT, "send to {}: {e}", t.dst);
+                }
+            }
+            // The supernode has no interface: a frame sent to it is dropped.
+            while n.poll_frame().is_some() {}
+        }
+        if let Err(e) = reactor.flush() {
+            tracing::debug!(target: target::TRANSIT, "flush: {e}");
+        }
+        if now >= next_publish {
+            for (_, _, n) in &nodes {
+                metrics::publish(n);
+            }
+            metrics::publish_super(&lock(&core));
+            next_publish = now + std::time::Duration::from_secs(1);
+        }
+    }
+    tracing::info!(target: target::NORMAL, "stopping");
+    Ok(())
+}
+
+/// Feeds the nodes' events to the core, runs its timers, and carries out
+/// its outputs; returns the peer list when it must be saved.
+fn step_core(
+    core: &SharedCore,
+    nodes: &mut [(SocketId, Family, Node)],
+    now: Instant,
+    unix_now: std::time::Duration,
+) -> Option<Vec<SuperPeer>> {
+    let mut core = lock(core);
+    for (_, family, n) in nodes.iter_mut() {
+        while let Some(e) = n.poll_event() {
+            match e {
+                NodeEvent::Control {
+                    from_peer,
+                    src,
+                    kind,
+                    body,
+                    ..
+                } => {
+                    let endpoint = n.endpoint(from_peer);
+                    core.handle_control(
+                        now, unix_now, *family, from_peer, src, endpoint, kind, &body,
+                    );
+                }
+                other => tracing::debug!(target: target::CONTROL, "{family:?}: {other:?}"),
+            }
+        }
+    }
+    if core.poll_timeout().is_some_and(|t| t <= now) {
+        core.handle_timeout(now);
+    }
+    let mut save = None;
+    while let Some(out) = core.poll_output() {
+        let mut refs: Vec<&mut Node> = nodes.iter_mut().map(|(_, _, n)| n).collect();
+        if let Some(peers) = apply_output(now, &mut refs, out) {
+            save = Some(peers);
+        }
+    }
+    save
+}
+
+fn save(path: &std::path::Path, peers: &[SuperPeer]) {
+    match crate::config::save_super_peers(path, peers) {
+        Ok(()) => {
+            tracing::info!(target: target::CONTROL, "{} peer(s) written to {}", peers.len(), path.display())
+        }
+        Err(e) => tracing::error!(target: target::CONTROL, "saving peers: {e}"),
+    }
+}
+
+/// The core's settings from the supernode config.
+pub fn core_config(cfg: &SuperConfig) -> SuperCoreConfig {
+    SuperCoreConfig {
+        private_key_v4: cfg.private_key_v4.clone(),
+        use_psk_for_inter_edge: cfg.use_psk_for_inter_edge,
+        repush_interval: cfg.repush_config_interval,
+        params: Params {
+            send_ping_interval: cfg.send_ping_interval,
+            http_post_interval: cfg.http_post_interval,
+            peer_alive_timeout: cfg.peer_alive_timeout,
+            damping_filter_radius: cfg.damping_filter_radius,
+        },
+        graph: cfg.graph.clone(),
+    }
+}
