@@ -4,6 +4,8 @@
 #![allow(clippy::disallowed_methods)] // real processes: threads and sleeps are the point
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod http;
+pub mod linkemu;
 pub mod netns;
 pub mod procs;
 

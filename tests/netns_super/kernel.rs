@@ -1,0 +1,200 @@
+//! Namespaces, veths, bridges, nftables, taps, pings and egd processes.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::EGD;
+use crate::common::http;
+use crate::common::netns::{Netns, run};
+use crate::common::procs::Proc;
+use crate::common::wait_for;
+
+use super::config::{API_PREFIX, SHOW_STATE, SUPER_PORT};
+
+/// One test at a time (see the module docs); a failed test must not stop
+/// the others, so a poisoned lock is taken over.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Whether a tool is missing (the test then skips, or fails under
+/// EGD_REQUIRE_TOOLS, which deploy/test.sh sets after installing them).
+pub fn tools_missing(tools: &[&str]) -> bool {
+    for tool in tools {
+        if Command::new(tool).arg("--version").output().is_err() {
+            assert!(
+                std::env::var_os("EGD_REQUIRE_TOOLS").is_none(),
+                "{tool} is required"
+            );
+            eprintln!("skipped: {tool} not installed (deploy/test.sh installs it)");
+            return true;
+        }
+    }
+    false
+}
+
+/// A veth pair from `a` (device `a_dev`) to `b` (device `b_dev`), both up.
+pub fn veth(a: &Netns, a_dev: &str, b: &Netns, b_dev: &str) {
+    run(Command::new("ip").args([
+        "link", "add", a_dev, "netns", &a.name, "type", "veth", "peer", b_dev, "netns", &b.name,
+    ]));
+    run(a.cmd("ip").args(["link", "set", a_dev, "up"]));
+    run(b.cmd("ip").args(["link", "set", b_dev, "up"]));
+}
+
+pub fn address(ns: &Netns, dev: &str, cidr: &str) {
+    run(ns.cmd("ip").args(["addr", "add", cidr, "dev", dev]));
+}
+
+/// A bridge `br0` with `cidr` on it.
+pub fn bridge(ns: &Netns, cidr: &str) {
+    run(ns.cmd("ip").args(["link", "add", "br0", "type", "bridge"]));
+    run(ns.cmd("ip").args(["link", "set", "br0", "up"]));
+    address(ns, "br0", cidr);
+}
+
+pub fn enslave(ns: &Netns, dev: &str) {
+    run(ns
+        .cmd("ip")
+        .args(["link", "set", dev, "master", "br0", "up"]));
+}
+
+/// Loads an nftables ruleset into `ns`.
+pub fn nft(ns: &Netns, ruleset: &str) {
+    let mut child = ns
+        .cmd("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ruleset.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "nft in {}: {}\n{ruleset}",
+        ns.name,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Packets counted by the named counter of table `inet egdtest` in `ns`.
+pub fn nft_counter(ns: &Netns, name: &str) -> u64 {
+    let out = ns
+        .cmd("nft")
+        .args(["list", "counter", "inet", "egdtest", name])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .skip_while(|w| *w != "packets")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("counter {name} in {}: {text}", ns.name))
+}
+
+/// Waits until the tap `egd0` in `ns` carries `cidr`.
+pub fn tap_up(ns: &Netns, cidr: &str) -> bool {
+    wait_for(Duration::from_secs(10), || {
+        let out = ns
+            .cmd("ip")
+            .args(["-4", "addr", "show", "dev", "egd0"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .contains(cidr)
+            .then_some(())
+    })
+    .is_some()
+}
+
+/// `ping -c COUNT -i INTERVAL DST` inside `ns`: replies received, and the
+/// output for a failure report.
+pub fn ping(ns: &Netns, dst: &str, count: u32, interval: &str) -> (u32, String) {
+    let out = ns
+        .cmd("ping")
+        .args(["-n", "-q", "-c", &count.to_string(), "-i", interval])
+        .args(["-W", "2", dst])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let received = text
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" received"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    (received, text)
+}
+
+/// `egd --no-uapi --config CONFIG` inside `ns`, with `EGD_TEST_CLOCK_OFFSET_MS`
+/// set when `clock_offset_ms` is not zero.
+pub fn spawn_egd(ns: &Netns, config: &Path, clock_offset_ms: i64) -> Proc {
+    let mut cmd = ns.cmd(EGD);
+    cmd.args(["--no-uapi", "--config"]).arg(config);
+    if clock_offset_ms != 0 {
+        cmd.env("EGD_TEST_CLOCK_OFFSET_MS", clock_offset_ms.to_string());
+    }
+    Proc::spawn(cmd)
+}
+
+/// Panics with the process's log if it has exited (and says so plainly
+/// when this egd has no super mode yet).
+pub fn assert_running(proc: &mut Proc, what: &str) {
+    if proc.alive() {
+        return;
+    }
+    let log = proc.log();
+    if log.contains("not implemented yet") {
+        panic!("{what}: this egd has no super mode yet: {log}");
+    }
+    panic!("{what} exited: {log}");
+}
+
+pub fn logs(procs: &[(&str, &Proc)]) -> String {
+    procs
+        .iter()
+        .map(|(name, p)| format!("--- {name}:\n{}", p.log()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The supernode's `manage/super/state` JSON (for failure reports).
+pub fn super_state(ns: &Netns, host: &str) -> String {
+    http::get(
+        ns,
+        host,
+        SUPER_PORT,
+        &format!("{API_PREFIX}/manage/super/state?Password={SHOW_STATE}"),
+    )
+    .unwrap_or_else(|| "(no answer)".to_owned())
+}
+
+pub fn counter(text: &str, series: &str) -> f64 {
+    http::sample(text, series).unwrap_or(0.0)
+}
+
+pub const FORWARDED_UNICAST: &str = r#"egd_forwarded_packets_total{kind="unicast"}"#;
+
+pub fn rx_from(peer: u16) -> String {
+    format!(r#"egd_peer_rx_packets_total{{peer="{peer}"}}"#)
+}
+
+/// Metrics are published once a second.
+pub fn let_metrics_catch_up() {
+    std::thread::sleep(Duration::from_millis(1500));
+}

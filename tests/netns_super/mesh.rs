@@ -1,0 +1,371 @@
+//! The asymmetric underlay: four edges A, B, R1, R2, one link emulator per
+//! pair with a delay per direction, and the checks that a ping's requests
+//! and replies cross the relays the delays call for.
+
+use std::time::Duration;
+
+use crate::EGD;
+use crate::common::http;
+use crate::common::linkemu::{LinkProc, LinkSpec};
+use crate::common::netns::Netns;
+use crate::common::procs::Proc;
+use crate::common::wait_for;
+
+use super::config::{EDGE_METRICS, Routing, edge_config, supernode_config, write_checked};
+use super::kernel::{
+    FORWARDED_UNICAST, address, assert_running, bridge, counter, enslave, let_metrics_catch_up,
+    nft, nft_counter, ping, spawn_egd, super_state, tap_up, veth,
+};
+
+pub const A: u16 = 1;
+pub const B: u16 = 2;
+pub const R1: u16 = 3;
+pub const R2: u16 = 4;
+pub const NODES: [u16; 4] = [A, B, R1, R2];
+/// The underlay hub's address: the supernode and every link emulator.
+pub const HUB: &str = "10.0.0.254";
+
+pub fn name(id: u16) -> &'static str {
+    ["A", "B", "R1", "R2"][usize::from(id) - 1]
+}
+
+/// Which delays the emulators apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// A→R1→B and B→R2→A take 20 ms; everything else between A and B 80 ms.
+    First,
+    /// R1 and R2 trade places.
+    Swapped,
+}
+
+/// One-way delay in ms from `from` to `to`.
+///
+/// First phase, A→B: direct 80, via R1 10+10, via R2 40+40, via R1 and R2
+/// 10+60+40 or 40+60+10 — R1 wins by 60 ms. B→A: direct 80, via R2 10+10,
+/// via R1 40+40 — R2 wins by 60 ms. Per-relay cost (1 ms) and jitter
+/// tolerance (5 ms) cannot close such gaps.
+pub fn delay_ms(phase: Phase, from: u16, to: u16) -> u32 {
+    let swap = |n| match (phase, n) {
+        (Phase::Swapped, R1) => R2,
+        (Phase::Swapped, R2) => R1,
+        _ => n,
+    };
+    match (swap(from), swap(to)) {
+        (A, B) | (B, A) => 80,
+        (A, R1) | (R1, B) | (B, R2) | (R2, A) => 10,
+        (B, R1) | (R1, A) | (A, R2) | (R2, B) => 40,
+        _ => 60, // R1 ↔ R2
+    }
+}
+
+/// The relays each direction should take in `phase`: (A→B, B→A).
+pub fn relays(phase: Phase) -> (u16, u16) {
+    match phase {
+        Phase::First => (R1, R2),
+        Phase::Swapped => (R2, R1),
+    }
+}
+
+/// The emulator between `x < y`: a_listen (x sends here) and b_listen (y
+/// sees x here), on the hub.
+pub fn emulator_ports(x: u16, y: u16) -> (u16, u16) {
+    (4000 + 10 * x + y, 5000 + 10 * x + y)
+}
+
+/// Where `from` sends to reach `to`: its side of their emulator.
+pub fn pinned_endpoint(from: u16, to: u16) -> String {
+    let (a, b) = emulator_ports(from.min(to), from.max(to));
+    format!("{HUB}:{}", if from < to { a } else { b })
+}
+
+/// Node `id`'s underlay address.
+pub fn underlay(id: u16) -> String {
+    format!("10.0.0.{id}")
+}
+
+/// Static mode's table for the first phase.
+pub const STATIC_TABLE: &str = "  1: {2: 3, 3: 3, 4: 4}
+  2: {1: 4, 3: 3, 4: 4}
+  3: {1: 1, 2: 2, 4: 4}
+  4: {1: 1, 2: 2, 3: 3}
+";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeshRouting {
+    Super,
+    Static,
+}
+
+/// Four edges on one underlay bridge in a hub namespace, one link emulator
+/// per pair on the hub, and (super mode) the supernode on the hub too.
+/// Every edge's namespace drops underlay traffic to anything but the hub,
+/// so no datagram between edges can bypass the emulators.
+pub struct Mesh {
+    // Processes first: fields drop in this order.
+    nodes: Vec<Proc>,
+    supernode: Option<Proc>,
+    links: Vec<((u16, u16), LinkProc)>,
+    edges: Vec<Netns>,
+    hub: Netns,
+    _dir: tempfile::TempDir,
+}
+
+impl Mesh {
+    /// Starts everything with the first phase's delays; `clock_offsets_ms`
+    /// are A's, B's, R1's and R2's `EGD_TEST_CLOCK_OFFSET_MS`.
+    pub fn start(routing: MeshRouting, clock_offsets_ms: [i64; 4]) -> Mesh {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Netns::new("hub");
+        bridge(&hub, &format!("{HUB}/24"));
+        let edges: Vec<Netns> = NODES
+            .iter()
+            .map(|&id| {
+                let ns = Netns::new(&format!("mesh{id}"));
+                let port = format!("h{id}");
+                veth(&ns, "eth0", &hub, &port);
+                enslave(&hub, &port);
+                address(&ns, "eth0", &format!("{}/24", underlay(id)));
+                nft(
+                    &ns,
+                    &format!(
+                        r#"table inet egdtest {{
+  counter bypass {{}}
+  chain output {{
+    type filter hook output priority filter; policy accept;
+    oifname "eth0" ip daddr != {HUB} counter name "bypass" drop
+  }}
+}}
+"#
+                    ),
+                );
+                ns
+            })
+            .collect();
+
+        let mut links = Vec::new();
+        for &x in &NODES {
+            for &y in NODES.iter().filter(|&&y| y > x) {
+                let (a, b) = emulator_ports(x, y);
+                let spec = LinkSpec {
+                    a_listen: format!("{HUB}:{a}"),
+                    a_peer: format!("{}:{}", underlay(x), 3000 + x),
+                    b_listen: format!("{HUB}:{b}"),
+                    b_peer: format!("{}:{}", underlay(y), 3000 + y),
+                    a_to_b: format!("delay={}ms", delay_ms(Phase::First, x, y)),
+                    b_to_a: format!("delay={}ms", delay_ms(Phase::First, y, x)),
+                };
+                let control = dir.path().join(format!("link{x}{y}.sock"));
+                links.push(((x, y), LinkProc::start(EGD, &hub, &spec, control)));
+            }
+        }
+
+        let supernode = (routing == MeshRouting::Super).then(|| {
+            let text = supernode_config(&NODES, false);
+            let path = write_checked(dir.path(), "super.yaml", &text);
+            spawn_egd(&hub, &path, 0)
+        });
+        let edge_routing = match routing {
+            MeshRouting::Super => Routing::Super {
+                host: HUB,
+                skip_local_ip: true,
+            },
+            MeshRouting::Static => Routing::Static {
+                next_hop_table: STATIC_TABLE,
+            },
+        };
+        let nodes = NODES
+            .iter()
+            .zip(&edges)
+            .zip(clock_offsets_ms)
+            .map(|((&id, ns), offset)| {
+                let pins: Vec<(u16, String)> = NODES
+                    .iter()
+                    .filter(|&&p| p != id)
+                    .map(|&p| (p, pinned_endpoint(id, p)))
+                    .collect();
+                let text = edge_config(id, &edge_routing, &pins);
+                let path = write_checked(dir.path(), &format!("edge{id}.yaml"), &text);
+                spawn_egd(ns, &path, offset)
+            })
+            .collect();
+        let mut mesh = Mesh {
+            nodes,
+            supernode,
+            links,
+            edges,
+            hub,
+            _dir: dir,
+        };
+        for &id in &NODES {
+            mesh.assert_running();
+            let cidr = format!("10.66.0.{id}/24");
+            assert!(
+                tap_up(&mesh.edges[usize::from(id) - 1], &cidr),
+                "{}'s tap has {cidr}:\n{}",
+                name(id),
+                mesh.report()
+            );
+        }
+        mesh
+    }
+
+    pub fn assert_running(&mut self) {
+        if let Some(s) = self.supernode.as_mut() {
+            assert_running(s, "the supernode");
+        }
+        for (i, n) in self.nodes.iter_mut().enumerate() {
+            assert_running(n, name(i as u16 + 1));
+        }
+    }
+
+    pub fn metrics(&self, id: u16) -> String {
+        http::metrics(&self.edges[usize::from(id) - 1], EDGE_METRICS).unwrap_or_default()
+    }
+
+    pub fn next_hop(&self, id: u16, dst: u16) -> Option<u16> {
+        http::sample(
+            &self.metrics(id),
+            &format!(r#"egd_next_hop{{dst="{dst}"}}"#),
+        )
+        .map(|hop| hop as u16)
+    }
+
+    pub fn link(&self, x: u16, y: u16) -> &LinkProc {
+        let key = (x.min(y), x.max(y));
+        &self.links.iter().find(|(k, _)| *k == key).unwrap().1
+    }
+
+    /// Datagrams the emulator passed from `from` to `to` so far.
+    pub fn carried(&self, from: u16, to: u16) -> u64 {
+        let direction = if from < to { "a_to_b" } else { "b_to_a" };
+        self.link(from, to).forwarded(direction)
+    }
+
+    pub fn set_delays(&self, phase: Phase) {
+        for ((x, y), link) in &self.links {
+            link.set("a_to_b", &format!("delay={}ms", delay_ms(phase, *x, *y)));
+            link.set("b_to_a", &format!("delay={}ms", delay_ms(phase, *y, *x)));
+        }
+    }
+
+    /// Everything that helps to read a failure.
+    pub fn report(&self) -> String {
+        let mut out = String::new();
+        for &id in &NODES {
+            let ns = &self.edges[usize::from(id) - 1];
+            out.push_str(&format!(
+                "--- {} (node {id}), {} datagrams tried to bypass the emulators:\n{}\n{}\n{}\n",
+                name(id),
+                nft_counter(ns, "bypass"),
+                http::series_of(&self.metrics(id), "egd_next_hop"),
+                http::series_of(&self.metrics(id), "egd_forwarded_packets_total"),
+                self.nodes[usize::from(id) - 1].log()
+            ));
+        }
+        for ((x, y), link) in &self.links {
+            out.push_str(&format!(
+                "--- link {}–{}: {}\n",
+                name(*x),
+                name(*y),
+                link.command("stats")
+            ));
+        }
+        if let Some(s) = &self.supernode {
+            out.push_str(&format!(
+                "--- supernode:\n{}\nstate: {}\n",
+                s.log(),
+                super_state(&self.hub, HUB)
+            ));
+        }
+        out
+    }
+
+    /// Waits until A sends B's traffic to `via_ab` and B sends A's to
+    /// `via_ba`.
+    pub fn await_routes(&mut self, phase: Phase) {
+        let (via_ab, via_ba) = relays(phase);
+        let converged = wait_for(Duration::from_secs(45), || {
+            self.assert_running();
+            (self.next_hop(A, B) == Some(via_ab) && self.next_hop(B, A) == Some(via_ba))
+                .then_some(())
+        });
+        assert!(
+            converged.is_some(),
+            "{phase:?}: A→B should go through {} and B→A through {}:\n{}",
+            name(via_ab),
+            name(via_ba),
+            self.report()
+        );
+    }
+
+    /// A ping flow from A to B: the requests cross `via_ab`, the replies
+    /// `via_ba`, the slow direct link carries neither.
+    pub fn check_flow(&mut self, phase: Phase) {
+        let (via_ab, via_ba) = relays(phase);
+        let a = &self.edges[usize::from(A) - 1];
+        let warm = wait_for(Duration::from_secs(10), || {
+            (ping(a, "10.66.0.2", 1, "0.2").0 == 1).then_some(())
+        });
+        assert!(warm.is_some(), "{phase:?}: A reaches B:\n{}", self.report());
+        let_metrics_catch_up();
+
+        let hops = [
+            (A, via_ab, "request"),
+            (via_ab, B, "request"),
+            (B, via_ba, "reply"),
+            (via_ba, A, "reply"),
+        ];
+        let relayed = |mesh: &Mesh, id: u16| counter(&mesh.metrics(id), FORWARDED_UNICAST);
+        let before_hops: Vec<u64> = hops.iter().map(|&(f, t, _)| self.carried(f, t)).collect();
+        let before_direct = [self.carried(A, B), self.carried(B, A)];
+        let before_relayed = [relayed(self, via_ab), relayed(self, via_ba)];
+
+        let (received, output) = ping(&self.edges[usize::from(A) - 1], "10.66.0.2", 40, "0.05");
+        assert!(
+            received >= 35,
+            "{phase:?}: a ping flow from A to B: {output}\n{}",
+            self.report()
+        );
+        let_metrics_catch_up();
+        let received = u64::from(received);
+
+        for (&(from, to, what), before) in hops.iter().zip(&before_hops) {
+            let carried = self.carried(from, to) - before;
+            assert!(
+                carried >= received,
+                "{phase:?}: link {}→{} carried {carried} datagrams for {received} echo {what}s:\n{}",
+                name(from),
+                name(to),
+                self.report()
+            );
+        }
+        for ((from, to), before) in [(A, B), (B, A)].into_iter().zip(before_direct) {
+            let carried = self.carried(from, to) - before;
+            assert!(
+                carried < received / 2,
+                "{phase:?}: the slow direct link {}→{} carried {carried} datagrams during \
+                 {received} pings (only probes belong there):\n{}",
+                name(from),
+                name(to),
+                self.report()
+            );
+        }
+        for ((relay, what), before) in [(via_ab, "request"), (via_ba, "reply")]
+            .into_iter()
+            .zip(before_relayed)
+        {
+            let count = relayed(self, relay) - before;
+            assert!(
+                count >= received as f64,
+                "{phase:?}: {} relayed {count} unicast frames for {received} echo {what}s:\n{}",
+                name(relay),
+                self.report()
+            );
+        }
+        assert_eq!(
+            (self.next_hop(A, B), self.next_hop(B, A)),
+            (Some(via_ab), Some(via_ba)),
+            "{phase:?}: the routes held during the flow"
+        );
+    }
+}
