@@ -102,6 +102,9 @@ pub struct SuperNodeLink {
     pub skip_local_ip: bool,
     pub additional_local_ip: Vec<IpAddr>,
     pub info_timeout: Duration,
+    /// `EdgeAPICAFile` (egd): trust only this CA for an https Edge API
+    /// (else the built-in web roots).
+    pub edge_api_ca_file: Option<std::path::PathBuf>,
 }
 
 /// `DynamicRoute.P2P`.
@@ -309,6 +312,9 @@ fn super_node_link(
             http_url,
         )?,
         skip_local_ip: Check::flag(&r.SkipLocalIP, false),
+        edge_api_ca_file: Some(Check::text(&r.EdgeAPICAFile))
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| std::path::PathBuf::from(t.trim())),
         additional_local_ip: common::ip_list(
             c,
             r.AdditionalLocalIP.as_ref(),

@@ -48,7 +48,7 @@ pub use error::{ConfigError, ConfigWarning, Position};
 pub use gencfg::{GenConfig, GenEdgeRange, GenSuperNode, parse_id_ranges};
 pub use interface::{IType, Interface, L2HeaderMode, SocketSpec};
 pub use save::{edge_peers_replaced, save_edge_peers, save_super_peers, super_peers_replaced};
-pub use super_node::{Passwords, Secret, SuperConfig, SuperPeer};
+pub use super_node::{ApiTls, Passwords, Secret, SuperConfig, SuperPeer};
 pub use template::{
     FieldError, NewEdge, PRIVATE_KEY_PLACEHOLDER, PeerAddFields, new_super_peer,
     render_edge_from_template, render_edge_template_text,

@@ -110,6 +110,8 @@ pub struct SuperNode {
     pub SkipLocalIP: Field<bool>,
     pub AdditionalLocalIP: Option<Vec<Spanned<String>>>,
     pub SuperNodeInfoTimeout: Field<f64>,
+    /// egd: trust only this CA (PEM) for an https Edge API.
+    pub EdgeAPICAFile: Field<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -229,6 +231,15 @@ pub struct Super {
     pub ResetEndPointInterval: Field<f64>,
     pub Peers: Option<Vec<SuperPeer>>,
     pub Metrics: Option<Metrics>,
+    /// egd: serve both HTTP APIs over TLS.
+    pub TLS: Option<Tls>,
+}
+
+/// egd: a certificate chain and its private key, PEM files.
+#[derive(Debug, Default, Deserialize)]
+pub struct Tls {
+    pub CertFile: Field<String>,
+    pub KeyFile: Field<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

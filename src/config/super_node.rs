@@ -45,6 +45,15 @@ pub struct SuperConfig {
     pub reset_endpoint_interval: Duration,
     pub peers: Vec<SuperPeer>,
     pub metrics: Option<MetricsConfig>,
+    /// `TLS` (egd): serve the Edge and Manage APIs over https.
+    pub tls: Option<ApiTls>,
+}
+
+/// PEM files for the HTTP APIs, resolved against the config file's folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTls {
+    pub cert_chain: PathBuf,
+    pub private_key: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +97,33 @@ pub struct Passwords {
     pub del_peer: Option<Secret>,
     pub update_peer: Option<Secret>,
     pub update_super: Option<Secret>,
+}
+
+/// `TLS`: both files or neither.
+fn api_tls(
+    c: Check<'_>,
+    r: Option<&raw::Tls>,
+    at: &KeyPath,
+    config_dir: &std::path::Path,
+) -> Result<Option<ApiTls>, ConfigError> {
+    let Some(r) = r else { return Ok(None) };
+    let path = |f: &super::check::Field<String>| {
+        Some(Check::text(f))
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| config_dir.join(t.trim()))
+    };
+    match (path(&r.CertFile), path(&r.KeyFile)) {
+        (None, None) => Ok(None),
+        (Some(cert_chain), Some(private_key)) => Ok(Some(ApiTls {
+            cert_chain,
+            private_key,
+        })),
+        (Some(_), None) => Err(c.missing(
+            &at.key("KeyFile"),
+            "TLS needs the certificate's private key",
+        )),
+        (None, Some(_)) => Err(c.missing(&at.key("CertFile"), "TLS needs a certificate chain")),
+    }
 }
 
 fn secs(s: u64) -> Duration {
@@ -199,6 +235,7 @@ pub fn super_node(
         )?,
         peers: peers(c, r.Peers.as_deref().unwrap_or_default())?,
         metrics: common::metrics(c, r.Metrics.as_ref(), &root.key("Metrics"))?,
+        tls: api_tls(c, r.TLS.as_ref(), &root.key("TLS"), config_dir)?,
     })
 }
 

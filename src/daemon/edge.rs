@@ -249,17 +249,21 @@ fn start_control(cfg: &EdgeConfig, port: u16, opts: &RunOptions) -> Result<EdgeC
                 "DynamicRoute.SuperNode.PubKeyV4 (or PubKeyV6) is required in super mode".into(),
             )
         })?;
+    let roots = match &link.edge_api_ca_file {
+        None => super::http::client::TlsRoots::WebPki,
+        Some(path) => super::http::client::TlsRoots::Only(std::fs::read(path).map_err(|e| {
+            RunError(format!(
+                "DynamicRoute.SuperNode.EdgeAPICAFile {}: {e}",
+                path.display()
+            ))
+        })?),
+    };
     let token = api::edge_token(
         &api::shared_secret(&cfg.private_key, super_key),
         cfg.node_id,
     );
-    let client = super::http::client::EdgeApiClient::new(
-        &url,
-        cfg.node_id,
-        token,
-        super::http::client::TlsRoots::WebPki,
-    )
-    .map_err(|e| RunError(format!("Edge API {url}: {e}")))?;
+    let client = super::http::client::EdgeApiClient::new(&url, cfg.node_id, token, roots)
+        .map_err(|e| RunError(format!("Edge API {url}: {e}")))?;
     EdgeControl::start(
         cfg,
         port,

@@ -141,7 +141,13 @@ impl SuperApi for SuperApiImpl {
 
 /// Where and how the supernode serves its APIs.
 pub fn http_config(cfg: &SuperConfig) -> super::http::HttpConfig {
-    super::http::HttpConfig::on_ports(cfg.edge_api_port, cfg.manage_api_port, &cfg.api_prefix)
+    let mut http =
+        super::http::HttpConfig::on_ports(cfg.edge_api_port, cfg.manage_api_port, &cfg.api_prefix);
+    http.tls = cfg.tls.as_ref().map(|t| super::http::TlsFiles {
+        cert_chain_pem: t.cert_chain.clone(),
+        private_key_pem: t.private_key.clone(),
+    });
+    http
 }
 
 #[cfg(test)]
