@@ -426,3 +426,185 @@ impl EdgeSync {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::control::api::PeerEntry;
+    use crate::keys::{private_key_from_random, public_key};
+    use crate::node::NodeConfig;
+
+    fn n(v: u16) -> NodeId {
+        NodeId::new(v).unwrap()
+    }
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[allow(clippy::disallowed_methods)] // a test's origin; only differences matter
+    fn origin() -> Instant {
+        Instant::now()
+    }
+
+    fn node(now: Instant) -> Node {
+        let cfg = NodeConfig {
+            id: n(1),
+            private_key: private_key_from_random([1; 32]),
+            peers: Vec::new(),
+            default_ttl: 200,
+            l2_fib_timeout: Duration::from_secs(60),
+            max_frame_len: 1514,
+            next_hops: NextHopTable::new(),
+            dup_check_timeout: Duration::from_secs(10),
+            ping_interval: Some(Duration::from_secs(1)),
+        };
+        Node::new(cfg, [7; 32], now, Duration::from_secs(1_800_000_000))
+    }
+
+    fn sync(now: Instant, pinned: &[(u16, &str)]) -> EdgeSync {
+        EdgeSync::new(
+            EdgeSyncConfig {
+                node_id: n(1),
+                send_ping_interval: Duration::from_secs(1),
+                http_post_interval: Duration::from_secs(5),
+                peer_alive_timeout: Duration::from_secs(10),
+                conn_next_try: Duration::from_secs(2),
+                reset_endpoint_interval: Duration::from_secs(30),
+                local_endpoints: Vec::new(),
+                pinned: pinned.iter().map(|(id, a)| (n(*id), addr(a))).collect(),
+                save_new_peers: false,
+            },
+            now,
+        )
+    }
+
+    fn entry(id: u16, endpoints: &[&str]) -> PeerEntry {
+        PeerEntry {
+            node_id: id,
+            name: format!("edge{id}"),
+            public_key: public_key(&private_key_from_random([id as u8; 32])).to_base64(),
+            preshared_key: None,
+            endpoints: endpoints.iter().map(|s| (*s).to_owned()).collect(),
+            online: true,
+        }
+    }
+
+    #[test]
+    fn candidates_are_tried_in_turn_and_reset_to_the_first() {
+        let t0 = origin();
+        let mut node = node(t0);
+        let mut s = sync(t0, &[]);
+        let eps = [
+            "198.51.100.2:3002",
+            "192.168.1.2:3002",
+            "[2001:db8::2]:3002",
+        ];
+        let info = PeerInfo {
+            state_hash: 9,
+            peers: vec![entry(1, &["203.0.113.1:1"]), entry(2, &eps)],
+        };
+        s.handle_peer_info(&mut node, &info);
+        assert_eq!(s.applied_hashes()[0], 9);
+        assert!(!node.peer_ids().any(|p| p == n(1)), "never itself");
+        let mut seen = vec![node.endpoint(n(2)).unwrap()];
+        let mut t = t0;
+        for _ in 0..3 {
+            t += Duration::from_secs(2);
+            s.handle_timeout(t, &mut node);
+            seen.push(node.endpoint(n(2)).unwrap());
+        }
+        let want: Vec<SocketAddr> = [eps[0], eps[1], eps[2], eps[0]].map(addr).to_vec();
+        assert_eq!(seen, want, "one candidate per ConnNextTry, round robin");
+        t += Duration::from_secs(2);
+        s.handle_timeout(t, &mut node);
+        assert_eq!(node.endpoint(n(2)), Some(addr(eps[1])));
+        // ResetEndPointInterval: back to the first candidate.
+        s.handle_timeout(t0 + Duration::from_secs(30), &mut node);
+        assert_eq!(node.endpoint(n(2)), Some(addr(eps[0])));
+    }
+
+    #[test]
+    fn pinned_peers_keep_their_endpoint_and_dropped_peers_go() {
+        let t0 = origin();
+        let mut node = node(t0);
+        let mut s = sync(t0, &[(3, "10.9.9.9:4000")]);
+        let info = PeerInfo {
+            state_hash: 1,
+            peers: vec![
+                entry(2, &["198.51.100.2:3002"]),
+                entry(3, &["198.51.100.3:3003", "192.168.1.3:3003"]),
+            ],
+        };
+        s.handle_peer_info(&mut node, &info);
+        assert_eq!(node.endpoint(n(3)), Some(addr("10.9.9.9:4000")));
+        s.handle_timeout(t0 + Duration::from_secs(4), &mut node);
+        assert_eq!(
+            node.endpoint(n(3)),
+            Some(addr("10.9.9.9:4000")),
+            "never rotated"
+        );
+        // Peer 2 leaves the network.
+        let info = PeerInfo {
+            state_hash: 2,
+            peers: vec![entry(3, &["198.51.100.3:3003"])],
+        };
+        s.handle_peer_info(&mut node, &info);
+        assert!(!node.peer_ids().any(|p| p == n(2)));
+        assert!(node.peer_ids().any(|p| p == n(3)));
+    }
+
+    #[test]
+    fn notices_fetch_once_and_skip_what_is_applied() {
+        let t0 = origin();
+        let mut node = node(t0);
+        let mut s = sync(t0, &[]);
+        let notice = |action, hash: u64| NodeEvent::Control {
+            from_peer: NodeId::SUPERNODE,
+            src: NodeId::SUPER_NODE,
+            dst: 1,
+            kind: Kind::ServerUpdate,
+            seq: 1,
+            body: {
+                let mut b = [0u8; 64];
+                let hex = format!("{hash:016x}");
+                let c = Control {
+                    seq: 1,
+                    body: Body::ServerUpdate {
+                        action,
+                        code: 0,
+                        params: &hex,
+                    },
+                };
+                let len = c.emit(&mut b).unwrap();
+                b[..len].to_vec()
+            },
+        };
+        s.handle_event(t0, &mut node, &notice(ServerAction::UpdateNhTable, 5));
+        s.handle_event(t0, &mut node, &notice(ServerAction::UpdateNhTable, 5));
+        assert_eq!(s.poll_request(), Some(EdgeRequest::Fetch(Fetch::NhTable)));
+        assert_eq!(s.poll_request(), None, "one fetch in flight");
+        s.handle_nh_table(
+            &mut node,
+            &NhTableInfo {
+                state_hash: 5,
+                table: BTreeMap::new(),
+            },
+        );
+        s.handle_event(t0, &mut node, &notice(ServerAction::UpdateNhTable, 5));
+        assert_eq!(s.poll_request(), None, "already applied");
+        // A notice that does not come from the supernode is ignored.
+        let mut forged = notice(ServerAction::Shutdown, 0);
+        if let NodeEvent::Control { from_peer, .. } = &mut forged {
+            *from_peer = n(2);
+        }
+        s.handle_event(t0, &mut node, &forged);
+        assert_eq!(s.poll_request(), None);
+        s.handle_event(t0, &mut node, &notice(ServerAction::Shutdown, 0));
+        assert!(matches!(
+            s.poll_request(),
+            Some(EdgeRequest::Shutdown { .. })
+        ));
+    }
+}
