@@ -165,27 +165,17 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             describe(&loaded.config)
         ));
     }
+    let opts = crate::daemon::edge::RunOptions {
+        backend: match cli.bind {
+            Bind::Uring => egd_uring::Backend::Uring,
+            Bind::Std => egd_uring::Backend::Std,
+        },
+        metrics_listen: cli.metrics_listen,
+        config_path: Some(path.to_path_buf()),
+    };
     match loaded.config {
-        Config::Edge(edge) => {
-            let opts = crate::daemon::edge::RunOptions {
-                backend: match cli.bind {
-                    Bind::Uring => egd_uring::Backend::Uring,
-                    Bind::Std => egd_uring::Backend::Std,
-                },
-                metrics_listen: cli.metrics_listen,
-                config_path: Some(path.to_path_buf()),
-            };
-            crate::daemon::edge::run(&edge, &opts).map_err(|e| os(e.to_string()))
-        }
+        Config::Edge(edge) => crate::daemon::edge::run(&edge, &opts).map_err(|e| os(e.to_string())),
         Config::Super(sup) => {
-            let opts = crate::daemon::edge::RunOptions {
-                backend: match cli.bind {
-                    Bind::Uring => egd_uring::Backend::Uring,
-                    Bind::Std => egd_uring::Backend::Std,
-                },
-                metrics_listen: cli.metrics_listen,
-                config_path: Some(path.to_path_buf()),
-            };
             crate::daemon::super_node::run(&sup, &opts).map_err(|e| os(e.to_string()))
         }
         Config::Generator(_) => match cli.cfgmode {
