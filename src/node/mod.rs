@@ -298,6 +298,11 @@ impl Node {
         self.peers.get(&id).is_some_and(|p| p.is_static)
     }
 
+    /// The public key of a neighbour.
+    pub fn public_key_of(&self, id: NodeId) -> Option<[u8; 32]> {
+        self.wg.public_key_of(id)
+    }
+
     /// Whether a WireGuard session with the neighbour is up.
     pub fn has_session(&self, id: NodeId) -> bool {
         self.wg.has_session(id)

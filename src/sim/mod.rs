@@ -17,9 +17,11 @@
 //! Only test code and the `sim` feature build this module.
 
 mod link;
+mod p2p_mode;
 mod super_mode;
 
 pub use link::Link;
+pub use p2p_mode::SimP2p;
 pub use super_mode::{SimEdge, SimSuper};
 
 use std::cmp::Reverse;

@@ -304,6 +304,11 @@ impl Wg {
         }
     }
 
+    /// The public key `peer` was added with.
+    pub fn public_key_of(&self, peer: NodeId) -> Option<[u8; 32]> {
+        self.peers.get(&peer).map(|p| p.public)
+    }
+
     /// Whether `peer` is known.
     pub fn has_peer(&self, peer: NodeId) -> bool {
         self.peers.contains_key(&peer)

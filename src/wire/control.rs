@@ -18,6 +18,9 @@
 //! - `ServerUpdate`: action u8 ([`ServerAction`]), code i32, params str16.
 //! - `QueryPeer`: request_id u32.
 //! - `BroadcastPeer`: request_id u32, node u16, public_key [u8; 32], endpoint str8.
+//! - `Reports`: additional_cost_us u32 (the sender's), count u8, then `count`
+//!   entries of from u16, one_way i64 (ns, as `Pong`), valid_for u32 (ms):
+//!   latencies toward the header's source, measured by it.
 //!
 //! Drive it with [`Control::parse`] (untrusted bytes; borrows strings from
 //! the input) and [`Control::emit`] (into a caller's buffer).
@@ -92,6 +95,55 @@ pub enum Body<'a> {
         public_key: [u8; 32],
         endpoint: &'a str,
     },
+    Reports {
+        additional_cost_us: u32,
+        /// `count` entries of [`REPORT_ENTRY_LEN`] bytes; read them with
+        /// [`report_entries`], write them with [`ReportEntry::emit`].
+        entries: &'a [u8],
+    },
+}
+
+/// Bytes of one `Reports` entry.
+pub const REPORT_ENTRY_LEN: usize = 14;
+/// Most entries one `Reports` body carries (fits a node's control slot).
+pub const MAX_REPORT_ENTRIES: usize = 32;
+
+/// One latency a `Reports` sender measured: `from` → the sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportEntry {
+    pub from: u16,
+    pub one_way_ns: i64,
+    pub valid_for_ms: u32,
+}
+
+impl ReportEntry {
+    /// Writes the entry into `out[..REPORT_ENTRY_LEN]`; false if too short.
+    pub fn emit(&self, out: &mut [u8]) -> bool {
+        let Some(out) = out.get_mut(..REPORT_ENTRY_LEN) else {
+            return false;
+        };
+        out[..2].copy_from_slice(&self.from.to_be_bytes());
+        out[2..10].copy_from_slice(&self.one_way_ns.to_be_bytes());
+        out[10..].copy_from_slice(&self.valid_for_ms.to_be_bytes());
+        true
+    }
+}
+
+/// The entries of a parsed `Reports` body.
+pub fn report_entries(entries: &[u8]) -> impl Iterator<Item = ReportEntry> + '_ {
+    entries.chunks_exact(REPORT_ENTRY_LEN).map(|e| {
+        let mut from = [0u8; 2];
+        let mut ns = [0u8; 8];
+        let mut valid = [0u8; 4];
+        from.copy_from_slice(&e[..2]);
+        ns.copy_from_slice(&e[2..10]);
+        valid.copy_from_slice(&e[10..]);
+        ReportEntry {
+            from: u16::from_be_bytes(from),
+            one_way_ns: i64::from_be_bytes(ns),
+            valid_for_ms: u32::from_be_bytes(valid),
+        }
+    })
 }
 
 /// A control message: the sender's sequence number and the body.
@@ -125,6 +177,7 @@ impl<'a> Control<'a> {
             Body::ServerUpdate { .. } => Kind::ServerUpdate,
             Body::QueryPeer { .. } => Kind::QueryPeer,
             Body::BroadcastPeer { .. } => Kind::BroadcastPeer,
+            Body::Reports { .. } => Kind::Reports,
         }
     }
 
@@ -171,6 +224,14 @@ impl<'a> Control<'a> {
                 public_key: r.array32()?,
                 endpoint: r.str8()?,
             },
+            Kind::Reports => {
+                let additional_cost_us = r.u32()?;
+                let count = usize::from(r.u8()?);
+                Body::Reports {
+                    additional_cost_us,
+                    entries: r.take(count * REPORT_ENTRY_LEN)?,
+                }
+            }
         };
         Ok(Control { seq, body })
     }
@@ -235,6 +296,18 @@ impl<'a> Control<'a> {
                 w.put(&node.to_be_bytes())?;
                 w.put(public_key)?;
                 w.str8(endpoint)?;
+            }
+            Body::Reports {
+                additional_cost_us,
+                entries,
+            } => {
+                let count = entries.len() / REPORT_ENTRY_LEN;
+                if entries.len() % REPORT_ENTRY_LEN != 0 || count > usize::from(u8::MAX) {
+                    return Err(ControlError::NoRoom);
+                }
+                w.put(&additional_cost_us.to_be_bytes())?;
+                w.put(&[count as u8])?;
+                w.put(entries)?;
             }
         }
         Ok(w.at)

@@ -56,6 +56,8 @@ pub enum Kind {
     QueryPeer = 5,
     /// P2P: one peer's identity and endpoints.
     BroadcastPeer = 6,
+    /// P2P: a node's measured one-way latencies toward it, flooded.
+    Reports = 7,
 }
 
 impl Kind {
@@ -68,6 +70,7 @@ impl Kind {
             4 => Kind::Pong,
             5 => Kind::QueryPeer,
             6 => Kind::BroadcastPeer,
+            7 => Kind::Reports,
             _ => return None,
         })
     }
@@ -82,6 +85,7 @@ impl Kind {
             Kind::Pong => "pong",
             Kind::QueryPeer => "query_peer",
             Kind::BroadcastPeer => "broadcast_peer",
+            Kind::Reports => "reports",
         }
     }
 }
