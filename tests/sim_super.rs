@@ -15,6 +15,7 @@ use egd::config::{GraphSettings, PrivateKey, SuperPeer};
 use egd::control::PROTOCOL_VERSION;
 use egd::control::api::{DelPeer, UpdateSuper};
 use egd::control::edge_sync::{EdgeSync, EdgeSyncConfig};
+use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::control::super_core::{Params, SuperCore, SuperCoreConfig, shutdown_code};
 use egd::keys::{private_key_from_random, public_key};
 use egd::node::{Node, NodeConfig, PeerConfig};
@@ -92,6 +93,8 @@ struct Net {
     sup: HostId,
     core: Rc<RefCell<SuperCore>>,
     edges: BTreeMap<u16, HostId>,
+    /// Edges added from now on also run P2P (the super→P2P fallback).
+    with_p2p: bool,
 }
 
 impl Net {
@@ -137,6 +140,7 @@ impl Net {
             sup,
             core,
             edges: BTreeMap::new(),
+            with_p2p: false,
         };
         for id in running {
             let offset = offsets_ms.iter().find(|(i, _)| i == id).map_or(0, |o| o.1);
@@ -186,8 +190,26 @@ impl Net {
             },
             self.sim.now(),
         );
-        self.sim
-            .set_controller(host, Box::new(SimEdge::new(sync, self.core.clone(), n(id))));
+        let mut edge = SimEdge::new(sync, self.core.clone(), n(id));
+        if self.with_p2p {
+            edge.info_timeout = FALLBACK_AFTER;
+            edge.p2p = Some(self.sim.with_node(host, |node, now| {
+                P2pSync::new(
+                    P2pConfig {
+                        node_id: n(id),
+                        additional_cost: ms(1),
+                        report_interval: secs(1),
+                        send_peer_interval: secs(5),
+                        peer_alive_timeout: secs(10),
+                        graph: core_config().graph,
+                        damping_filter_radius: 0,
+                    },
+                    now,
+                    node,
+                )
+            }));
+        }
+        self.sim.set_controller(host, Box::new(edge));
         self.edges.insert(id, host);
         host
     }
@@ -218,6 +240,9 @@ impl Net {
             .flatten()
     }
 }
+
+/// `SuperNodeInfoTimeout` of the edges in the fallback scenario.
+const FALLBACK_AFTER: Duration = Duration::from_secs(5);
 
 const A: u16 = 1;
 const B: u16 = 2;
@@ -515,4 +540,95 @@ fn frames_flow_directly_before_the_first_table_arrives() {
         "broadcast and unicast arrive once each"
     );
     assert_eq!(net.next_hop(A, B), None, "still before the first table");
+}
+
+/// Whether each edge routes on its own P2P table.
+fn p2p_active(net: &mut Net) -> Vec<bool> {
+    let hosts: Vec<HostId> = [A, B, R1, R2].iter().map(|id| net.host(*id)).collect();
+    hosts
+        .into_iter()
+        .map(|h| {
+            net.sim
+                .with_controller(h, |c, _, _| {
+                    c.as_any()
+                        .downcast_mut::<SimEdge>()
+                        .and_then(|e| e.p2p.as_ref().map(P2pSync::is_active))
+                })
+                .flatten()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// Sends a frame A→B every 100 ms for `d`; returns (sent, arrived).
+fn flow(net: &mut Net, d: Duration) -> (usize, usize) {
+    let (ha, hb) = (net.host(A), net.host(B));
+    let before = net.sim.host(hb).frames.len();
+    let mut sent = 0;
+    let end = net.sim.now() + d;
+    while net.sim.now() < end {
+        net.sim.inject_frame(ha, &frame(A, B));
+        sent += 1;
+        net.sim.run_for(ms(100));
+    }
+    net.sim.run_for(ms(500));
+    (sent, net.sim.host(hb).frames.len() - before)
+}
+
+#[test]
+fn a_silent_supernode_hands_routing_to_p2p_and_takes_it_back() {
+    let mut net = Net::known_running(&[A, B, R1, R2], &[], &[]);
+    net.with_p2p = true;
+    for id in [A, B, R1, R2] {
+        net.add_edge(id, id, 0);
+    }
+    asymmetric(&mut net);
+    net.sim.run_for(secs(15));
+    assert_eq!(
+        p2p_active(&mut net),
+        [false; 4],
+        "the supernode's tables rule"
+    );
+    assert_eq!(net.next_hop(A, B), Some(R1));
+    // B learns A's MAC first, so the flow below is unicast.
+    let hb = net.host(B);
+    net.sim.inject_frame(hb, &frame(B, A));
+    net.sim.run_for(ms(300));
+
+    // The supernode goes silent: every edge switches within the timeout,
+    // and the flow A→B never stops.
+    let sup = net.sup;
+    for id in [A, B, R1, R2] {
+        let h = net.host(id);
+        net.sim.set_link_both(
+            h,
+            sup,
+            Link {
+                up: false,
+                ..Link::default()
+            },
+        );
+    }
+    let (sent, arrived) = flow(&mut net, FALLBACK_AFTER + secs(2));
+    assert_eq!(arrived, sent, "no frame lost while the supernode goes away");
+    assert_eq!(
+        p2p_active(&mut net),
+        [true; 4],
+        "P2P within SuperNodeInfoTimeout"
+    );
+    // Routing keeps following the network on the edges' own tables.
+    swapped(&mut net);
+    net.sim.run_for(secs(5));
+    assert_eq!(net.next_hop(A, B), Some(R2), "P2P follows the swap");
+    assert_eq!(net.next_hop(B, A), Some(R1));
+
+    // The supernode returns: back to its tables, without losing frames.
+    for id in [A, B, R1, R2] {
+        let h = net.host(id);
+        net.sim.set_link_both(h, sup, Link::with_delay(ms(10)));
+    }
+    let (sent, arrived) = flow(&mut net, secs(8));
+    assert_eq!(arrived, sent, "no frame lost while switching back");
+    assert_eq!(p2p_active(&mut net), [false; 4]);
+    assert_eq!(net.next_hop(A, B), Some(R2), "the supernode has caught up");
 }

@@ -107,6 +107,10 @@ pub struct EdgeSync {
     next_try: Instant,
     next_reset: Option<Instant>,
     requests: VecDeque<EdgeRequest>,
+    /// When the supernode was last heard from (a notice or an answer).
+    last_contact: Option<Instant>,
+    /// The supernode's table, to put back after a P2P fallback.
+    last_table: Option<NextHopTable>,
 }
 
 impl EdgeSync {
@@ -128,6 +132,21 @@ impl EdgeSync {
             reports: BTreeMap::new(),
             candidates: BTreeMap::new(),
             requests: VecDeque::new(),
+            last_contact: None,
+            last_table: None,
+        }
+    }
+
+    /// Whether the supernode was heard from within `timeout`
+    /// (`SuperNodeInfoTimeout`); never before its first answer.
+    pub fn supernode_alive(&self, now: Instant, timeout: Duration) -> bool {
+        self.last_contact.is_some_and(|t| now < t + timeout)
+    }
+
+    /// Puts the supernode's last table back in force (after a fallback).
+    pub fn reinstall_table(&self, node: &mut Node) {
+        if let Some(t) = &self.last_table {
+            node.set_next_hops(t.clone());
         }
     }
 
@@ -154,6 +173,7 @@ impl EdgeSync {
                     ..
                 }) = Control::parse(Kind::ServerUpdate, body)
                 {
+                    self.last_contact = Some(now);
                     self.server_update(action, code, params);
                 }
             }
@@ -238,8 +258,9 @@ impl EdgeSync {
     }
 
     /// The peer list arrived: add, re-key and remove neighbours to match.
-    pub fn handle_peer_info(&mut self, node: &mut Node, info: &PeerInfo) {
+    pub fn handle_peer_info(&mut self, now: Instant, node: &mut Node, info: &PeerInfo) {
         self.in_flight[Fetch::PeerInfo as usize] = false;
+        self.last_contact = Some(now);
         let me = self.cfg.node_id;
         let mut listed = Vec::with_capacity(info.peers.len());
         for entry in &info.peers {
@@ -324,9 +345,11 @@ impl EdgeSync {
         }
     }
 
-    /// The next-hop table arrived: install it.
-    pub fn handle_nh_table(&mut self, node: &mut Node, info: &NhTableInfo) {
+    /// The next-hop table arrived: install it (the supernode is back, if
+    /// it was gone).
+    pub fn handle_nh_table(&mut self, now: Instant, node: &mut Node, info: &NhTableInfo) {
         self.in_flight[Fetch::NhTable as usize] = false;
+        self.last_contact = Some(now);
         let mut table = NextHopTable::new();
         for (src, row) in &info.table {
             for (dst, next) in row {
@@ -337,13 +360,15 @@ impl EdgeSync {
                 }
             }
         }
-        node.set_next_hops(table);
+        node.set_next_hops(table.clone());
+        self.last_table = Some(table);
         self.applied[Fetch::NhTable as usize] = info.state_hash;
     }
 
     /// The supernode's timing parameters arrived: apply them.
     pub fn handle_super_params(&mut self, now: Instant, node: &mut Node, p: &SuperParams) {
         self.in_flight[Fetch::SuperParams as usize] = false;
+        self.last_contact = Some(now);
         let secs = |s: f64, fallback: Duration| {
             if s.is_finite() && s > 0.0 && s <= 86_400.0 {
                 Duration::from_secs_f64(s)
@@ -505,7 +530,7 @@ mod tests {
             state_hash: 9,
             peers: vec![entry(1, &["203.0.113.1:1"]), entry(2, &eps)],
         };
-        s.handle_peer_info(&mut node, &info);
+        s.handle_peer_info(t0, &mut node, &info);
         assert_eq!(s.applied_hashes()[0], 9);
         assert!(!node.peer_ids().any(|p| p == n(1)), "never itself");
         let mut seen = vec![node.endpoint(n(2)).unwrap()];
@@ -537,7 +562,7 @@ mod tests {
                 entry(3, &["198.51.100.3:3003", "192.168.1.3:3003"]),
             ],
         };
-        s.handle_peer_info(&mut node, &info);
+        s.handle_peer_info(t0, &mut node, &info);
         assert_eq!(node.endpoint(n(3)), Some(addr("10.9.9.9:4000")));
         s.handle_timeout(t0 + Duration::from_secs(4), &mut node);
         assert_eq!(
@@ -550,7 +575,7 @@ mod tests {
             state_hash: 2,
             peers: vec![entry(3, &["198.51.100.3:3003"])],
         };
-        s.handle_peer_info(&mut node, &info);
+        s.handle_peer_info(t0, &mut node, &info);
         assert!(!node.peer_ids().any(|p| p == n(2)));
         assert!(node.peer_ids().any(|p| p == n(3)));
     }
@@ -586,6 +611,7 @@ mod tests {
         assert_eq!(s.poll_request(), Some(EdgeRequest::Fetch(Fetch::NhTable)));
         assert_eq!(s.poll_request(), None, "one fetch in flight");
         s.handle_nh_table(
+            t0,
             &mut node,
             &NhTableInfo {
                 state_hash: 5,

@@ -15,6 +15,7 @@ use super::signals::Signals;
 use super::{clock, entropy, metrics, sockets};
 use crate::config::{EdgeConfig, EdgeMode, IType, L2HeaderMode, SocketSpec};
 use crate::control::api;
+use crate::control::p2p::{P2pConfig, P2pSync};
 use crate::logging::target;
 use crate::node::{Node, NodeConfig, NodeEvent};
 use crate::wire::ethernet;
@@ -102,6 +103,8 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         EdgeMode::Super => Some(start_control(cfg, bound.port, opts)?),
         _ => None,
     };
+    let mut p2p = (cfg.mode() != EdgeMode::Static && cfg.dynamic_route.p2p.enabled)
+        .then(|| P2pSync::new(p2p_config(cfg), clock::now(), &mut node));
     let wake_watch = control
         .as_ref()
         .map(|c| reactor.watch_readable(c.wake_fd()))
@@ -122,6 +125,9 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
             deadline = deadline.min(m);
         }
         if let Some(t) = control.as_ref().and_then(EdgeControl::poll_timeout) {
+            deadline = deadline.min(t);
+        }
+        if let Some(t) = p2p.as_ref().and_then(P2pSync::poll_timeout) {
             deadline = deadline.min(t);
         }
         let mut readable = false;
@@ -171,7 +177,25 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
                 c.on_timeout(now, &mut node);
             }
         }
-        drain_events(now, &mut node, control.as_mut());
+        if let Some(p) = p2p.as_mut() {
+            if p.poll_timeout().is_some_and(|t| t <= now) {
+                p.handle_timeout(now, &mut node);
+            }
+            // Super mode with P2P: the edge's own table while the supernode
+            // is silent (`SuperNodeInfoTimeout`), the supernode's otherwise.
+            let (sync, timeout) = control.as_ref().map_or((None, Duration::ZERO), |c| {
+                (Some(c.sync()), c.info_timeout())
+            });
+            if let Some(own) = crate::control::choose_table(now, sync, timeout, p, &mut node) {
+                let what = if own {
+                    "no word from the supernode: routing on this edge's own P2P table"
+                } else {
+                    "the supernode answers: routing on its table"
+                };
+                tracing::warn!(target: target::CONTROL, "{what}");
+            }
+        }
+        drain_events(now, &mut node, control.as_mut(), p2p.as_mut());
         if let Some(reason) = control.as_ref().and_then(EdgeControl::shutdown) {
             flush_outputs(&mut node, reactor.as_mut(), iface.as_mut(), v4, v6);
             return Err(RunError(format!("shut down by the supernode: {reason}")));
@@ -219,7 +243,12 @@ fn flush_outputs(
 }
 
 /// Hands the node's events to the control plane (which may cause more).
-fn drain_events(now: Instant, node: &mut Node, mut control: Option<&mut EdgeControl>) {
+fn drain_events(
+    now: Instant,
+    node: &mut Node,
+    mut control: Option<&mut EdgeControl>,
+    mut p2p: Option<&mut P2pSync>,
+) {
     while let Some(e) = node.poll_event() {
         match &e {
             NodeEvent::LatencyMeasured { .. } | NodeEvent::Control { .. } => {
@@ -230,6 +259,23 @@ fn drain_events(now: Instant, node: &mut Node, mut control: Option<&mut EdgeCont
         if let Some(c) = control.as_deref_mut() {
             c.on_event(now, node, &e);
         }
+        if let Some(p) = p2p.as_deref_mut() {
+            p.handle_event(now, node, &e);
+        }
+    }
+}
+
+/// P2P settings from the edge config.
+fn p2p_config(cfg: &EdgeConfig) -> P2pConfig {
+    let dr = &cfg.dynamic_route;
+    P2pConfig {
+        node_id: cfg.node_id,
+        additional_cost: dr.additional_cost,
+        report_interval: dr.send_ping_interval,
+        send_peer_interval: dr.p2p.send_peer_interval,
+        peer_alive_timeout: dr.peer_alive_timeout,
+        graph: dr.p2p.graph.clone(),
+        damping_filter_radius: dr.damping_filter_radius,
     }
 }
 

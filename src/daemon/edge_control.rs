@@ -54,6 +54,7 @@ pub struct EdgeControl {
     waker: Waker,
     config_path: Option<PathBuf>,
     shutdown: Option<String>,
+    info_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for EdgeControl {
@@ -113,7 +114,18 @@ impl EdgeControl {
             waker,
             config_path,
             shutdown: None,
+            info_timeout: cfg.dynamic_route.super_node.info_timeout,
         })
+    }
+
+    /// The edge's side of the supernode protocol.
+    pub fn sync(&self) -> &EdgeSync {
+        &self.sync
+    }
+
+    /// `SuperNodeInfoTimeout`.
+    pub fn info_timeout(&self) -> std::time::Duration {
+        self.info_timeout
     }
 
     pub fn wake_fd(&self) -> RawFd {
@@ -146,11 +158,11 @@ impl EdgeControl {
             match a {
                 Answer::PeerInfo(info) => {
                     tracing::info!(target: target::CONTROL, "peer list {:016x}: {} peer(s)", info.state_hash, info.peers.len());
-                    self.sync.handle_peer_info(node, &info);
+                    self.sync.handle_peer_info(now, node, &info);
                 }
                 Answer::NhTable(t) => {
                     tracing::info!(target: target::CONTROL, "next-hop table {:016x}", t.state_hash);
-                    self.sync.handle_nh_table(node, &t);
+                    self.sync.handle_nh_table(now, node, &t);
                 }
                 Answer::Params(p) => {
                     tracing::info!(target: target::CONTROL, "supernode parameters {:016x}: ping every {} s", p.state_hash, p.send_ping_interval_s);

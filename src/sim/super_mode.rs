@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use super::Controller;
 use crate::NodeId;
+use crate::control::choose_table;
 use crate::control::edge_sync::{EdgeRequest, EdgeSync, Fetch};
+use crate::control::p2p::P2pSync;
 use crate::control::super_core::{Family, SuperCore, apply_output};
 use crate::node::{Node, NodeEvent};
 
@@ -92,6 +94,10 @@ pub struct SimEdge {
     pub shutdown: Option<(i32, String)>,
     /// Whether the Edge API answers (false: fetches and posts fail).
     pub api_up: bool,
+    /// P2P alongside (the fallback when the supernode is silent).
+    pub p2p: Option<P2pSync>,
+    /// `SuperNodeInfoTimeout`.
+    pub info_timeout: Duration,
 }
 
 impl SimEdge {
@@ -102,6 +108,14 @@ impl SimEdge {
             id,
             shutdown: None,
             api_up: true,
+            p2p: None,
+            info_timeout: Duration::from_secs(50),
+        }
+    }
+
+    fn choose(&mut self, now: Instant, node: &mut Node) {
+        if let Some(p) = self.p2p.as_mut() {
+            choose_table(now, Some(&self.sync), self.info_timeout, p, node);
         }
     }
 
@@ -115,14 +129,14 @@ impl SimEdge {
                 EdgeRequest::Fetch(Fetch::PeerInfo) => {
                     let r = self.api.borrow_mut().peer_info(self.id);
                     match r {
-                        Ok(info) => self.sync.handle_peer_info(node, &info),
+                        Ok(info) => self.sync.handle_peer_info(now, node, &info),
                         Err(_) => self.sync.handle_fetch_failed(Fetch::PeerInfo),
                     }
                 }
                 EdgeRequest::Fetch(Fetch::NhTable) => {
                     let r = self.api.borrow_mut().nh_table(self.id);
                     match r {
-                        Ok(t) => self.sync.handle_nh_table(node, &t),
+                        Ok(t) => self.sync.handle_nh_table(now, node, &t),
                         Err(_) => self.sync.handle_fetch_failed(Fetch::NhTable),
                     }
                 }
@@ -149,14 +163,22 @@ impl Controller for SimEdge {
     fn on_event(&mut self, now: Instant, _unix_now: Duration, node: &mut Node, event: &NodeEvent) {
         if self.shutdown.is_none() {
             self.sync.handle_event(now, node, event);
+            if let Some(p) = self.p2p.as_mut() {
+                p.handle_event(now, node, event);
+            }
             self.drain(now, node);
+            self.choose(now, node);
         }
     }
 
     fn on_timeout(&mut self, now: Instant, _unix_now: Duration, node: &mut Node) {
         if self.shutdown.is_none() {
             self.sync.handle_timeout(now, node);
+            if let Some(p) = self.p2p.as_mut() {
+                p.handle_timeout(now, node);
+            }
             self.drain(now, node);
+            self.choose(now, node);
         }
     }
 
@@ -164,7 +186,8 @@ impl Controller for SimEdge {
         if self.shutdown.is_some() {
             None
         } else {
-            self.sync.poll_timeout()
+            let p = self.p2p.as_ref().and_then(P2pSync::poll_timeout);
+            self.sync.poll_timeout().into_iter().chain(p).min()
         }
     }
 

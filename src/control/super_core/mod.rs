@@ -544,6 +544,9 @@ impl SuperCore {
         } else {
             self.notify_one(node);
         }
+        // An answer to every Register, even with nothing new: the edge
+        // knows the supernode is alive (`SuperNodeInfoTimeout`).
+        self.notify(node, ServerAction::NoAction, 0, String::new());
     }
 
     fn report(&mut self, now: Instant, from: u16, to: u16, one_way_ns: i64, valid_for_ms: u32) {
