@@ -11,7 +11,9 @@
 //!   the edges' clocks seconds apart, which must change nothing (one-way
 //!   latencies are offset by the clocks' difference, and the offsets cancel
 //!   along every path, SYSTEM.md §2). A static-mode run of the same underlay
-//!   checks the harness itself against fixed tables.
+//!   checks the harness itself against fixed tables, and a P2P run (no
+//!   supernode: every edge floods its reports and solves on its own) must
+//!   pick the same relays (SYSTEM.md §3.3).
 //! - The original's super-mode example configs run unchanged.
 //!
 //! The tests run one at a time: they measure latencies of tens of
@@ -118,6 +120,24 @@ fn asymmetric_relays_in_super_mode(clock_offsets_ms: [i64; 4]) {
 #[test]
 fn a_to_b_and_b_to_a_take_different_relays_and_follow_delay_changes() {
     asymmetric_relays_in_super_mode([0; 4]);
+}
+
+/// The same scenario in P2P mode: no supernode, each edge solves its own
+/// graph from the flooded reports.
+#[test]
+fn p2p_edges_route_each_direction_through_its_own_relay() {
+    let _serial = serial();
+    if kernel_test_unavailable().is_some() || tools_missing(&["ping", "nft"]) {
+        return;
+    }
+    let mut mesh = Mesh::start(MeshRouting::P2p, [0, 0, 0, 0]);
+    for phase in [Phase::First, Phase::Swapped] {
+        if phase == Phase::Swapped {
+            mesh.set_delays(phase);
+        }
+        mesh.await_routes(phase);
+        mesh.check_flow(phase);
+    }
 }
 
 #[test]

@@ -12,6 +12,9 @@
 //! - `egd_delivered_packets_total`
 //! - `egd_dropped_packets_total{reason}`
 //! - `egd_next_hop{dst}`: the current next-hop NodeID for each destination
+//! - `egd_next_hop_table_hash`: the state hash of the table in force (its
+//!   low 52 bits, exact in a float): equal on every edge once P2P edges or a
+//!   supernode's edges have converged
 //!
 //! On a supernode, also:
 //! - `egd_super_peers{state="online"|"offline"}`
@@ -64,6 +67,10 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
     describe_counter!("egd_dropped_packets_total", "Packets dropped, by reason");
     describe_gauge!("egd_super_peers", "Edges a supernode knows, by liveness");
     describe_gauge!(
+        "egd_next_hop_table_hash",
+        "State hash (low 52 bits) of the next-hop table in force"
+    );
+    describe_gauge!(
         "egd_oneway_latency_seconds",
         "One-way latency src→dst as measured by dst (clock offsets cancel along paths)"
     );
@@ -115,6 +122,8 @@ pub fn publish(node: &Node) {
     for (reason, n) in m.dropped() {
         counter!("egd_dropped_packets_total", "reason" => reason).absolute(n);
     }
+    let hash = node.next_hops().state_hash().0 & ((1 << 52) - 1);
+    gauge!("egd_next_hop_table_hash").set(hash as f64);
     for (dst, hop) in node.next_hops().row(node.id()) {
         gauge!("egd_next_hop", "dst" => dst.to_string()).set(f64::from(hop.get()));
     }

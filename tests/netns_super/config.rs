@@ -113,6 +113,8 @@ pub enum Routing<'a> {
     Super { host: &'a str, skip_local_ip: bool },
     /// A fixed `NextHopTable` (YAML flow mappings, one row per line).
     Static { next_hop_table: &'a str },
+    /// P2P: every edge floods its reports and solves on its own.
+    P2p,
 }
 
 /// Edge `id`: tap `egd0` with 10.66.0.<id>/24, UDP port 3000 + id, metrics
@@ -171,6 +173,32 @@ pub fn edge_config(id: u16, routing: &Routing<'_>, pins: &[(u16, String)]) -> St
             "{}".to_owned(),
         ),
         Routing::Static { next_hop_table } => (String::new(), format!("\n{next_hop_table}")),
+        Routing::P2p => (
+            "DynamicRoute:
+  SendPingInterval: 1
+  PeerAliveTimeout: 10
+  TimeoutCheckInterval: 1
+  ConnNextTry: 1
+  DupCheckTimeout: 40
+  AdditionalCost: 1
+  DampingFilterRadius: 1
+  SaveNewPeers: false
+  SuperNode:
+    UseSuperNode: false
+  P2P:
+    UseP2P: true
+    SendPeerInterval: 5
+    GraphRecalculateSetting:
+      JitterTolerance: 5
+      JitterToleranceMultiplier: 1
+      TimeoutCheckInterval: 1
+      RecalculateCoolDown: 1
+  NTPConfig:
+    UseNTP: false
+"
+            .to_owned(),
+            "{}".to_owned(),
+        ),
     };
     format!(
         "Interface:

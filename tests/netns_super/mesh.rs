@@ -94,6 +94,7 @@ pub const STATIC_TABLE: &str = "  1: {2: 3, 3: 3, 4: 4}
 pub enum MeshRouting {
     Super,
     Static,
+    P2p,
 }
 
 /// Four edges on one underlay bridge in a hub namespace, one link emulator
@@ -172,6 +173,7 @@ impl Mesh {
             MeshRouting::Static => Routing::Static {
                 next_hop_table: STATIC_TABLE,
             },
+            MeshRouting::P2p => Routing::P2p,
         };
         let nodes = NODES
             .iter()
