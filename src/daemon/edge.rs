@@ -112,11 +112,23 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         .map_err(|e| RunError(format!("watch: {e}")))?;
 
     let mut watch = watch_iface(reactor.as_mut(), iface.as_ref(), None)?;
+    let mut running_cfg = cfg.clone();
+    let mut next_status = clock::now();
+    super::systemd::ready(&status_line(&node, cfg));
     let mut frame = vec![0u8; usize::from(cfg.interface.mtu.get()) + ethernet::HEADER_LEN + 64];
     let mut next_publish = clock::now();
     let mut next_maintain = iface.maintain_interval().map(|d| clock::now() + d);
 
     while !signals.stop_requested() {
+        if signals.take_reload()
+            && let Some(path) = &opts.config_path
+        {
+            super::systemd::reloading();
+            if let Some(new) = super::reload::edge(path, &running_cfg, &mut node, clock::now()) {
+                running_cfg = new;
+            }
+            super::systemd::reloaded(&status_line(&node, &running_cfg));
+        }
         let now = clock::now();
         let mut deadline = node
             .poll_timeout()
@@ -212,9 +224,31 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
             metrics::publish(&node);
             next_publish = now + METRICS_PERIOD;
         }
+        if now >= next_status {
+            super::systemd::status(&status_line(&node, &running_cfg));
+            next_status = now + STATUS_PERIOD;
+        }
     }
+    super::systemd::stopping();
     tracing::info!(target: target::NORMAL, "stopping");
     Ok(())
+}
+
+/// How often `systemctl status` learns how the edge is doing.
+const STATUS_PERIOD: Duration = Duration::from_secs(10);
+
+/// One line for systemd: who, how many sessions, which table.
+fn status_line(node: &Node, cfg: &EdgeConfig) -> String {
+    let peers: Vec<_> = node.peer_ids().filter(|p| !p.is_supernode()).collect();
+    let up = peers.iter().filter(|p| node.has_session(**p)).count();
+    format!(
+        "edge {} ({:?} mode) on {}: {up}/{} peer sessions up, table {:016x}",
+        cfg.node_id,
+        cfg.mode(),
+        cfg.interface.name,
+        peers.len(),
+        node.next_hops().state_hash().0
+    )
 }
 
 /// Sends every queued datagram and writes every delivered frame.

@@ -95,7 +95,19 @@ pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
 
     let saver = opts.config_path.clone();
     let mut next_publish = now;
+    let mut running_cfg = cfg.clone();
+    super::systemd::ready(&status_line(&lock(&core)));
     while !signals.stop_requested() {
+        if signals.take_reload()
+            && let Some(path) = &saver
+        {
+            super::systemd::reloading();
+            let new = super::reload::supernode(path, &running_cfg, &mut lock(&core), clock::now());
+            if let Some(new) = new {
+                running_cfg = new;
+            }
+            super::systemd::reloaded(&status_line(&lock(&core)));
+        }
         let now = clock::now();
         let mut deadline = now + MAX_SLEEP;
         for (_, _, n) in &nodes {
@@ -152,12 +164,26 @@ pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
             for (_, _, n) in &nodes {
                 metrics::publish(n);
             }
-            metrics::publish_super(&lock(&core));
+            let core = lock(&core);
+            metrics::publish_super(&core);
+            super::systemd::status(&status_line(&core));
             next_publish = now + std::time::Duration::from_secs(1);
         }
     }
+    super::systemd::stopping();
     tracing::info!(target: target::NORMAL, "stopping");
     Ok(())
+}
+
+/// One line for systemd: how many edges are online.
+fn status_line(core: &SuperCore) -> String {
+    let peers = core.peers();
+    let online = peers.iter().filter(|p| core.is_online(p.node_id)).count();
+    format!(
+        "supernode: {online}/{} edges online, table {:016x}",
+        peers.len(),
+        core.next_hop_table().state_hash().0
+    )
 }
 
 /// Feeds the nodes' events to the core, runs its timers, and carries out
