@@ -172,6 +172,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         },
         metrics_listen: cli.metrics_listen,
         config_path: Some(path.to_path_buf()),
+        uapi: !cli.no_uapi,
     };
     match loaded.config {
         Config::Edge(edge) => crate::daemon::edge::run(&edge, &opts).map_err(|e| os(e.to_string())),

@@ -25,6 +25,7 @@ pub mod peer;
 pub mod session;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
+pub mod uapi;
 pub mod wg;
 pub mod wire;
 

@@ -2,7 +2,8 @@
 //! with a tap (in a namespace of the test's own) says `READY=1` once the
 //! interface is up, `RELOADING=1` then `READY=1` around a SIGHUP that adds a
 //! peer without dropping the running session, and `STOPPING=1` on SIGTERM,
-//! after which it exits cleanly within 2 s and its tap is gone.
+//! after which it exits cleanly within 2 s and its tap is gone. While it
+//! runs, `wg show` (wireguard-tools) lists its peer through the UAPI socket.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
@@ -167,6 +168,32 @@ fn an_edge_speaks_sd_notify_reloads_and_stops_cleanly() {
         edge.log()
     );
 
+    // `wg show` (wireguard-tools) reads the UAPI socket.
+    let sock = Path::new("/var/run/wireguard/egdsd1.sock");
+    if std::process::Command::new("wg")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let shown = wait_for(Duration::from_secs(5), || {
+            let out = std::process::Command::new("wg")
+                .args(["show", "egdsd1"])
+                .output()
+                .ok()?;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            (out.status.success() && text.contains("latest handshake")).then_some(text)
+        })
+        .unwrap_or_else(|| panic!("wg show egdsd1 lists the peer\n{}", edge.log()));
+        let peer2 = public_key(&private_key_from_random([2 * 3 + 1; 32])).to_base64();
+        assert!(shown.contains(&format!("peer: {peer2}")), "{shown}");
+        assert!(shown.contains("endpoint: 127.0.0.1:3102"), "{shown}");
+        assert!(shown.contains("listening port: 3101"), "{shown}");
+        assert!(shown.contains("transfer:"), "{shown}");
+    } else {
+        assert!(std::env::var_os("EGD_REQUIRE_TOOLS").is_none(), "needs wg");
+        eprintln!("wg show not checked: needs wireguard-tools");
+    }
+
     // SIGTERM: STOPPING=1, a clean exit within 2 s, the tap gone.
     let t0 = Instant::now();
     signal(&edge, "-TERM");
@@ -186,6 +213,7 @@ fn an_edge_speaks_sd_notify_reloads_and_stops_cleanly() {
         .output()
         .unwrap();
     assert!(!link.status.success(), "the tap is removed");
+    assert!(!sock.exists(), "the UAPI socket is removed");
     assert!(peer.alive());
 }
 

@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub metrics_listen: Option<SocketAddr>,
     /// The config file (for `SaveNewPeers`).
     pub config_path: Option<std::path::PathBuf>,
+    /// Serve the WireGuard UAPI socket (`--no-uapi` turns it off).
+    pub uapi: bool,
 }
 
 /// Why an edge stopped abnormally. `Display` names what failed.
@@ -112,6 +114,17 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         .map_err(|e| RunError(format!("watch: {e}")))?;
 
     let mut watch = watch_iface(reactor.as_mut(), iface.as_ref(), None)?;
+    let uapi = if opts.uapi {
+        match super::uapi::Uapi::start(iface.name()) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                tracing::warn!(target: target::NORMAL, "UAPI socket for `wg show {}`: {e}", iface.name());
+                None
+            }
+        }
+    } else {
+        None
+    };
     let mut running_cfg = cfg.clone();
     let mut next_status = clock::now();
     super::systemd::ready(&status_line(&node, cfg));
@@ -222,6 +235,10 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         flush_outputs(&mut node, reactor.as_mut(), iface.as_mut(), v4, v6);
         if now >= next_publish {
             metrics::publish(&node);
+            if let Some(u) = &uapi {
+                let key = running_cfg.private_key.as_bytes();
+                u.update(&node, key, bound.port, cfg.fwmark, now, clock::unix_now());
+            }
             next_publish = now + METRICS_PERIOD;
         }
         if now >= next_status {

@@ -16,4 +16,5 @@ pub mod sockets;
 pub mod super_api;
 pub mod super_node;
 pub mod systemd;
+pub mod uapi;
 pub mod wake;

@@ -298,6 +298,16 @@ impl Node {
         self.peers.get(&id).is_some_and(|p| p.is_static)
     }
 
+    /// A neighbour's WireGuard state, for `wg show`.
+    pub fn wg_peer_info(&self, id: NodeId) -> Option<wg::WgPeerInfo> {
+        self.wg.peer_info(id)
+    }
+
+    /// This node's public key.
+    pub fn public_key(&self) -> PublicKey {
+        self.wg.public_key()
+    }
+
     /// The public key of a neighbour.
     pub fn public_key_of(&self, id: NodeId) -> Option<[u8; 32]> {
         self.wg.public_key_of(id)

@@ -171,6 +171,16 @@ pub enum SealError {
     Buffer,
 }
 
+/// A peer as `wg show` sees it ([`Wg::peer_info`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WgPeerInfo {
+    pub public_key: [u8; 32],
+    /// All zero without a PSK.
+    pub preshared_key: [u8; 32],
+    pub last_handshake: Option<Instant>,
+    pub persistent_keepalive: Option<Duration>,
+}
+
 /// Counters of things dropped inside `Wg` itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WgStats {
@@ -302,6 +312,23 @@ impl Wg {
                 self.indices.remove(&index);
             }
         }
+    }
+
+    /// What `wg show` reports of a peer: keys, the last completed
+    /// handshake and the persistent keepalive.
+    pub fn peer_info(&self, peer: NodeId) -> Option<WgPeerInfo> {
+        let p = self.peers.get(&peer)?;
+        let last_handshake = [&p.current, &p.previous]
+            .into_iter()
+            .flatten()
+            .map(|k| k.created)
+            .max();
+        Some(WgPeerInfo {
+            public_key: p.public,
+            preshared_key: p.psk,
+            last_handshake,
+            persistent_keepalive: p.timers.persistent_keepalive(),
+        })
     }
 
     /// The public key `peer` was added with.
