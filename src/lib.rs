@@ -21,6 +21,7 @@ pub mod logging;
 pub mod metrics;
 pub mod node;
 pub mod noise;
+pub mod ntp;
 pub mod peer;
 pub mod session;
 #[cfg(any(test, feature = "sim"))]

@@ -125,6 +125,13 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     } else {
         None
     };
+    // Pings carry the wall clock: NTP corrects it (dynamic modes only).
+    let ntp = if cfg.mode() == EdgeMode::Static {
+        None
+    } else {
+        super::ntp::start(&cfg.dynamic_route.ntp)
+    };
+    let mut applied_offset = i64::MIN;
     let mut running_cfg = cfg.clone();
     let mut next_status = clock::now();
     super::systemd::ready(&status_line(&node, cfg));
@@ -233,6 +240,13 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
             next_maintain = iface.maintain_interval().map(|d| now + d);
         }
         flush_outputs(&mut node, reactor.as_mut(), iface.as_mut(), v4, v6);
+        if let Some(offset) = ntp.as_ref().map(super::ntp::NtpOffset::ns)
+            && offset != applied_offset
+        {
+            node.set_clock_offset_ns(offset);
+            applied_offset = offset;
+            metrics::publish_ntp_offset(offset);
+        }
         if now >= next_publish {
             metrics::publish(&node);
             if let Some(u) = &uapi {

@@ -67,6 +67,10 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
     describe_counter!("egd_dropped_packets_total", "Packets dropped, by reason");
     describe_gauge!("egd_super_peers", "Edges a supernode knows, by liveness");
     describe_gauge!(
+        "egd_ntp_offset_seconds",
+        "Clock offset NTP measured (server minus local), applied to ping timestamps"
+    );
+    describe_gauge!(
         "egd_next_hop_table_hash",
         "State hash (low 52 bits) of the next-hop table in force"
     );
@@ -83,6 +87,11 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
         "Current next-hop NodeID toward each destination"
     );
     Ok(())
+}
+
+/// The clock offset NTP measured (server minus local), in seconds.
+pub fn publish_ntp_offset(offset_ns: i64) {
+    gauge!("egd_ntp_offset_seconds").set(offset_ns as f64 / 1e9);
 }
 
 /// Copies a supernode's view into the registry.

@@ -10,6 +10,7 @@ pub mod entropy;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod ntp;
 pub mod reload;
 pub mod signals;
 pub mod sockets;
