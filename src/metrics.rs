@@ -15,6 +15,8 @@ pub struct PeerCounters {
     pub tx_bytes: u64,
     pub tx_packets: u64,
     pub handshakes: u64,
+    /// Handshakes given up after REKEY_ATTEMPT_TIME without an answer.
+    pub handshake_failures: u64,
 }
 
 /// Most distinct drop reasons; the labels are static strings.
@@ -25,6 +27,8 @@ pub struct Metrics {
     pub delivered_packets: u64,
     pub forwarded_unicast: u64,
     pub forwarded_broadcast: u64,
+    /// Next hops of this node that changed (one per destination).
+    pub route_changes: u64,
     pub peers: BTreeMap<NodeId, PeerCounters>,
     dropped: Vec<(&'static str, u64)>,
 }

@@ -76,6 +76,7 @@ pub struct P2pSync {
     next_peers: Instant,
     learned: usize,
     active: bool,
+    solves: u64,
 }
 
 impl P2pSync {
@@ -91,6 +92,7 @@ impl P2pSync {
             measured: BTreeMap::new(),
             learned: 0,
             active: true,
+            solves: 0,
         };
         me.drain_router(node);
         me
@@ -106,6 +108,26 @@ impl P2pSync {
 
     pub fn is_active(&self) -> bool {
         self.active
+    }
+
+    /// How many times the graph was solved (to time the solver).
+    pub fn solves(&self) -> u64 {
+        self.solves
+    }
+
+    /// The graph's current one-way latencies, `(src, dst, latency)`.
+    pub fn latencies(&self) -> Vec<(NodeId, NodeId, Latency)> {
+        let g = self.router.graph();
+        let nodes: Vec<NodeId> = g.nodes().collect();
+        let mut out = Vec::new();
+        for &s in &nodes {
+            for &d in &nodes {
+                if let Some(l) = g.edge(s, d) {
+                    out.push((s, d, l));
+                }
+            }
+        }
+        out
     }
 
     /// The table this edge computed (in force while active).
@@ -306,8 +328,9 @@ impl P2pSync {
     fn drain_router(&mut self, node: &mut Node) {
         let mut changed = false;
         while let Some(ev) = self.router.poll_event() {
-            if let RouterEvent::Recomputed { changed: true, .. } = ev {
-                changed = true;
+            if let RouterEvent::Recomputed { changed: c, .. } = ev {
+                self.solves += 1;
+                changed |= c;
             }
         }
         if changed && self.active {

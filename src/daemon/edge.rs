@@ -211,7 +211,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         }
         if let Some(p) = p2p.as_mut() {
             if p.poll_timeout().is_some_and(|t| t <= now) {
-                p.handle_timeout(now, &mut node);
+                timed_solve(p, |p| p.handle_timeout(now, &mut node));
             }
             // Super mode with P2P: the edge's own table while the supernode
             // is silent (`SuperNodeInfoTimeout`), the supernode's otherwise.
@@ -249,6 +249,12 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         }
         if now >= next_publish {
             metrics::publish(&node);
+            metrics::publish_iface(&iface.stats());
+            if let Some(p) = &p2p {
+                for (s, d, l) in p.latencies() {
+                    metrics::publish_latency(s.get(), d.get(), l.as_secs_f64());
+                }
+            }
             if let Some(u) = &uapi {
                 let key = running_cfg.private_key.as_bytes();
                 u.update(&node, key, bound.port, cfg.fwmark, now, clock::unix_now());
@@ -324,9 +330,22 @@ fn drain_events(
         if let Some(c) = control.as_deref_mut() {
             c.on_event(now, node, &e);
         }
-        if let Some(p) = p2p.as_deref_mut() {
-            p.handle_event(now, node, &e);
+        if let NodeEvent::LatencyMeasured { from, one_way_ns } = &e {
+            metrics::publish_latency(from.get(), node.id().get(), *one_way_ns as f64 / 1e9);
         }
+        if let Some(p) = p2p.as_deref_mut() {
+            timed_solve(p, |p| p.handle_event(now, node, &e));
+        }
+    }
+}
+
+/// Runs `f`, recording its duration as solver time when it solved.
+fn timed_solve(p: &mut P2pSync, f: impl FnOnce(&mut P2pSync)) {
+    let before = p.solves();
+    let started = clock::now();
+    f(p);
+    if p.solves() > before {
+        metrics::record_solve(started.elapsed().as_secs_f64());
     }
 }
 

@@ -8,6 +8,15 @@
 //! - `egd_peer_rx_bytes_total{peer}`, `egd_peer_tx_bytes_total{peer}`,
 //!   `egd_peer_rx_packets_total{peer}`, `egd_peer_tx_packets_total{peer}`
 //! - `egd_handshakes_total{peer}`
+//! - `egd_handshake_failures_total{peer,reason}` (`reason="no_response"`:
+//!   no answer within REKEY_ATTEMPT_TIME; rejected handshake messages are
+//!   in `egd_dropped_packets_total` by their reason)
+//! - `egd_route_changes_total`: next hops of this node that changed
+//! - `egd_oneway_latency_seconds{src,dst}`: one-way latencies this node
+//!   knows (measured toward it; a P2P edge or a supernode: the whole graph)
+//! - `egd_solver_seconds`: histogram of route computations
+//! - `egd_interface_errors_total{direction="rx"|"tx"}`
+//! - `egd_ntp_offset_seconds`
 //! - `egd_forwarded_packets_total{kind="unicast"|"broadcast"}`
 //! - `egd_delivered_packets_total`
 //! - `egd_dropped_packets_total{reason}`
@@ -24,8 +33,8 @@
 
 use std::net::SocketAddr;
 
-use metrics::{counter, describe_counter, describe_gauge, gauge};
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 use crate::control::super_core::SuperCore;
 use crate::node::Node;
@@ -33,6 +42,11 @@ use crate::node::Node;
 /// Starts serving `/metrics` on `listen`.
 pub fn install(listen: SocketAddr) -> Result<(), String> {
     PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("egd_solver_seconds".into()),
+            &[0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
+        )
+        .map_err(|e| format!("metrics buckets: {e}"))?
         .with_http_listener(listen)
         .install()
         .map_err(|e| format!("metrics listener on {listen}: {e}"))?;
@@ -65,6 +79,23 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
         "Frames delivered to the local interface"
     );
     describe_counter!("egd_dropped_packets_total", "Packets dropped, by reason");
+    describe_counter!(
+        "egd_handshake_failures_total",
+        "Handshakes with a neighbour that failed, by reason"
+    );
+    describe_counter!(
+        "egd_route_changes_total",
+        "Next hops of this node that changed (one per destination)"
+    );
+    describe_counter!(
+        "egd_interface_errors_total",
+        "Interface read (rx) and write (tx) errors"
+    );
+    describe_histogram!(
+        "egd_solver_seconds",
+        metrics::Unit::Seconds,
+        "Time to recompute the next-hop table"
+    );
     describe_gauge!("egd_super_peers", "Edges a supernode knows, by liveness");
     describe_gauge!(
         "egd_ntp_offset_seconds",
@@ -89,6 +120,23 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
     Ok(())
 }
 
+/// Interface error counters.
+pub fn publish_iface(stats: &egd_ifaces::IfaceStats) {
+    counter!("egd_interface_errors_total", "direction" => "rx").absolute(stats.rx_errors);
+    counter!("egd_interface_errors_total", "direction" => "tx").absolute(stats.tx_errors);
+}
+
+/// One one-way latency, `src → dst`.
+pub fn publish_latency(src: u16, dst: u16, seconds: f64) {
+    gauge!("egd_oneway_latency_seconds", "src" => src.to_string(), "dst" => dst.to_string())
+        .set(seconds);
+}
+
+/// How long one route computation took.
+pub fn record_solve(seconds: f64) {
+    histogram!("egd_solver_seconds").record(seconds);
+}
+
 /// The clock offset NTP measured (server minus local), in seconds.
 pub fn publish_ntp_offset(offset_ns: i64) {
     gauge!("egd_ntp_offset_seconds").set(offset_ns as f64 / 1e9);
@@ -102,8 +150,7 @@ pub fn publish_super(core: &SuperCore) {
     gauge!("egd_super_peers", "state" => "offline").set((state.PeerInfo.len() - online) as f64);
     for (src, row) in &state.Edges {
         for (dst, secs) in row {
-            gauge!("egd_oneway_latency_seconds", "src" => src.to_string(), "dst" => dst.to_string())
-                .set(*secs);
+            publish_latency(*src, *dst, *secs);
         }
     }
     for (src, row) in &state.NhTable {
@@ -123,11 +170,14 @@ pub fn publish(node: &Node) {
         counter!("egd_peer_tx_bytes_total", "peer" => peer.clone()).absolute(c.tx_bytes);
         counter!("egd_peer_rx_packets_total", "peer" => peer.clone()).absolute(c.rx_packets);
         counter!("egd_peer_tx_packets_total", "peer" => peer.clone()).absolute(c.tx_packets);
-        counter!("egd_handshakes_total", "peer" => peer).absolute(c.handshakes);
+        counter!("egd_handshakes_total", "peer" => peer.clone()).absolute(c.handshakes);
+        counter!("egd_handshake_failures_total", "peer" => peer, "reason" => "no_response")
+            .absolute(c.handshake_failures);
     }
     counter!("egd_forwarded_packets_total", "kind" => "unicast").absolute(m.forwarded_unicast);
     counter!("egd_forwarded_packets_total", "kind" => "broadcast").absolute(m.forwarded_broadcast);
     counter!("egd_delivered_packets_total").absolute(m.delivered_packets);
+    counter!("egd_route_changes_total").absolute(m.route_changes);
     for (reason, n) in m.dropped() {
         counter!("egd_dropped_packets_total", "reason" => reason).absolute(n);
     }

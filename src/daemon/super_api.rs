@@ -41,7 +41,14 @@ impl SuperApiImpl {
 
     /// Runs `f` on the core, then wakes the loop to send what it queued.
     fn with_core<R>(&self, f: impl FnOnce(&mut crate::control::super_core::SuperCore) -> R) -> R {
-        let r = f(&mut lock(&self.core));
+        let mut core = lock(&self.core);
+        let solves = core.solves();
+        let started = clock::now();
+        let r = f(&mut core);
+        if core.solves() > solves {
+            super::metrics::record_solve(started.elapsed().as_secs_f64());
+        }
+        drop(core);
         self.wake.wake();
         r
     }

@@ -195,6 +195,8 @@ fn step_core(
     unix_now: std::time::Duration,
 ) -> Option<Vec<SuperPeer>> {
     let mut core = lock(core);
+    let solves = core.solves();
+    let started = clock::now();
     for (_, family, n) in nodes.iter_mut() {
         while let Some(e) = n.poll_event() {
             match e {
@@ -216,6 +218,9 @@ fn step_core(
     }
     if core.poll_timeout().is_some_and(|t| t <= now) {
         core.handle_timeout(now);
+    }
+    if core.solves() > solves {
+        metrics::record_solve(started.elapsed().as_secs_f64());
     }
     let mut save = None;
     while let Some(out) = core.poll_output() {

@@ -227,6 +227,17 @@ impl Node {
 
     /// Installs a new next-hop table (from a solver or a supernode).
     pub fn set_next_hops(&mut self, table: NextHopTable) {
+        let old = self.routes.table();
+        let me = self.id;
+        let changed = table
+            .row(me)
+            .filter(|(dst, hop)| old.next_hop(me, *dst) != Some(*hop))
+            .count()
+            + old
+                .row(me)
+                .filter(|(dst, _)| table.next_hop(me, *dst).is_none())
+                .count();
+        self.metrics.route_changes += changed as u64;
         self.routes = Routes::new(self.id, table);
     }
 
@@ -825,6 +836,9 @@ impl Node {
                     );
                 }
                 WgEvent::HandshakeFailed { peer } => {
+                    if let Some(c) = self.metrics.peer_mut(peer) {
+                        c.handshake_failures += 1;
+                    }
                     if let Some(p) = self.peers.get_mut(&peer) {
                         let dropped = p.pending.len() as u64;
                         p.pending.clear();

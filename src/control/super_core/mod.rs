@@ -130,6 +130,7 @@ pub struct SuperCore {
     next_sweep: Instant,
     next_repush: Instant,
     outputs: VecDeque<SuperOutput>,
+    solves: u64,
 }
 
 impl SuperCore {
@@ -149,6 +150,7 @@ impl SuperCore {
             params_hash: 0,
             next_sweep: now + SWEEP_INTERVAL,
             outputs: VecDeque::new(),
+            solves: 0,
         };
         for p in peers {
             core.insert_edge(now, p);
@@ -508,6 +510,11 @@ impl SuperCore {
         self.router.next_hop_table()
     }
 
+    /// How many times the graph was solved (to time the solver).
+    pub fn solves(&self) -> u64 {
+        self.solves
+    }
+
     pub fn is_online(&self, node: NodeId) -> bool {
         self.edges.get(&node).is_some_and(|e| e.online)
     }
@@ -614,8 +621,9 @@ impl SuperCore {
     fn drain_router(&mut self) {
         let mut changed = false;
         while let Some(ev) = self.router.poll_event() {
-            if let RouterEvent::Recomputed { changed: true, .. } = ev {
-                changed = true;
+            if let RouterEvent::Recomputed { changed: c, .. } = ev {
+                self.solves += 1;
+                changed |= c;
             }
         }
         if changed {
