@@ -99,14 +99,14 @@ fn parse(text: &str) -> Exposition {
             let value: f64 = value.parse().unwrap_or_else(|_| panic!("value of {line}"));
             let name = series.split('{').next().unwrap();
             assert!(valid_name(name), "metric name {name:?}");
-            if let Some(labels) = series.strip_prefix(name) {
-                if !labels.is_empty() {
-                    assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
-                    for pair in labels[1..labels.len() - 1].split("\",") {
-                        let (k, v) = pair.split_once('=').unwrap_or_else(|| panic!("{line}"));
-                        assert!(valid_name(k), "label {k:?} in {line}");
-                        assert!(v.starts_with('"'), "{line}");
-                    }
+            if let Some(labels) = series.strip_prefix(name)
+                && !labels.is_empty()
+            {
+                assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
+                for pair in labels[1..labels.len() - 1].split("\",") {
+                    let (k, v) = pair.split_once('=').unwrap_or_else(|| panic!("{line}"));
+                    assert!(valid_name(k), "label {k:?} in {line}");
+                    assert!(v.starts_with('"'), "{line}");
                 }
             }
             e.samples.push((name.to_owned(), series.to_owned(), value));
