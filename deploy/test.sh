@@ -24,5 +24,8 @@ cargo fmt --all --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== Grafana dashboard and Prometheus config"
+./deploy/grafana/check.sh
+
 echo "== cargo test"
 cargo test --workspace --locked
