@@ -51,13 +51,25 @@ pub struct ReactorConfig {
     /// buffers are back; datagrams wait in the socket meanwhile.
     pub recv_buffers: u16,
     /// Largest datagram payload received; longer ones are dropped and counted
-    /// (`Stats::recv_truncated`).
+    /// (`Stats::recv_truncated`). At least [`crate::GRO_BUFFER_LEN`] turns UDP
+    /// GRO on (a buffer then holds a whole coalesced train of datagrams);
+    /// below it, GRO stays off. The io_uring backend maps
+    /// `recv_buffers × recv_buffer_len` bytes up front.
     pub recv_buffer_len: usize,
     /// Datagrams queued before an automatic flush; also the size of each of
     /// the two send pools.
     pub send_batch: usize,
     /// Largest datagram `queue_send` accepts.
     pub send_buffer_len: usize,
+    /// Kernel socket buffers asked for on each registered socket (send and
+    /// receive, bytes; forced past the sysctl caps when root). 0 leaves the
+    /// socket's own sizes.
+    pub socket_buffer: usize,
+    /// io_uring only: send a `sendmsg` of at least this many bytes with
+    /// `IORING_OP_SENDMSG_ZC`. `None` (the default) never does: on this
+    /// project's machines zero-copy never won (see `uring/benches/zerocopy.rs`
+    /// and `benches/README.md`).
+    pub zerocopy_from: Option<usize>,
     /// Tests only: make the io_uring constructor fail as if the kernel had
     /// `kernel.io_uring_disabled=2`, to exercise the fallback.
     pub force_unavailable_for_tests: bool,
@@ -66,14 +78,24 @@ pub struct ReactorConfig {
 impl Default for ReactorConfig {
     fn default() -> Self {
         ReactorConfig {
-            recv_buffers: 1024,
-            recv_buffer_len: 2048,
+            recv_buffers: DEFAULT_RECV_BUFFERS,
+            recv_buffer_len: crate::gro::GRO_BUFFER_LEN,
             send_batch: 64,
             send_buffer_len: 2048,
+            socket_buffer: DEFAULT_SOCKET_BUFFER,
+            zerocopy_from: None,
             force_unavailable_for_tests: false,
         }
     }
 }
+
+/// Receive buffers by default: with GRO each holds up to 64 datagrams, so
+/// 256 × 64 KiB (16 MiB) is room for ~10 000 full-size datagrams between two
+/// waits; chosen by measurement (`uring/benches/udp.rs`, see the module
+/// docs of `gro`).
+const DEFAULT_RECV_BUFFERS: u16 = 256;
+/// Socket buffers asked for by default (wireguard-go uses 7 MiB).
+const DEFAULT_SOCKET_BUFFER: usize = 8 << 20;
 
 /// The kernel refuses buffer rings larger than this (io_uring_register(2)).
 const MAX_RECV_BUFFERS: u16 = 32768;

@@ -78,7 +78,7 @@ pub(crate) struct UringReactor {
     // go of the buffers, send pools and msghdrs below before they are freed.
     ring: IoUring,
     bufs: BufRing,
-    /// Template for every multishot `RecvMsg` (name field size, no control).
+    /// Template for every multishot `RecvMsg` (name and control field sizes).
     recv_msghdr: Box<libc::msghdr>,
     sockets: Vec<UdpSlot>,
     watches: watch::Watches,
@@ -86,6 +86,8 @@ pub(crate) struct UringReactor {
     /// The pool `queue_send` copies into; `None` until one is idle.
     filling: Option<usize>,
     send_buffer_len: usize,
+    /// `ReactorConfig::socket_buffer`.
+    socket_buffer: usize,
     /// Completions taken off the CQ by `reap_sends` that are not sends.
     stash: Vec<Cqe>,
     /// Some multishot receive or poll ended and must be re-armed.
@@ -150,7 +152,11 @@ impl UringReactor {
             coop_taskrun: flags.coop_taskrun,
             multishot_poll: false,
             gso: sys::probe_gso(),
-            gro: false,
+            gro: cfg.recv_buffer_len >= crate::GRO_BUFFER_LEN && sys::probe_gro(),
+            zerocopy_from: None,
+            recv_socket_buffer: 0,
+            send_socket_buffer: 0,
+            socket_buffers_forced: false,
             recv_buffers: cfg.recv_buffers,
             recv_buffer_len: cfg.recv_buffer_len,
             send_batch: cfg.send_batch,
@@ -166,6 +172,7 @@ impl UringReactor {
             arenas,
             filling: None,
             send_buffer_len: cfg.send_buffer_len,
+            socket_buffer: cfg.socket_buffer,
             stash: Vec::with_capacity(cq_capacity),
             need_rearm: false,
             timer: timer::Timer::new(),

@@ -131,6 +131,7 @@ impl UringReactor {
         let (socket, count, gso) = (o.socket, o.count as u64, o.gso);
         if result >= 0 {
             self.stats.datagrams_sent += count;
+            self.stats.send_calls += 1;
             self.stats.gso_batches_sent += u64::from(gso);
         } else if gso && matches!(-result, libc::EIO | libc::EINVAL) {
             self.disable_gso(socket, -result);
