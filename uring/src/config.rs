@@ -73,6 +73,9 @@ pub struct ReactorConfig {
     /// Tests only: make the io_uring constructor fail as if the kernel had
     /// `kernel.io_uring_disabled=2`, to exercise the fallback.
     pub force_unavailable_for_tests: bool,
+    /// Tests only: act as if the kernel refused `UDP_GRO` on every socket, to
+    /// exercise that fallback (GRO-capable kernels never refuse it on UDP).
+    pub refuse_gro_for_tests: bool,
 }
 
 impl Default for ReactorConfig {
@@ -85,6 +88,7 @@ impl Default for ReactorConfig {
             socket_buffer: DEFAULT_SOCKET_BUFFER,
             zerocopy_from: None,
             force_unavailable_for_tests: false,
+            refuse_gro_for_tests: false,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! The kernel doubles the request for its bookkeeping; what it reads back
 //! (the effective size) goes into `Features`.
 
+use crate::config::ReactorConfig;
 use crate::features::Features;
 use crate::gro;
 use crate::stats::Stats;
@@ -16,8 +17,9 @@ use std::os::fd::RawFd;
 /// Enable GRO (when `features.gro`) and raise the buffers of a socket being
 /// registered; records refusals in `stats` (logged once per reactor) and the
 /// effective buffer sizes in `features` (the smallest over all sockets).
-pub(crate) fn prepare(fd: RawFd, socket_buffer: usize, features: &mut Features, stats: &mut Stats) {
-    if features.gro && !gro::enable(fd) {
+pub(crate) fn prepare(fd: RawFd, cfg: &ReactorConfig, features: &mut Features, stats: &mut Stats) {
+    let socket_buffer = cfg.socket_buffer;
+    if features.gro && (cfg.refuse_gro_for_tests || !gro::enable(fd)) {
         stats.gro_refused += 1;
         if stats.gro_refused == 1 {
             tracing::warn!(

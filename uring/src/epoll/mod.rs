@@ -59,7 +59,8 @@ pub(crate) struct StdReactor {
     control: Box<ControlBuf>,
     arena: SendArena,
     send_buffer_len: usize,
-    socket_buffer: usize,
+    /// Per-socket settings applied by `add_udp`.
+    cfg: ReactorConfig,
     features: Features,
     stats: Stats,
 }
@@ -81,7 +82,7 @@ impl StdReactor {
             control: Box::new(ControlBuf([0; crate::gro::CONTROL_LEN])),
             arena: SendArena::new(cfg.send_batch, cfg.send_buffer_len)?,
             send_buffer_len: cfg.send_buffer_len,
-            socket_buffer: cfg.socket_buffer,
+            cfg: cfg.clone(),
             features: Features::std(
                 sys::probe_gso(),
                 cfg.recv_buffer_len >= crate::GRO_BUFFER_LEN && sys::probe_gro(),
@@ -112,7 +113,7 @@ impl Reactor for StdReactor {
         socket.set_nonblocking(true)?;
         crate::sockopt::prepare(
             socket.as_raw_fd(),
-            self.socket_buffer,
+            &self.cfg,
             &mut self.features,
             &mut self.stats,
         );

@@ -86,8 +86,8 @@ pub(crate) struct UringReactor {
     /// The pool `queue_send` copies into; `None` until one is idle.
     filling: Option<usize>,
     send_buffer_len: usize,
-    /// `ReactorConfig::socket_buffer`.
-    socket_buffer: usize,
+    /// Per-socket settings applied by `add_udp`.
+    cfg: ReactorConfig,
     /// Completions taken off the CQ by `reap_sends` that are not sends.
     stash: Vec<Cqe>,
     /// Some multishot receive or poll ended and must be re-armed.
@@ -172,7 +172,7 @@ impl UringReactor {
             arenas,
             filling: None,
             send_buffer_len: cfg.send_buffer_len,
-            socket_buffer: cfg.socket_buffer,
+            cfg: cfg.clone(),
             stash: Vec::with_capacity(cq_capacity),
             need_rearm: false,
             timer: timer::Timer::new(),

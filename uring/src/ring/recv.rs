@@ -21,7 +21,7 @@ impl UringReactor {
         sys::set_nonblocking(socket.as_raw_fd(), false)?;
         crate::sockopt::prepare(
             socket.as_raw_fd(),
-            self.socket_buffer,
+            &self.cfg,
             &mut self.features,
             &mut self.stats,
         );
