@@ -7,7 +7,9 @@
 //!   are handled and their buffers are back (`recv`).
 //! - Send: datagrams are copied into one of two send pools (`SendArena`);
 //!   `flush` groups them (GSO when possible) into `SendMsg` entries that
-//!   point into the pool until they complete (`send`).
+//!   point into the pool until they complete (`send`). Sends of at least
+//!   `ReactorConfig::zerocopy_from` bytes (off by default) use `SendMsgZc`,
+//!   whose pool is released by the notification that follows the result.
 //! - Readiness: multishot `PollAdd` per watched fd (`watch`).
 //! - Time: at most one `Timeout` entry, replaced when the deadline changes
 //!   (`timer`).
@@ -120,7 +122,7 @@ impl UringReactor {
             .clamp(2 * sq_entries as usize, 65536) as u32;
         let (ring, flags) = setup::build(sq_entries, cq_entries)
             .map_err(|e| io::Error::new(e.kind(), format!("io_uring_setup: {e}")))?;
-        setup::check_opcodes(&ring)?;
+        let zerocopy_supported = setup::check_opcodes(&ring)?;
 
         let stride =
             (recvmsg_out::PAYLOAD_OFFSET + cfg.recv_buffer_len).next_multiple_of(BUFFER_ALIGN);
@@ -153,7 +155,7 @@ impl UringReactor {
             multishot_poll: false,
             gso: sys::probe_gso(),
             gro: cfg.recv_buffer_len >= crate::GRO_BUFFER_LEN && sys::probe_gro(),
-            zerocopy_from: None,
+            zerocopy_from: cfg.zerocopy_from.filter(|_| zerocopy_supported),
             recv_socket_buffer: 0,
             send_socket_buffer: 0,
             socket_buffers_forced: false,
@@ -277,7 +279,7 @@ impl UringReactor {
         match Token::decode(c.user_data) {
             Token::Recv { socket } => self.on_recv(socket, c, f),
             Token::Send { arena, op } => {
-                self.on_send(arena as usize, op as usize, c.result);
+                self.on_send(arena as usize, op as usize, c.result, c.flags);
                 0
             }
             Token::Watch { slot, generation } => self.on_watch(slot, generation, c, f),
