@@ -157,9 +157,9 @@ fn run(shape: Shape, zerocopy: bool, dst: SocketAddr) {
         // them: we wait for every completion before returning.
         unsafe { ring.submission().push(&e.user_data(i as u64)).unwrap() };
     };
-    for i in 0..IN_FLIGHT {
+    for (i, p) in pending.iter_mut().enumerate() {
         submit(&mut ring, i, &msgs);
-        pending[i] = 1;
+        *p = 1;
     }
     let (t0, c0) = (Instant::now(), thread_cpu());
     let mut stopping = false;

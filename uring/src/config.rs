@@ -93,10 +93,14 @@ impl Default for ReactorConfig {
     }
 }
 
-/// Receive buffers by default: with GRO each holds up to 64 datagrams, so
-/// 256 × 64 KiB (16 MiB) is room for ~10 000 full-size datagrams between two
-/// waits; chosen by measurement (`uring/benches/udp.rs`, see the module
-/// docs of `gro`).
+/// Receive buffers by default. With GRO each holds a whole train (up to ~45
+/// full-size datagrams), so 256 × 64 KiB = 16 MiB (resident: the ring cycles
+/// through all of them) holds ~11 000 datagrams between two waits, ten times
+/// the old 1024 × 2 KiB, and the loopback bench (`benches/udp.rs`) never ran
+/// the ring dry (`recv_no_buffers` 0). Without coalescing a buffer holds one
+/// datagram, so a flood of unrelated small datagrams re-arms the receive
+/// every 256 (counted); memory-tight setups set `recv_buffer_len` below
+/// `GRO_BUFFER_LEN` (GRO off, buffers as small as wanted).
 const DEFAULT_RECV_BUFFERS: u16 = 256;
 /// Socket buffers asked for by default (wireguard-go uses 7 MiB).
 const DEFAULT_SOCKET_BUFFER: usize = 8 << 20;
