@@ -80,7 +80,6 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     if let Some(w) = warning {
         tracing::warn!(target: target::INTERNAL, "{w}");
     }
-    tracing::info!(target: target::INTERNAL, "I/O: {}", reactor.features());
     let v4 = bound
         .v4
         .map(|s| reactor.add_udp(s))
@@ -91,6 +90,8 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         .map(|s| reactor.add_udp(s))
         .transpose()
         .map_err(|e| RunError(format!("UDP: {e}")))?;
+    // After add_udp: the line reports the sockets' effective buffer sizes.
+    tracing::info!(target: target::INTERNAL, "I/O: {}", reactor.features());
 
     if let Some(listen) = opts.metrics_listen.or(cfg.metrics.map(|m| m.listen)) {
         metrics::install(listen).map_err(RunError)?;

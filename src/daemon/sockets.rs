@@ -1,6 +1,12 @@
 //! The UDP sockets an edge listens on: one per enabled address family, on the
 //! same port (`ListenPort`, or one the kernel picks when it is 0), with the
 //! IPv6 socket IPv6-only so the two never overlap.
+//!
+//! Socket buffers and UDP GRO are set by the reactor when it takes the
+//! sockets (`Reactor::add_udp`: `SO_RCVBUFFORCE`/`SO_SNDBUFFORCE` as root,
+//! else `SO_RCVBUF`/`SO_SNDBUF` capped by `net.core.rmem_max`/`wmem_max`, size
+//! `ReactorConfig::socket_buffer`); the effective sizes are in the reactor's
+//! features line (`so_rcvbuf=… so_sndbuf=… so_buf_force=…`).
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -8,10 +14,6 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::AddressFamilies;
-
-/// Receive/send buffer size asked for: bursts of tunnel traffic must not be
-/// dropped by the kernel before the reactor drains them.
-const SOCKET_BUFFER: usize = 4 << 20;
 
 /// The bound sockets: IPv4 first when both exist.
 #[derive(Debug)]
@@ -55,9 +57,6 @@ fn udp(domain: Domain, addr: SocketAddr) -> io::Result<UdpSocket> {
     if domain == Domain::IPV6 {
         s.set_only_v6(true)?;
     }
-    // Best effort: unprivileged runs get the system maximum instead.
-    let _ = s.set_recv_buffer_size(SOCKET_BUFFER);
-    let _ = s.set_send_buffer_size(SOCKET_BUFFER);
     s.set_nonblocking(true)?;
     s.bind(&addr.into())
         .map_err(|e| io::Error::new(e.kind(), format!("bind {addr}: {e}")))?;

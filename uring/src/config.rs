@@ -51,29 +51,59 @@ pub struct ReactorConfig {
     /// buffers are back; datagrams wait in the socket meanwhile.
     pub recv_buffers: u16,
     /// Largest datagram payload received; longer ones are dropped and counted
-    /// (`Stats::recv_truncated`).
+    /// (`Stats::recv_truncated`). At least [`crate::GRO_BUFFER_LEN`] turns UDP
+    /// GRO on (a buffer then holds a whole coalesced train of datagrams);
+    /// below it, GRO stays off. The io_uring backend maps
+    /// `recv_buffers × recv_buffer_len` bytes up front.
     pub recv_buffer_len: usize,
     /// Datagrams queued before an automatic flush; also the size of each of
     /// the two send pools.
     pub send_batch: usize,
     /// Largest datagram `queue_send` accepts.
     pub send_buffer_len: usize,
+    /// Kernel socket buffers asked for on each registered socket (send and
+    /// receive, bytes; forced past the sysctl caps when root). 0 leaves the
+    /// socket's own sizes.
+    pub socket_buffer: usize,
+    /// io_uring only: send a `sendmsg` of at least this many bytes with
+    /// `IORING_OP_SENDMSG_ZC`. `None` (the default) never does: on this
+    /// project's machines zero-copy never won (see `uring/benches/zerocopy.rs`
+    /// and `benches/README.md`).
+    pub zerocopy_from: Option<usize>,
     /// Tests only: make the io_uring constructor fail as if the kernel had
     /// `kernel.io_uring_disabled=2`, to exercise the fallback.
     pub force_unavailable_for_tests: bool,
+    /// Tests only: act as if the kernel refused `UDP_GRO` on every socket, to
+    /// exercise that fallback (GRO-capable kernels never refuse it on UDP).
+    pub refuse_gro_for_tests: bool,
 }
 
 impl Default for ReactorConfig {
     fn default() -> Self {
         ReactorConfig {
-            recv_buffers: 1024,
-            recv_buffer_len: 2048,
+            recv_buffers: DEFAULT_RECV_BUFFERS,
+            recv_buffer_len: crate::gro::GRO_BUFFER_LEN,
             send_batch: 64,
             send_buffer_len: 2048,
+            socket_buffer: DEFAULT_SOCKET_BUFFER,
+            zerocopy_from: None,
             force_unavailable_for_tests: false,
+            refuse_gro_for_tests: false,
         }
     }
 }
+
+/// Receive buffers by default. With GRO each holds a whole train (up to ~45
+/// full-size datagrams), so 256 × 64 KiB = 16 MiB (resident: the ring cycles
+/// through all of them) holds ~11 000 datagrams between two waits, ten times
+/// the old 1024 × 2 KiB, and the loopback bench (`benches/udp.rs`) never ran
+/// the ring dry (`recv_no_buffers` 0). Without coalescing a buffer holds one
+/// datagram, so a flood of unrelated small datagrams re-arms the receive
+/// every 256 (counted); memory-tight setups set `recv_buffer_len` below
+/// `GRO_BUFFER_LEN` (GRO off, buffers as small as wanted).
+const DEFAULT_RECV_BUFFERS: u16 = 256;
+/// Socket buffers asked for by default (wireguard-go uses 7 MiB).
+const DEFAULT_SOCKET_BUFFER: usize = 8 << 20;
 
 /// The kernel refuses buffer rings larger than this (io_uring_register(2)).
 const MAX_RECV_BUFFERS: u16 = 32768;

@@ -5,7 +5,8 @@ use crate::config::Backend;
 use std::fmt;
 
 /// Features in use by a reactor. Booleans say what is *used*, not merely what
-/// the kernel offers (e.g. `gro` is false because GRO is not enabled yet).
+/// the kernel offers (e.g. `gro` is false when the receive buffers are too
+/// small for coalesced receives, even if the kernel has UDP GRO).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Features {
@@ -25,8 +26,21 @@ pub struct Features {
     pub multishot_poll: bool,
     /// UDP GSO (`UDP_SEGMENT` cmsg) for batches to one destination.
     pub gso: bool,
-    /// UDP GRO on receive (not used yet).
+    /// UDP GRO on receive: `recv_buffer_len` ≥ [`crate::GRO_BUFFER_LEN`] and
+    /// the kernel knows `UDP_GRO` (sockets that refuse it anyway are counted
+    /// in `Stats::gro_refused`).
     pub gro: bool,
+    /// Zero-copy sends (`IORING_OP_SENDMSG_ZC`) for sends of at least this
+    /// many bytes; `None` when off.
+    pub zerocopy_from: Option<usize>,
+    /// Effective kernel socket buffers (what `SO_RCVBUF`/`SO_SNDBUF` read
+    /// back, i.e. twice the request), the smallest over the registered
+    /// sockets; 0 before the first `add_udp` or when left alone.
+    pub recv_socket_buffer: usize,
+    pub send_socket_buffer: usize,
+    /// Every socket's buffers were set with `SO_RCVBUFFORCE`/`SO_SNDBUFFORCE`
+    /// (root), not capped by `net.core.rmem_max`/`wmem_max`.
+    pub socket_buffers_forced: bool,
     /// Receive buffers and the payload capacity of each.
     pub recv_buffers: u16,
     pub recv_buffer_len: usize,
@@ -38,7 +52,7 @@ pub struct Features {
 }
 
 impl Features {
-    pub(crate) fn std(gso: bool, recv_buffer_len: usize, send_batch: usize) -> Features {
+    pub(crate) fn std(gso: bool, gro: bool, recv_buffer_len: usize, send_batch: usize) -> Features {
         Features {
             backend: Backend::Std,
             multishot_recvmsg: false,
@@ -48,7 +62,11 @@ impl Features {
             coop_taskrun: false,
             multishot_poll: false,
             gso,
-            gro: false,
+            gro,
+            zerocopy_from: None,
+            recv_socket_buffer: 0,
+            send_socket_buffer: 0,
+            socket_buffers_forced: false,
             recv_buffers: 1,
             recv_buffer_len,
             send_batch,
@@ -62,6 +80,18 @@ fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
+/// `no`, or `>=N` (bytes per send).
+struct ZeroCopy(Option<usize>);
+
+impl fmt::Display for ZeroCopy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            None => f.write_str("no"),
+            Some(n) => write!(f, ">={n}"),
+        }
+    }
+}
+
 impl fmt::Display for Features {
     /// One line of `key=value` pairs, stable for grepping logs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -73,7 +103,8 @@ impl fmt::Display for Features {
             f,
             "backend={backend} single_issuer={} defer_taskrun={} coop_taskrun={} \
              multishot_recvmsg={} buf_ring={} multishot_poll={} gso={} gro={} \
-             recv_buffers={}x{}B send_batch={} sq={} cq={}",
+             zerocopy={} recv_buffers={}x{}B send_batch={} sq={} cq={} \
+             so_rcvbuf={} so_sndbuf={} so_buf_force={}",
             yes(self.single_issuer),
             yes(self.defer_taskrun),
             yes(self.coop_taskrun),
@@ -82,11 +113,15 @@ impl fmt::Display for Features {
             yes(self.multishot_poll),
             yes(self.gso),
             yes(self.gro),
+            ZeroCopy(self.zerocopy_from),
             self.recv_buffers,
             self.recv_buffer_len,
             self.send_batch,
             self.sq_entries,
             self.cq_entries,
+            self.recv_socket_buffer,
+            self.send_socket_buffer,
+            yes(self.socket_buffers_forced),
         )
     }
 }
@@ -97,11 +132,15 @@ mod tests {
 
     #[test]
     fn display_is_one_line() {
-        let f = Features::std(true, 2048, 64);
+        let f = Features::std(true, false, 2048, 64);
         let s = f.to_string();
         assert!(!s.contains('\n'));
         assert!(s.starts_with("backend=std(epoll) "), "{s}");
         assert!(s.contains(" gso=yes gro=no "), "{s}");
-        assert!(s.contains(" recv_buffers=1x2048B "), "{s}");
+        assert!(s.contains(" zerocopy=no recv_buffers=1x2048B "), "{s}");
+        assert!(
+            s.ends_with(" so_rcvbuf=0 so_sndbuf=0 so_buf_force=no"),
+            "{s}"
+        );
     }
 }

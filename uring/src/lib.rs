@@ -35,6 +35,13 @@
 //! `queue_send`… → `flush`. Datagram payloads are lent for the duration of the
 //! callback only; the buffer then goes back to the kernel.
 //!
+//! Offloads: sends to one destination are batched into UDP GSO sends
+//! (`batch`); with receive buffers of at least [`GRO_BUFFER_LEN`] bytes (the
+//! default) sockets get UDP GRO and a coalesced receive is split back into
+//! its datagrams (`gro`), each handed out on its own as a slice of the one
+//! buffer. `add_udp` also raises the kernel socket buffers
+//! ([`ReactorConfig::socket_buffer`]); `features()` reports what is in use.
+//!
 //! Backends: [`Backend::Uring`] (`ring` module) needs Linux ≥ 6.0 (multishot
 //! `RecvMsg` with provided buffer rings); [`new_reactor`] falls back to
 //! [`Backend::Std`] (`epoll` module: non-blocking sockets and epoll) with a
@@ -54,16 +61,19 @@ mod clock;
 mod config;
 mod epoll;
 mod features;
+mod gro;
 mod ids;
 mod mem;
 mod ring;
 mod send_arena;
 mod sockaddr;
+mod sockopt;
 mod stats;
 mod sys;
 
 pub use config::{Backend, ReactorConfig};
 pub use features::Features;
+pub use gro::GRO_BUFFER_LEN;
 pub use ids::{SocketId, WatchId};
 pub use stats::Stats;
 

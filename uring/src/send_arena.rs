@@ -40,6 +40,8 @@ pub(crate) struct SendOp {
     pub(crate) count: usize,
     /// Carries a `UDP_SEGMENT` cmsg.
     pub(crate) gso: bool,
+    /// Sent with `SENDMSG_ZC`: its pool is released by the notification.
+    pub(crate) zerocopy: bool,
 }
 
 impl SendOp {
@@ -53,6 +55,7 @@ impl SendOp {
             start: 0,
             count: 0,
             gso: false,
+            zerocopy: false,
         }
     }
 }
@@ -177,6 +180,7 @@ impl SendArena {
         op.start = start;
         op.count = count;
         op.gso = segment.is_some();
+        op.zerocopy = false;
         op.hdr.msg_name = (&raw mut op.name).cast();
         op.hdr.msg_namelen = name_len;
         op.hdr.msg_iov = iov;
@@ -205,11 +209,35 @@ impl SendArena {
         }
     }
 
+    /// Payload bytes of op `op` and the pages they touch (0 for an unknown
+    /// op). The pages bound a zero-copy send: the kernel maps each into one
+    /// skb fragment and refuses (EMSGSIZE) more than `MAX_SKB_FRAGS` (17).
+    pub(crate) fn op_bytes_and_pages(&self, op: usize) -> (usize, usize) {
+        let page = crate::mem::page_size();
+        self.op(op).map_or((0, 0), |o| {
+            self.iov[o.start..o.start + o.count]
+                .iter()
+                .filter(|v| v.iov_len > 0)
+                .fold((0, 0), |(bytes, pages), v| {
+                    let first = v.iov_base as usize / page;
+                    let last = (v.iov_base as usize + v.iov_len - 1) / page;
+                    (bytes + v.iov_len, pages + last - first + 1)
+                })
+        })
+    }
+
     pub(crate) fn op(&self, op: usize) -> Option<&SendOp> {
         self.ops[..self.n_ops].get(op)
     }
 
     /// The `msghdr` of op `op`, valid until `clear`.
+    /// Mark op `op` as sent with `SENDMSG_ZC`.
+    pub(crate) fn set_zerocopy(&mut self, op: usize) {
+        if let Some(o) = self.ops[..self.n_ops].get_mut(op) {
+            o.zerocopy = true;
+        }
+    }
+
     pub(crate) fn msghdr(&self, op: usize) -> *const libc::msghdr {
         &self.ops[op].hdr
     }

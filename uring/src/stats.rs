@@ -9,8 +9,23 @@ pub struct Stats {
     pub datagrams_received: u64,
     /// Datagrams the kernel accepted (a GSO batch counts its segments).
     pub datagrams_sent: u64,
+    /// `sendmsg` calls (io_uring `SendMsg` entries) the kernel accepted; a
+    /// GSO batch is one.
+    pub send_calls: u64,
     /// Sends that carried a `UDP_SEGMENT` cmsg.
     pub gso_batches_sent: u64,
+    /// Zero-copy sends completed (`Features::zerocopy_from`).
+    pub zerocopy_sends: u64,
+    /// Of those, how many the kernel copied after all
+    /// (`IORING_NOTIF_USAGE_ZC_COPIED`: loopback, veth, devices without
+    /// scatter-gather…).
+    pub zerocopy_copied: u64,
+    /// Receives that held several datagrams (UDP GRO), split before being
+    /// handed out (each datagram also counts in `datagrams_received`).
+    pub gro_receives: u64,
+    /// Sockets on which the kernel refused `UDP_GRO` (they receive datagram
+    /// by datagram).
+    pub gro_refused: u64,
     /// Received datagrams dropped: longer than `recv_buffer_len`.
     pub recv_truncated: u64,
     /// Received datagrams dropped: sender address not IPv4/IPv6.

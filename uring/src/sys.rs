@@ -36,6 +36,15 @@ pub(crate) fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
 /// Whether the kernel knows `UDP_SEGMENT` (Linux ≥ 4.18): reading the option
 /// on a fresh UDP socket fails with ENOPROTOOPT otherwise.
 pub(crate) fn probe_gso() -> bool {
+    probe_udp_option(libc::UDP_SEGMENT)
+}
+
+/// Whether the kernel knows `UDP_GRO` (Linux ≥ 5.0), probed the same way.
+pub(crate) fn probe_gro() -> bool {
+    probe_udp_option(libc::UDP_GRO)
+}
+
+fn probe_udp_option(option: libc::c_int) -> bool {
     [libc::AF_INET, libc::AF_INET6].iter().any(|&family| {
         // SAFETY: plain socket creation; the result is checked and owned.
         let fd = unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
@@ -51,7 +60,7 @@ pub(crate) fn probe_gso() -> bool {
             libc::getsockopt(
                 sock.as_raw_fd(),
                 libc::SOL_UDP,
-                libc::UDP_SEGMENT,
+                option,
                 (&raw mut val).cast(),
                 &mut len,
             )
@@ -91,4 +100,33 @@ pub(crate) fn io_uring_disabled() -> Option<u8> {
         .trim()
         .parse()
         .ok()
+}
+
+/// `setsockopt` of an `int` option.
+pub(crate) fn set_int_option(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: `value` is a valid c_int for reads of its size during the call.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&raw const value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+/// `getsockopt` of an `int` option.
+pub(crate) fn int_option(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<i32> {
+    let mut val: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `val`/`len` are valid for writes of the sizes given.
+    cvt(unsafe { libc::getsockopt(fd, level, name, (&raw mut val).cast(), &mut len) })?;
+    Ok(val)
 }

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{BACKENDS, LOOPBACKS, bind, check_payload, payload, reactor};
+use common::{BACKENDS, LOOPBACKS, bind, check_payload, collect, payload, reactor};
 use egd_uring::{Backend, ReactorConfig};
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
@@ -66,6 +66,48 @@ fn same_size_batch(backend: Backend, addr: &str) {
     assert_eq!(st.datagrams_sent, 40, "{st:?}");
     if r.features().gso {
         assert_eq!(st.gso_batches_sent, 1, "one GSO send of 40: {st:?}");
+        assert_eq!(st.send_calls, 1, "one sendmsg for 40: {st:?}");
+    }
+}
+
+/// The same batch to a receiving reactor (GRO on where the kernel has it):
+/// one `sendmsg` with `UDP_SEGMENT` out, 40 datagrams in, in order, intact;
+/// with GRO the kernel hands them over as one coalesced receive.
+fn same_size_batch_to_reactor(backend: Backend, addr: &str) {
+    let Some(mut tx) = reactor(backend, ReactorConfig::default()) else {
+        return;
+    };
+    let Some(mut rx) = reactor(backend, ReactorConfig::default()) else {
+        return;
+    };
+    let s = tx.add_udp(bind(addr)).unwrap();
+    let d = rx.add_udp(bind(addr)).unwrap();
+    rx.flush().unwrap(); // arm the receive before anything arrives
+    let dst = rx.local_addr(d).unwrap();
+    for seq in 0..40 {
+        tx.queue_send(s, dst, &payload(seq, 1000)).unwrap();
+    }
+    tx.flush().unwrap();
+    let got = collect(&mut *rx, 40, Duration::from_secs(5));
+    assert_eq!(got.len(), 40);
+    for (i, g) in got.iter().enumerate() {
+        assert_eq!(g.payload.len(), 1000);
+        assert_eq!(check_payload(&g.payload), i as u32);
+        assert_eq!(g.from, tx.local_addr(s).unwrap());
+    }
+    tx.wait(
+        Some(Instant::now() + Duration::from_millis(20)),
+        &mut |_| {},
+    )
+    .unwrap();
+    let (ts, rs) = (tx.stats(), rx.stats());
+    assert_eq!(ts.datagrams_sent, 40, "{ts:?}");
+    assert_eq!(rs.datagrams_received, 40, "{rs:?}");
+    if tx.features().gso {
+        assert_eq!((ts.send_calls, ts.gso_batches_sent), (1, 1), "{ts:?}");
+        if rx.features().gro {
+            assert_eq!(rs.gro_receives, 1, "one coalesced receive: {rs:?}");
+        }
     }
 }
 
@@ -114,6 +156,8 @@ fn mixed_batch(backend: Backend, addr: &str) {
     assert_eq!(st.datagrams_sent, plan.len() as u64, "{st:?}");
     if r.features().gso {
         assert_eq!(st.gso_batches_sent, 3, "{st:?}");
+        // 3 GSO sends and 3 singles.
+        assert_eq!(st.send_calls, 6, "{st:?}");
     }
 }
 
@@ -122,6 +166,15 @@ fn gso_batch_arrives_as_separate_datagrams() {
     for backend in BACKENDS {
         for addr in LOOPBACKS {
             same_size_batch(backend, addr);
+        }
+    }
+}
+
+#[test]
+fn gso_batch_is_one_sendmsg_and_n_datagrams_at_a_reactor() {
+    for backend in BACKENDS {
+        for addr in LOOPBACKS {
+            same_size_batch_to_reactor(backend, addr);
         }
     }
 }

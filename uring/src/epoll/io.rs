@@ -2,13 +2,14 @@
 //! synchronous `sendmsg` of the pool's ops with the GSO fallback.
 
 use super::{RECV_BUDGET, StdReactor};
-use crate::Completion;
 use crate::ids::SocketId;
 use crate::sockaddr::{self, NAME_LEN};
+use crate::{Completion, gro};
 use std::os::fd::AsRawFd;
 
 impl StdReactor {
-    /// Read up to `RECV_BUDGET` datagrams from socket `socket`.
+    /// Up to `RECV_BUDGET` receives from socket `socket` (each one datagram,
+    /// or several coalesced by GRO).
     pub(super) fn recv_socket(&mut self, socket: u32, f: &mut dyn FnMut(Completion<'_>)) -> usize {
         let Some(s) = self.sockets.get(socket as usize) else {
             return 0;
@@ -26,8 +27,10 @@ impl StdReactor {
             hdr.msg_namelen = NAME_LEN as libc::socklen_t;
             hdr.msg_iov = &mut iov;
             hdr.msg_iovlen = 1;
-            // SAFETY: name and iovec point at buffers we own, valid for
-            // writes of the lengths given, for the duration of the call.
+            hdr.msg_control = self.control.0.as_mut_ptr().cast();
+            hdr.msg_controllen = self.control.0.len() as _;
+            // SAFETY: name, control and iovec point at buffers we own, valid
+            // for writes of the lengths given, for the duration of the call.
             let n = unsafe { libc::recvmsg(fd, &mut hdr, libc::MSG_DONTWAIT) };
             let Ok(len) = usize::try_from(n) else {
                 match std::io::Error::last_os_error().raw_os_error() {
@@ -48,12 +51,18 @@ impl StdReactor {
                 self.stats.recv_bad_address += 1;
                 continue;
             };
-            f(Completion::Datagram {
-                socket: SocketId(socket),
-                from,
-                payload: &mut self.recv_buf[..len],
-            });
-            delivered += 1;
+            let control_len = (hdr.msg_controllen as usize).min(self.control.0.len());
+            let segment = gro::segment_size(&self.control.0[..control_len]);
+            let before = delivered;
+            for datagram in gro::segments(&mut self.recv_buf[..len], segment) {
+                f(Completion::Datagram {
+                    socket: SocketId(socket),
+                    from,
+                    payload: datagram,
+                });
+                delivered += 1;
+            }
+            self.stats.gro_receives += u64::from(delivered - before > 1);
         }
         self.stats.datagrams_received += delivered as u64;
         delivered
@@ -76,6 +85,7 @@ impl StdReactor {
             let n = unsafe { libc::sendmsg(fd, self.arena.msghdr(op), libc::MSG_DONTWAIT) };
             if n >= 0 {
                 self.stats.datagrams_sent += count;
+                self.stats.send_calls += 1;
                 self.stats.gso_batches_sent += u64::from(gso);
                 return;
             }

@@ -4,8 +4,8 @@
 //! `sendmsg` calls, so `flush` returns with the pool empty.
 //!
 //! `wait`: epoll_wait until the deadline (rounded up to whole ms) → for a
-//! readable socket, `recvmsg` up to `RECV_BUDGET` datagrams into one buffer,
-//! each lent to the callback → for a watched fd, `Readable` → `Timeout` once
+//! readable socket, `recvmsg` up to `RECV_BUDGET` times into one buffer, each
+//! datagram lent to the callback (a GRO receive split into its datagrams) → for a watched fd, `Readable` → `Timeout` once
 //! the deadline has passed. Level-triggered, so whatever the budget left in a
 //! socket is reported again by the next wait.
 
@@ -31,6 +31,10 @@ const EVENTS: usize = 64;
 /// sockets and watched fds).
 const RECV_BUDGET: usize = 64;
 
+/// Control space for `recvmsg`, aligned like a `cmsghdr`.
+#[repr(C, align(8))]
+struct ControlBuf([u8; crate::gro::CONTROL_LEN]);
+
 struct StdSocket {
     socket: UdpSocket,
     v6: bool,
@@ -51,8 +55,12 @@ pub(crate) struct StdReactor {
     events: Box<[libc::epoll_event]>,
     recv_buf: Box<[u8]>,
     name: Box<NameBuf>,
+    /// Control space of each `recvmsg` (the `UDP_GRO` segment size).
+    control: Box<ControlBuf>,
     arena: SendArena,
     send_buffer_len: usize,
+    /// Per-socket settings applied by `add_udp`.
+    cfg: ReactorConfig,
     features: Features,
     stats: Stats,
 }
@@ -71,9 +79,16 @@ impl StdReactor {
             events: vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS].into_boxed_slice(),
             recv_buf: vec![0; cfg.recv_buffer_len].into_boxed_slice(),
             name: Box::new(NameBuf([0; crate::sockaddr::NAME_LEN])),
+            control: Box::new(ControlBuf([0; crate::gro::CONTROL_LEN])),
             arena: SendArena::new(cfg.send_batch, cfg.send_buffer_len)?,
             send_buffer_len: cfg.send_buffer_len,
-            features: Features::std(sys::probe_gso(), cfg.recv_buffer_len, cfg.send_batch),
+            cfg: cfg.clone(),
+            features: Features::std(
+                sys::probe_gso(),
+                cfg.recv_buffer_len >= crate::GRO_BUFFER_LEN && sys::probe_gro(),
+                cfg.recv_buffer_len,
+                cfg.send_batch,
+            ),
             stats: Stats::default(),
         })
     }
@@ -96,6 +111,12 @@ impl Reactor for StdReactor {
     fn add_udp(&mut self, socket: UdpSocket) -> stdio::Result<SocketId> {
         let v6 = socket.local_addr()?.is_ipv6();
         socket.set_nonblocking(true)?;
+        crate::sockopt::prepare(
+            socket.as_raw_fd(),
+            &self.cfg,
+            &mut self.features,
+            &mut self.stats,
+        );
         let index = u32::try_from(self.sockets.len())
             .map_err(|_| stdio::Error::new(stdio::ErrorKind::InvalidInput, "too many sockets"))?;
         self.epoll_ctl(

@@ -7,7 +7,9 @@
 //!   are handled and their buffers are back (`recv`).
 //! - Send: datagrams are copied into one of two send pools (`SendArena`);
 //!   `flush` groups them (GSO when possible) into `SendMsg` entries that
-//!   point into the pool until they complete (`send`).
+//!   point into the pool until they complete (`send`). Sends of at least
+//!   `ReactorConfig::zerocopy_from` bytes (off by default) use `SendMsgZc`,
+//!   whose pool is released by the notification that follows the result.
 //! - Readiness: multishot `PollAdd` per watched fd (`watch`).
 //! - Time: at most one `Timeout` entry, replaced when the deadline changes
 //!   (`timer`).
@@ -78,7 +80,7 @@ pub(crate) struct UringReactor {
     // go of the buffers, send pools and msghdrs below before they are freed.
     ring: IoUring,
     bufs: BufRing,
-    /// Template for every multishot `RecvMsg` (name field size, no control).
+    /// Template for every multishot `RecvMsg` (name and control field sizes).
     recv_msghdr: Box<libc::msghdr>,
     sockets: Vec<UdpSlot>,
     watches: watch::Watches,
@@ -86,6 +88,8 @@ pub(crate) struct UringReactor {
     /// The pool `queue_send` copies into; `None` until one is idle.
     filling: Option<usize>,
     send_buffer_len: usize,
+    /// Per-socket settings applied by `add_udp`.
+    cfg: ReactorConfig,
     /// Completions taken off the CQ by `reap_sends` that are not sends.
     stash: Vec<Cqe>,
     /// Some multishot receive or poll ended and must be re-armed.
@@ -118,7 +122,7 @@ impl UringReactor {
             .clamp(2 * sq_entries as usize, 65536) as u32;
         let (ring, flags) = setup::build(sq_entries, cq_entries)
             .map_err(|e| io::Error::new(e.kind(), format!("io_uring_setup: {e}")))?;
-        setup::check_opcodes(&ring)?;
+        let zerocopy_supported = setup::check_opcodes(&ring)?;
 
         let stride =
             (recvmsg_out::PAYLOAD_OFFSET + cfg.recv_buffer_len).next_multiple_of(BUFFER_ALIGN);
@@ -150,7 +154,11 @@ impl UringReactor {
             coop_taskrun: flags.coop_taskrun,
             multishot_poll: false,
             gso: sys::probe_gso(),
-            gro: false,
+            gro: cfg.recv_buffer_len >= crate::GRO_BUFFER_LEN && sys::probe_gro(),
+            zerocopy_from: cfg.zerocopy_from.filter(|_| zerocopy_supported),
+            recv_socket_buffer: 0,
+            send_socket_buffer: 0,
+            socket_buffers_forced: false,
             recv_buffers: cfg.recv_buffers,
             recv_buffer_len: cfg.recv_buffer_len,
             send_batch: cfg.send_batch,
@@ -166,6 +174,7 @@ impl UringReactor {
             arenas,
             filling: None,
             send_buffer_len: cfg.send_buffer_len,
+            cfg: cfg.clone(),
             stash: Vec::with_capacity(cq_capacity),
             need_rearm: false,
             timer: timer::Timer::new(),
@@ -270,7 +279,7 @@ impl UringReactor {
         match Token::decode(c.user_data) {
             Token::Recv { socket } => self.on_recv(socket, c, f),
             Token::Send { arena, op } => {
-                self.on_send(arena as usize, op as usize, c.result);
+                self.on_send(arena as usize, op as usize, c.result, c.flags);
                 0
             }
             Token::Watch { slot, generation } => self.on_watch(slot, generation, c, f),

@@ -3,9 +3,9 @@
 
 use super::recvmsg_out::{self, Parsed};
 use super::{Cqe, UdpSlot, UringReactor};
-use crate::Completion;
 use crate::ids::{SocketId, Token};
 use crate::sys;
+use crate::{Completion, gro};
 use io_uring::{cqueue, opcode, types};
 use std::io;
 use std::net::UdpSocket;
@@ -19,6 +19,12 @@ impl UringReactor {
         // the kernel until there is room, instead of completing with EAGAIN
         // and losing the datagram.
         sys::set_nonblocking(socket.as_raw_fd(), false)?;
+        crate::sockopt::prepare(
+            socket.as_raw_fd(),
+            &self.cfg,
+            &mut self.features,
+            &mut self.stats,
+        );
         let index = u32::try_from(self.sockets.len())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "too many sockets"))?;
         self.sockets.push(UdpSlot {
@@ -60,7 +66,8 @@ impl UringReactor {
         Ok(())
     }
 
-    /// One multishot receive completion: at most one datagram.
+    /// One multishot receive completion: one datagram, or several of one
+    /// sender coalesced by GRO, handed out one by one.
     pub(super) fn on_recv(
         &mut self,
         socket: u32,
@@ -88,13 +95,20 @@ impl UringReactor {
             // back only below, after the loan to `f` has ended.
             if let Some(buf) = unsafe { self.bufs.buffer_mut(bid) } {
                 match recvmsg_out::parse(buf, c.result as usize) {
-                    Parsed::Datagram { from, payload } => {
-                        f(Completion::Datagram {
-                            socket: SocketId(socket),
-                            from,
-                            payload: &mut buf[payload],
-                        });
-                        delivered = 1;
+                    Parsed::Datagram {
+                        from,
+                        payload,
+                        segment,
+                    } => {
+                        for datagram in gro::segments(&mut buf[payload], segment) {
+                            f(Completion::Datagram {
+                                socket: SocketId(socket),
+                                from,
+                                payload: datagram,
+                            });
+                            delivered += 1;
+                        }
+                        self.stats.gro_receives += u64::from(delivered > 1);
                     }
                     Parsed::Truncated => self.stats.recv_truncated += 1,
                     Parsed::BadAddress => self.stats.recv_bad_address += 1,

@@ -11,8 +11,9 @@ use std::ops::Range;
 /// `sizeof(struct io_uring_recvmsg_out)`: namelen, controllen, payloadlen,
 /// flags, all u32.
 pub(crate) const HEADER_LEN: usize = 16;
-/// No control messages are requested yet (GRO is off).
-pub(crate) const CONTROL_LEN: usize = 0;
+/// Room for the `UDP_GRO` control message (the segment size of a coalesced
+/// receive). Reserved in every buffer, also when GRO is off (32 bytes).
+pub(crate) const CONTROL_LEN: usize = crate::gro::CONTROL_LEN;
 /// Where the payload starts in every buffer.
 pub(crate) const PAYLOAD_OFFSET: usize = HEADER_LEN + NAME_LEN + CONTROL_LEN;
 
@@ -21,6 +22,8 @@ pub(crate) enum Parsed {
     Datagram {
         from: SocketAddr,
         payload: Range<usize>,
+        /// `UDP_GRO` segment size: the payload holds several datagrams.
+        segment: Option<usize>,
     },
     /// Longer than the buffer: dropped.
     Truncated,
@@ -34,7 +37,9 @@ pub(crate) fn parse(buf: &[u8], filled: usize) -> Parsed {
     let word = |at: usize| -> Option<u32> {
         Some(u32::from_ne_bytes(buf.get(at..at + 4)?.try_into().ok()?))
     };
-    let (Some(namelen), Some(payloadlen), Some(flags)) = (word(0), word(8), word(12)) else {
+    let (Some(namelen), Some(controllen), Some(payloadlen), Some(flags)) =
+        (word(0), word(4), word(8), word(12))
+    else {
         return Parsed::Truncated;
     };
     if flags & (libc::MSG_TRUNC as u32) != 0 {
@@ -51,7 +56,16 @@ pub(crate) fn parse(buf: &[u8], filled: usize) -> Parsed {
     if payload.end > buf.len() {
         return Parsed::Truncated;
     }
-    Parsed::Datagram { from, payload }
+    let control_start = HEADER_LEN + NAME_LEN;
+    let control_len = (controllen as usize).min(CONTROL_LEN);
+    let segment = buf
+        .get(control_start..control_start + control_len)
+        .and_then(crate::gro::segment_size);
+    Parsed::Datagram {
+        from,
+        payload,
+        segment,
+    }
 }
 
 #[cfg(test)]
@@ -81,6 +95,7 @@ mod tests {
             let want = Parsed::Datagram {
                 from,
                 payload: PAYLOAD_OFFSET..PAYLOAD_OFFSET + 5,
+                segment: None,
             };
             assert_eq!(parse(&b, b.len()), want);
             assert_eq!(&b[PAYLOAD_OFFSET..], b"hello");
@@ -98,5 +113,30 @@ mod tests {
         let mut b = buffer(from, b"x", 0);
         b[0..4].copy_from_slice(&0u32.to_ne_bytes());
         assert_eq!(parse(&b, b.len()), Parsed::BadAddress);
+    }
+
+    #[test]
+    fn reads_the_gro_segment_size() {
+        let from: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let mut b = buffer(from, &[7; 300], 0);
+        // SAFETY: pure size computation.
+        let len = unsafe { libc::CMSG_LEN(4) } as usize;
+        let at = HEADER_LEN + NAME_LEN;
+        b[at..at + 8].copy_from_slice(&len.to_ne_bytes());
+        b[at + 8..at + 12].copy_from_slice(&libc::SOL_UDP.to_ne_bytes());
+        b[at + 12..at + 16].copy_from_slice(&libc::UDP_GRO.to_ne_bytes());
+        b[at + 16..at + 20].copy_from_slice(&100i32.to_ne_bytes());
+        // The kernel says how much control it wrote; nothing means none.
+        assert!(matches!(
+            parse(&b, b.len()),
+            Parsed::Datagram { segment: None, .. }
+        ));
+        b[4..8].copy_from_slice(&(len as u32).to_ne_bytes());
+        let want = Parsed::Datagram {
+            from,
+            payload: PAYLOAD_OFFSET..PAYLOAD_OFFSET + 300,
+            segment: Some(100),
+        };
+        assert_eq!(parse(&b, b.len()), want);
     }
 }

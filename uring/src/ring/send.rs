@@ -8,7 +8,19 @@
 
 use super::{CQE_BATCH, Cqe, UringReactor};
 use crate::ids::{SocketId, Token};
-use io_uring::{opcode, types};
+use io_uring::{cqueue, opcode, types};
+
+/// `IORING_SEND_ZC_REPORT_USAGE` (in the entry's ioprio): the notification
+/// says whether the kernel had to copy after all.
+const SEND_ZC_REPORT_USAGE: u16 = 1 << 3;
+/// A zero-copy send maps each page piece of each iovec into an skb fragment;
+/// the kernel refuses more than `MAX_SKB_FRAGS` (17 by default) with
+/// EMSGSIZE. Sends that need more are copied. One datagram per send slot is
+/// one fragment (2 KiB slots never straddle a page), so a zero-copy GSO train
+/// carries at most 16 datagrams (~22 KB), never a full 64 KB train.
+const ZC_MAX_PAGES: usize = 16;
+/// `IORING_NOTIF_USAGE_ZC_COPIED`, set in the notification's result.
+const NOTIF_USAGE_ZC_COPIED: u32 = 1 << 31;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -101,37 +113,59 @@ impl UringReactor {
             self.stats.send_errors += count;
             return;
         };
-        let entry = opcode::SendMsg::new(
-            types::Fd(slot.socket.as_raw_fd()),
-            self.arenas[a].msghdr(op),
-        )
-        .build()
-        .user_data(
-            Token::Send {
-                arena: a as u32,
-                op: op as u32,
-            }
-            .encode(),
-        );
+        let fd = types::Fd(slot.socket.as_raw_fd());
+        let msg = self.arenas[a].msghdr(op);
+        let user_data = Token::Send {
+            arena: a as u32,
+            op: op as u32,
+        }
+        .encode();
+        let (bytes, pages) = self.arenas[a].op_bytes_and_pages(op);
+        let zerocopy = self
+            .features
+            .zerocopy_from
+            .is_some_and(|from| bytes >= from && pages <= ZC_MAX_PAGES);
+        let entry = if zerocopy {
+            opcode::SendMsgZc::new(fd, msg)
+                .ioprio(SEND_ZC_REPORT_USAGE)
+                .build()
+                .user_data(user_data)
+        } else {
+            opcode::SendMsg::new(fd, msg).build().user_data(user_data)
+        };
         // SAFETY: the msghdr, its name, cmsg, iovecs and payload bytes live in
         // pool `a`, which is neither written nor cleared while its in_flight
-        // count is non-zero, i.e. until this op has completed; the socket
-        // stays open in `self.sockets`.
+        // count is non-zero, i.e. until this op has completed (for a
+        // zero-copy send: until its notification, which says the kernel has
+        // let go of the pages); the socket stays open in `self.sockets`.
         match unsafe { self.push(&entry) } {
-            Ok(()) => self.arenas[a].in_flight += 1,
+            Ok(()) => {
+                self.arenas[a].in_flight += 1;
+                if zerocopy {
+                    self.arenas[a].set_zerocopy(op);
+                }
+            }
             Err(_) => self.stats.send_errors += count,
         }
     }
 
-    /// A send completed.
-    pub(super) fn on_send(&mut self, a: usize, op: usize, result: i32) {
+    /// A send completed, or (zero-copy) its notification arrived.
+    pub(super) fn on_send(&mut self, a: usize, op: usize, result: i32, flags: u32) {
         let Some(o) = self.arenas.get(a).and_then(|arena| arena.op(op)) else {
             return;
         };
-        let (socket, count, gso) = (o.socket, o.count as u64, o.gso);
+        let (socket, count, gso, zerocopy) = (o.socket, o.count as u64, o.gso, o.zerocopy);
+        if zerocopy && cqueue::notif(flags) {
+            // The kernel is done with the pages: the op is over.
+            self.stats.zerocopy_copied += u64::from(result as u32 & NOTIF_USAGE_ZC_COPIED != 0);
+            self.release(a);
+            return;
+        }
         if result >= 0 {
             self.stats.datagrams_sent += count;
+            self.stats.send_calls += 1;
             self.stats.gso_batches_sent += u64::from(gso);
+            self.stats.zerocopy_sends += u64::from(zerocopy);
         } else if gso && matches!(-result, libc::EIO | libc::EINVAL) {
             self.disable_gso(socket, -result);
             // The payloads are still in the pool: send them one by one.
@@ -147,6 +181,15 @@ impl UringReactor {
         } else {
             self.stats.send_errors += count;
         }
+        // A zero-copy send with IORING_CQE_F_MORE is followed by its
+        // notification, which releases the op.
+        if !(zerocopy && cqueue::more(flags)) {
+            self.release(a);
+        }
+    }
+
+    /// One op of pool `a` is over; the pool is idle after the last.
+    fn release(&mut self, a: usize) {
         let arena = &mut self.arenas[a];
         arena.in_flight = arena.in_flight.saturating_sub(1);
         if arena.in_flight == 0 {
@@ -185,7 +228,7 @@ impl UringReactor {
             for c in &batch[..n] {
                 match Token::decode(c.user_data) {
                     Token::Send { arena, op } => {
-                        self.on_send(arena as usize, op as usize, c.result)
+                        self.on_send(arena as usize, op as usize, c.result, c.flags)
                     }
                     _ => self.stash.push(*c),
                 }

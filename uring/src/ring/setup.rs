@@ -65,8 +65,9 @@ pub(crate) fn build(sq_entries: u32, cq_entries: u32) -> io::Result<(IoUring, Se
     Err(last)
 }
 
-/// Fail unless the kernel supports every opcode the reactor uses.
-pub(crate) fn check_opcodes(ring: &IoUring) -> io::Result<()> {
+/// Fail unless the kernel supports every opcode the reactor needs; returns
+/// whether it has the optional `SENDMSG_ZC` (Linux 6.1).
+pub(crate) fn check_opcodes(ring: &IoUring) -> io::Result<bool> {
     let mut probe = Probe::new();
     ring.submitter().register_probe(&mut probe)?;
     let needed = [
@@ -85,5 +86,5 @@ pub(crate) fn check_opcodes(ring: &IoUring) -> io::Result<()> {
             ));
         }
     }
-    Ok(())
+    Ok(probe.is_supported(opcode::SendMsgZc::CODE))
 }
