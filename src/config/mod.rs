@@ -13,6 +13,8 @@
 //! from `EdgeTemplate` and [`new_super_peer`] checks a `manage/peer/add`
 //! request. Both edit the YAML text in place and load the result again
 //! before handing it out; errors are [`WriteError`]s naming the file.
+//! [`generate`] makes a whole network's configs from a generator file the
+//! same way (`--mode gencfg`), writing nothing itself.
 
 mod atomic;
 mod check;
