@@ -179,11 +179,9 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Config::Super(sup) => {
             crate::daemon::super_node::run(&sup, &opts).map_err(|e| os(e.to_string()))
         }
-        Config::Generator(_) => match cli.cfgmode {
+        Config::Generator(generator) => match cli.cfgmode {
             None => Err(usage("--mode gencfg needs --cfgmode static, super or p2p")),
-            Some(m) => Err(usage(format!(
-                "not implemented yet: gencfg --cfgmode {m:?}"
-            ))),
+            Some(m) => gencfg(path, &generator, m),
         },
     }
 }
@@ -233,6 +231,73 @@ fn read_bounded(path: &std::path::Path) -> io::Result<String> {
         .take(MAX_MATRIX_BYTES)
         .read_to_string(&mut text)?;
     Ok(text)
+}
+
+/// `--mode gencfg`: generates the network the generator file at `path`
+/// describes (config/gen_network.rs) and writes it into its `Config output
+/// dir` (relative to the generator's folder, as upstream), files 0600.
+fn gencfg(
+    path: &std::path::Path,
+    generator: &config::GenConfig,
+    mode: CfgMode,
+) -> Result<(), Failure> {
+    let mode = match mode {
+        CfgMode::Static => config::GenMode::Static,
+        CfgMode::Super => config::GenMode::Super,
+        CfgMode::P2p => config::GenMode::P2p,
+    };
+    let templates = config::read_templates(generator).map_err(|e| usage(e.to_string()))?;
+    let seed = crate::daemon::entropy::random_32()
+        .map_err(|e| os(format!("cannot read OS randomness: {e}")))?;
+    let network = config::generate(path, generator, &templates, mode, seed)
+        .map_err(|e| usage(e.to_string()))?;
+    let dir = path
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join(&generator.output_dir);
+    for written in write_network(&dir, &network.files, generator.overwrite)? {
+        out(&format!("{}\n", written.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes `files` into `dir` (created 0700 if missing), each 0600 since they
+/// hold private keys. Without `overwrite`, refuses before writing anything
+/// if any of them exists.
+fn write_network(
+    dir: &std::path::Path,
+    files: &[config::GeneratedFile],
+    overwrite: bool,
+) -> Result<Vec<PathBuf>, Failure> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| os(format!("{}: cannot create the folder: {e}", dir.display())))?;
+    let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(&f.name)).collect();
+    if !overwrite && let Some(p) = paths.iter().find(|p| p.symlink_metadata().is_ok()) {
+        return Err(usage(format!(
+            "{} exists; nothing was written (set `Enable generated config overwrite: true` \
+             to replace generated files)",
+            p.display()
+        )));
+    }
+    for (file, p) in files.iter().zip(&paths) {
+        let write = || -> io::Result<()> {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(p)?;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            f.write_all(file.text.as_bytes())?;
+            f.sync_all()
+        };
+        write().map_err(|e| os(format!("{}: cannot write: {e}", p.display())))?;
+    }
+    Ok(paths)
 }
 
 fn genkey() -> Result<(), Failure> {

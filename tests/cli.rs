@@ -281,34 +281,29 @@ fn examples_pass_check() {
 }
 
 #[test]
-fn modes_not_built_yet_exit_2_without_panicking() {
-    // Edge and super mode run now (tests/static_mode.rs, tests/netns_super.rs);
-    // this is still to come.
-    let cases = [vec![
+fn gencfg_without_cfgmode_exits_2_and_writes_nothing() {
+    // Every mode runs now; gencfg itself is tested in tests/gencfg.rs.
+    let args = [
         "--mode",
         "gencfg",
-        "--cfgmode",
-        "super",
         "--config",
         "../shared/upstream-examples/super_mode/gensuper.yaml",
-    ]];
-    for args in cases {
-        let child = Command::new(EGD)
-            .args(&args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = finish(child, &args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(
-            text(&out.stderr).contains("not implemented yet"),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
-        assert!(!text(&out.stderr).contains("panicked"));
-    }
+    ];
+    let child = Command::new(EGD)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = finish(child, &args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("needs --cfgmode"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "no file was written");
 }
 
 #[test]

@@ -13,6 +13,8 @@
 //! from `EdgeTemplate` and [`new_super_peer`] checks a `manage/peer/add`
 //! request. Both edit the YAML text in place and load the result again
 //! before handing it out; errors are [`WriteError`]s naming the file.
+//! [`generate`] makes a whole network's configs from a generator file the
+//! same way (`--mode gencfg`), writing nothing itself.
 
 mod atomic;
 mod check;
@@ -22,6 +24,10 @@ mod edit;
 mod emit;
 mod error;
 pub mod example;
+mod gen_defaults;
+mod gen_mesh;
+mod gen_network;
+mod gen_super;
 mod gencfg;
 mod interface;
 mod raw;
@@ -32,6 +38,8 @@ mod types;
 mod write_error;
 mod yaml;
 
+#[cfg(test)]
+mod gen_tests;
 #[cfg(test)]
 mod save_tests;
 
@@ -45,6 +53,9 @@ pub use edge::{
     DynamicRoute, EdgeConfig, EdgeMode, EdgePeer, NtpSettings, P2pSettings, SuperNodeLink,
 };
 pub use error::{ConfigError, ConfigWarning, Position};
+pub use gen_network::{
+    GenMode, GenTemplate, GenTemplates, GeneratedFile, GeneratedNetwork, generate, read_templates,
+};
 pub use gencfg::{GenConfig, GenEdgeRange, GenSuperNode, parse_id_ranges};
 pub use interface::{IType, Interface, L2HeaderMode, SocketSpec};
 pub use save::{edge_peers_replaced, save_edge_peers, save_super_peers, super_peers_replaced};

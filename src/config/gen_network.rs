@@ -1,0 +1,417 @@
+//! `--mode gencfg`: a whole network's configs from one generator file
+//! ([`GenConfig`]), like upstream's `gencfg` (SYSTEM.md §3).
+//!
+//! Drive it with [`read_templates`] (reads the generator's
+//! `ConfigTemplate for …` files, or gives the built-in ones), then
+//! [`generate`] with 32 random bytes: it returns every file's name and text
+//! and writes nothing, so the same seed gives the same network (tests fix
+//! it; `egd` passes OS randomness). The CLI writes the files.
+//!
+//! Every key, PSK, password and the random MAC prefix comes from one
+//! ChaCha20 stream seeded by those bytes, drawn in a fixed order (nodes by
+//! NodeID, pairs by (low, high) NodeID). Each file is the template's text
+//! edited in place (`edit.rs`: comments, order and unknown keys stay), then
+//! loaded back as egd would load it: a network that is generated passes
+//! `egd --check`.
+//!
+//! - `static` / `p2p` (`gen_mesh.rs`): one edge per `Edge Nodes` entry. Two
+//!   nodes are peers when the `Distance matrix for all nodes` has an edge
+//!   between them in either direction (or, with no matrix, when at least one
+//!   of them has an endpoint); each pair shares its own PSK. Static mode's
+//!   `NextHopTable` is egd's solver on that matrix (no additional cost, as
+//!   `--mode solve`), every node getting the whole table.
+//! - `super` (`gen_super.rs`): the supernode `NAME_super.yaml` and one edge
+//!   per NodeID of `Edge Node.Node IDs`, each with its own PSK shared with
+//!   the supernode.
+//!
+//! Files are named like upstream's: `NAME_edgeID.yaml`, the NodeID padded
+//! with zeros to the width of the largest one (`EgNet_edge001.yaml` when
+//! 100 is in the network).
+//!
+//! Differences from upstream, on purpose:
+//! - each of the five management passwords is its own 128-bit random hex
+//!   string (upstream: one 8-character string plus `_showstate`, …);
+//! - `NodeName` is `NAME` + NodeID whether or not `Add NodeID to the
+//!   interface name` is set (upstream then gives every edge the same name,
+//!   while its supernode lists `NAME` + NodeID); the flag only changes
+//!   `Interface.Name`;
+//! - the supernode's `EdgeTemplate` names the first generated edge file (it
+//!   sits next to it), not the generator's template path, which is relative
+//!   to the generator's folder and wrong from the output folder;
+//! - super-mode edges get `EndpointV4`/`EndpointV6` emptied when the
+//!   generator has none for that family (upstream keeps the template's),
+//!   and `Peers`/`NextHopTable` emptied (upstream keeps a template's);
+//! - static/P2P edges keep the template's NTP servers (upstream empties
+//!   them);
+//! - `Network name` must be non-empty; capacity of the IP ranges is checked
+//!   against the largest NodeID in every mode (upstream's static/P2P check
+//!   used the length of the network name instead), and the largest NodeID
+//!   must fit after the MAC prefix;
+//! - endpoints are not resolved while generating (names may only resolve
+//!   where the nodes run); an IPv6 supernode address is written as `[addr]`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ipnet::{Ipv4Net, Ipv6Net};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use serde::Serialize;
+
+use super::edit::{Editor, entry};
+use super::error::{ConfigError, Position};
+use super::gencfg::GenConfig;
+use super::types::{MacPrefix, PresharedKey, PrivateKey, PublicKey};
+use super::write_error::WriteError;
+use super::{Config, FileKind, StaticNextHops, gen_defaults, load_str, read_text};
+use crate::NodeId;
+
+/// What kind of network to generate (`--cfgmode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenMode {
+    Static,
+    Super,
+    P2p,
+}
+
+/// A template's text and where it came from (named in errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenTemplate {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// The edge and supernode templates a generation starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenTemplates {
+    pub edge: GenTemplate,
+    pub super_node: GenTemplate,
+}
+
+/// One generated config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// File name inside the output folder, `EgNet_edge1.yaml`.
+    pub name: String,
+    pub text: String,
+}
+
+/// A generated network: its files, and in static mode the next-hop table
+/// every edge carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratedNetwork {
+    pub files: Vec<GeneratedFile>,
+    pub next_hop_table: Option<StaticNextHops>,
+}
+
+/// The generator's templates (resolved against its folder when it was
+/// loaded), or the built-in ones for those it leaves empty.
+pub fn read_templates(config: &GenConfig) -> Result<GenTemplates, WriteError> {
+    let read = |path: &Option<PathBuf>, name: &str, builtin: &str| -> Result<_, WriteError> {
+        match path {
+            Some(p) => Ok(GenTemplate {
+                path: p.clone(),
+                text: read_text(p).map_err(WriteError::Config)?,
+            }),
+            None => Ok(GenTemplate {
+                path: PathBuf::from(name),
+                text: builtin.to_owned(),
+            }),
+        }
+    };
+    Ok(GenTemplates {
+        edge: read(
+            &config.edge_template,
+            "<built-in edge template>",
+            gen_defaults::EDGE_TEMPLATE,
+        )?,
+        super_node: read(
+            &config.super_template,
+            "<built-in supernode template>",
+            gen_defaults::SUPER_TEMPLATE,
+        )?,
+    })
+}
+
+/// Generates the network `generator` (the file `config` was loaded from,
+/// named in errors) describes, drawing all randomness from `seed`.
+pub fn generate(
+    generator: &Path,
+    config: &GenConfig,
+    templates: &GenTemplates,
+    mode: GenMode,
+    seed: [u8; 32],
+) -> Result<GeneratedNetwork, WriteError> {
+    let g = Gen {
+        file: generator,
+        config,
+        templates,
+    };
+    check_network_name(&g)?;
+    if config.output_dir.as_os_str().is_empty() {
+        return Err(g.error("Config output dir", "must name the folder to write into"));
+    }
+    let mut rng = Entropy(ChaCha20Rng::from_seed(seed));
+    match mode {
+        GenMode::Static => super::gen_mesh::mesh(&g, false, &mut rng),
+        GenMode::P2p => super::gen_mesh::mesh(&g, true, &mut rng),
+        GenMode::Super => super::gen_super::super_network(&g, &mut rng),
+    }
+}
+
+/// The generation in progress: its inputs, for the mode modules.
+pub(super) struct Gen<'a> {
+    pub file: &'a Path,
+    pub config: &'a GenConfig,
+    pub templates: &'a GenTemplates,
+}
+
+impl Gen<'_> {
+    /// An error about the generator file's `key`.
+    pub fn error(&self, key: &str, reason: impl Into<String>) -> WriteError {
+        WriteError::Config(ConfigError::new(
+            self.file,
+            Position::default(),
+            key,
+            reason,
+        ))
+    }
+
+    /// `NAME_edgeID.yaml`, the NodeID zero-padded to `width` digits.
+    pub fn edge_file_name(&self, id: NodeId, width: usize) -> String {
+        format!(
+            "{}_edge{}.yaml",
+            self.config.network_name,
+            padded(id, width)
+        )
+    }
+
+    /// The MAC prefix: the generator's, checked to leave room for `max`, or
+    /// a random locally administered unicast one.
+    pub fn mac_prefix(&self, max: NodeId, rng: &mut Entropy) -> Result<MacPrefix, WriteError> {
+        let key = "Edge Node.MacAddress prefix";
+        let prefix = match self.config.edge_range.mac_prefix {
+            Some(p) => p,
+            None => rng.mac_prefix().map_err(|e| self.error(key, e))?,
+        };
+        if prefix.mac_for(max).is_none() {
+            return Err(self.error(
+                key,
+                format!("NodeID {max} does not fit in the bytes after {prefix}"),
+            ));
+        }
+        Ok(prefix)
+    }
+
+    /// Checks that the host part of every address range can hold `max`
+    /// (the address of node N is the range's N-th host; the last usable one
+    /// is reserved for NodeID 0, as upstream's tap does).
+    pub fn check_ranges(&self, max: NodeId) -> Result<(), WriteError> {
+        let r = &self.config.edge_range;
+        let ranges = [
+            (
+                "Edge Node.IPv4 range",
+                r.ipv4.map(|n: Ipv4Net| n.prefix_len()),
+                32,
+            ),
+            (
+                "Edge Node.IPv6 range",
+                r.ipv6.map(|n: Ipv6Net| n.prefix_len()),
+                128,
+            ),
+            (
+                "Edge Node.IPv6 LL range",
+                r.ipv6_link_local.map(|n: Ipv6Net| n.prefix_len()),
+                128,
+            ),
+        ];
+        for (key, prefix_len, bits) in ranges {
+            let Some(len) = prefix_len else { continue };
+            let host_bits = u32::from(bits - len);
+            if host_bits == 0 || host_bits >= 17 {
+                continue;
+            }
+            let size = 1u32 << host_bits;
+            let usable = if size > 2 { size - 2 } else { size };
+            if u32::from(max.get()) > usable {
+                return Err(self.error(
+                    key,
+                    format!("a /{len} holds {usable} node addresses; NodeID {max} does not fit"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The edits every edge gets, whatever the mode.
+    pub fn edge_identity(
+        &self,
+        render: &mut Render<'_>,
+        id: NodeId,
+        width: usize,
+        mac: MacPrefix,
+        private_key: &PrivateKey,
+    ) -> Result<(), WriteError> {
+        let c = self.config;
+        let name = format!("{}{}", c.network_name, padded(id, width));
+        let if_name = if c.ifname_with_id {
+            name.clone()
+        } else {
+            c.network_name.clone()
+        };
+        let text = |v: Option<String>| v.unwrap_or_default();
+        let r = &c.edge_range;
+        render.set(&["Interface", "Name"], &if_name)?;
+        render.set(&["Interface", "MacAddrPrefix"], &mac.to_string())?;
+        render.set(
+            &["Interface", "IPv4CIDR"],
+            &text(r.ipv4.map(|n| n.to_string())),
+        )?;
+        render.set(
+            &["Interface", "IPv6CIDR"],
+            &text(r.ipv6.map(|n| n.to_string())),
+        )?;
+        render.set(
+            &["Interface", "IPv6LLPrefix"],
+            &text(r.ipv6_link_local.map(|n| n.to_string())),
+        )?;
+        render.set(&["NodeID"], &id.get())?;
+        render.set(&["NodeName"], &name)?;
+        render.set(&["PrivKey"], &private_key.to_base64())
+    }
+}
+
+/// Upstream's limits on `Network name`: it goes into file and interface
+/// names.
+const NETWORK_NAME_MAX: usize = 10;
+
+fn check_network_name(g: &Gen<'_>) -> Result<(), WriteError> {
+    let name = &g.config.network_name;
+    let key = "Network name";
+    if name.is_empty() {
+        return Err(g.error(key, "must not be empty (it names the files and interfaces)"));
+    }
+    if name.len() > NETWORK_NAME_MAX {
+        return Err(g.error(
+            key,
+            format!("{name:?} is longer than {NETWORK_NAME_MAX} characters"),
+        ));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(g.error(
+            key,
+            format!("{name:?} may only contain letters, digits, '_' and '-'"),
+        ));
+    }
+    Ok(())
+}
+
+/// `id` zero-padded to `width` digits.
+fn padded(id: NodeId, width: usize) -> String {
+    format!("{:0width$}", id.get())
+}
+
+/// Digits of the largest NodeID: the width of every file's number.
+pub(super) fn id_width(max: NodeId) -> usize {
+    max.get().to_string().len()
+}
+
+/// The generator's random stream.
+#[derive(Debug)]
+pub(super) struct Entropy(ChaCha20Rng);
+
+impl Entropy {
+    fn bytes32(&mut self) -> [u8; 32] {
+        let mut b = [0u8; 32];
+        self.0.fill_bytes(&mut b);
+        b
+    }
+
+    pub fn key_pair(&mut self) -> (PrivateKey, PublicKey) {
+        let private = crate::keys::private_key_from_random(self.bytes32());
+        let public = crate::keys::public_key(&private);
+        (private, public)
+    }
+
+    pub fn psk(&mut self) -> PresharedKey {
+        PresharedKey::from_bytes(self.bytes32())
+    }
+
+    /// 128 random bits as 32 hex digits.
+    pub fn password(&mut self) -> String {
+        let mut b = [0u8; 16];
+        self.0.fill_bytes(&mut b);
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    /// Four random bytes, locally administered and unicast (upstream's
+    /// choice of length: two bytes are left for the NodeID).
+    fn mac_prefix(&mut self) -> Result<MacPrefix, String> {
+        let mut b = [0u8; 4];
+        self.0.fill_bytes(&mut b);
+        b[0] = (b[0] & !0b01) | 0b10;
+        MacPrefix::parse(&format!(
+            "{:02X}:{:02X}:{:02X}:{:02X}",
+            b[0], b[1], b[2], b[3]
+        ))
+    }
+}
+
+/// A template's text under edit into one output file.
+pub(super) struct Render<'a> {
+    template: &'a Path,
+    editor: Editor<'a>,
+}
+
+impl<'a> Render<'a> {
+    pub fn new(template: &'a GenTemplate) -> Self {
+        Self {
+            template: &template.path,
+            editor: Editor::new(&template.path, &template.text),
+        }
+    }
+
+    /// Sets the key at `path` (created if the template lacks it).
+    pub fn set<T: Serialize + ?Sized>(
+        &mut self,
+        path: &[&str],
+        value: &T,
+    ) -> Result<(), WriteError> {
+        let key = path.join(".");
+        let edit_err = |reason: String| WriteError::Edit {
+            file: self.template.to_path_buf(),
+            key: key.clone(),
+            reason,
+        };
+        let last = path.last().copied().unwrap_or_default();
+        let e = entry(last, value).map_err(edit_err)?;
+        self.editor.set(path, &e).map_err(edit_err)
+    }
+
+    /// The text, loaded back as a `kind` config named `name`.
+    pub fn finish(self, name: &str, kind: FileKind) -> Result<(String, Config), WriteError> {
+        let text = self.editor.into_text();
+        let loaded =
+            load_str(Path::new(name), &text, Some(kind)).map_err(|e| WriteError::Edit {
+                file: self.template.to_path_buf(),
+                key: e.key.clone(),
+                reason: format!("the generated {name} would not load: {e}"),
+            })?;
+        Ok((text, loaded.config))
+    }
+}
+
+/// A next-hop table in the config's shape (`NextHopTable[src][dst]`).
+pub(super) fn table_for_yaml(t: &StaticNextHops) -> BTreeMap<u16, BTreeMap<u16, u16>> {
+    t.iter()
+        .map(|(s, row)| {
+            (
+                s.get(),
+                row.iter().map(|(d, n)| (d.get(), n.get())).collect(),
+            )
+        })
+        .collect()
+}
