@@ -3,6 +3,7 @@
 //! session. The cryptographic state lives in [`crate::wg`].
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use crate::NodeId;
 use crate::node::ring::PacketRing;
@@ -20,6 +21,12 @@ pub struct Peer {
     pub is_static: bool,
     /// Plaintext payloads (routing header + body + padding) awaiting a session.
     pub pending: PacketRing<()>,
+    /// When this neighbour's last ping arrived, and how long until the
+    /// link counts as down without another (from the interval it announced).
+    pub last_ping: Option<Instant>,
+    pub alive_for: Duration,
+    /// A `LinkDown` was reported and no ping came since.
+    pub down: bool,
 }
 
 impl Peer {
@@ -29,6 +36,9 @@ impl Peer {
             endpoint,
             is_static,
             pending: PacketRing::new(PENDING_CAPACITY, slot_len),
+            last_ping: None,
+            alive_for: Duration::MAX,
+            down: false,
         }
     }
 

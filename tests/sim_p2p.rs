@@ -376,3 +376,56 @@ fn a_node_joining_late_learns_every_peer_and_the_routes() {
     mesh.assert_same_tables(&ids);
     mesh.assert_optimal(&ids, "with the late joiner");
 }
+
+#[test]
+fn a_dead_link_is_routed_around_within_a_second() {
+    let mut mesh = random_mesh(10, 4, 0.0, 21);
+    mesh.sim.run_for(secs(15));
+    let ids: Vec<u16> = (1..=10).collect();
+    mesh.assert_optimal(&ids, "before");
+    // A pair whose route has a relay: the flow's first link will die.
+    let t = mesh.table(1);
+    let (src, dst, hop) = ids
+        .iter()
+        .flat_map(|&s| ids.iter().map(move |&d| (s, d)))
+        .filter(|(s, d)| s != d)
+        .find_map(|(s, d)| {
+            let hop = t.next_hop(n(s), n(d))?.get();
+            (hop != d).then_some((s, d, hop))
+        })
+        .expect("some route is relayed");
+    let mac = |id: u16| {
+        let b = id.to_be_bytes();
+        [0x02, 0, 0, 0, b[0], b[1]]
+    };
+    let frame = |from: u16, to: u16| {
+        let mut f = Vec::new();
+        f.extend_from_slice(&mac(to));
+        f.extend_from_slice(&mac(from));
+        f.extend_from_slice(&[0x88, 0xb5, 1, 2, 3, 4]);
+        f
+    };
+    let (hs, hd) = (mesh.host(src), mesh.host(dst));
+    mesh.sim.inject_frame(hd, &frame(dst, src));
+    mesh.sim.run_for(ms(500));
+    let before = mesh.sim.host(hd).frames.len();
+    let steps = 100;
+    for i in 0..steps {
+        if i == 20 {
+            mesh.cut(src, hop);
+        }
+        mesh.sim.inject_frame(hs, &frame(src, dst));
+        mesh.sim.run_for(ms(50));
+    }
+    mesh.sim.run_for(ms(500));
+    let lost = steps - (mesh.sim.host(hd).frames.len() - before);
+    assert!(
+        lost <= 20,
+        "{src}→{dst} via {hop}: lost {lost} frames (1 s is 20)"
+    );
+    assert_ne!(
+        mesh.table(src).next_hop(n(src), n(dst)).map(NodeId::get),
+        Some(hop),
+        "routed around"
+    );
+}

@@ -539,7 +539,6 @@ fn frames_flow_directly_before_the_first_table_arrives() {
         2,
         "broadcast and unicast arrive once each"
     );
-    assert_eq!(net.next_hop(A, B), None, "still before the first table");
 }
 
 /// Whether each edge routes on its own P2P table.
@@ -631,4 +630,38 @@ fn a_silent_supernode_hands_routing_to_p2p_and_takes_it_back() {
     assert_eq!(arrived, sent, "no frame lost while switching back");
     assert_eq!(p2p_active(&mut net), [false; 4]);
     assert_eq!(net.next_hop(A, B), Some(R2), "the supernode has caught up");
+}
+
+#[test]
+fn a_dead_link_is_routed_around_within_a_second() {
+    let mut net = Net::new(&[A, B, R1, R2], &[]);
+    asymmetric(&mut net);
+    net.sim.run_for(secs(15));
+    assert_eq!(net.next_hop(A, B), Some(R1));
+    let (ha, hb, hr1) = (net.host(A), net.host(B), net.host(R1));
+    net.sim.inject_frame(hb, &frame(B, A));
+    net.sim.run_for(ms(300));
+    // A flow A→B every 50 ms; after 1 s the link A→R1 dies (one way).
+    let before = net.sim.host(hb).frames.len();
+    let steps = 100;
+    let cut_at = 20;
+    for i in 0..steps {
+        if i == cut_at {
+            net.sim.set_link(
+                ha,
+                hr1,
+                Link {
+                    up: false,
+                    ..Link::default()
+                },
+            );
+        }
+        net.sim.inject_frame(ha, &frame(A, B));
+        net.sim.run_for(ms(50));
+    }
+    net.sim.run_for(ms(500));
+    let arrived = net.sim.host(hb).frames.len() - before;
+    let lost = steps - arrived;
+    assert!(lost <= 20, "lost {lost} frames (1 s of the flow is 20)");
+    assert_ne!(net.next_hop(A, B), Some(R1), "routed around the dead link");
 }

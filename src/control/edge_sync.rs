@@ -111,6 +111,9 @@ pub struct EdgeSync {
     last_contact: Option<Instant>,
     /// The supernode's table, to put back after a P2P fallback.
     last_table: Option<NextHopTable>,
+    /// The last latency reported per neighbour, and when: with fast pings
+    /// (while traffic flows) only changes and refreshes are reported.
+    last_pong: BTreeMap<NodeId, (Instant, i64)>,
 }
 
 impl EdgeSync {
@@ -134,6 +137,7 @@ impl EdgeSync {
             requests: VecDeque::new(),
             last_contact: None,
             last_table: None,
+            last_pong: BTreeMap::new(),
         }
     }
 
@@ -155,6 +159,13 @@ impl EdgeSync {
         match event {
             NodeEvent::LatencyMeasured { from, one_way_ns } => {
                 self.report(now, node, *from, *one_way_ns);
+            }
+            NodeEvent::LinkDown { from } => {
+                // Withdraw the link at once (`valid_for` 0): the supernode
+                // routes around it now, not when the report expires.
+                self.last_pong.remove(from);
+                self.reports.remove(&from.get());
+                self.send_pong(now, node, *from, 0, 0);
             }
             NodeEvent::Control {
                 from_peer,
@@ -402,8 +413,32 @@ impl EdgeSync {
     }
 
     fn report(&mut self, now: Instant, node: &mut Node, from: NodeId, one_way_ns: i64) {
+        if self.reports.len() < MAX_REPORTS || self.reports.contains_key(&from.get()) {
+            self.reports.insert(from.get(), one_way_ns);
+        }
+        // Fast pings: report a change at once, the same value only as a
+        // refresh once per regular interval.
+        if let Some((at, last)) = self.last_pong.get(&from) {
+            let change = (one_way_ns - last).unsigned_abs();
+            let threshold = (last.unsigned_abs() / 20).max(1_000_000);
+            if now < *at + self.register_interval && change < threshold {
+                return;
+            }
+        }
+        self.last_pong.insert(from, (now, one_way_ns));
         let valid_for_ms =
             u32::try_from(self.cfg.peer_alive_timeout.as_millis()).unwrap_or(u32::MAX);
+        self.send_pong(now, node, from, one_way_ns, valid_for_ms);
+    }
+
+    fn send_pong(
+        &mut self,
+        now: Instant,
+        node: &mut Node,
+        from: NodeId,
+        one_way_ns: i64,
+        valid_for_ms: u32,
+    ) {
         let pong = Control {
             seq: 0,
             body: Body::Pong {
@@ -416,9 +451,6 @@ impl EdgeSync {
             },
         };
         node.send_control(now, NodeId::SUPER_NODE, &pong);
-        if self.reports.len() < MAX_REPORTS || self.reports.contains_key(&from.get()) {
-            self.reports.insert(from.get(), one_way_ns);
-        }
     }
 
     fn server_update(&mut self, action: ServerAction, code: i32, params: &str) {

@@ -151,6 +151,13 @@ impl P2pSync {
                         .handle_report(now, *from, me, l, self.cfg.peer_alive_timeout);
                 }
             }
+            NodeEvent::LinkDown { from } => {
+                self.measured.remove(from);
+                let me = self.cfg.node_id;
+                self.router.handle_link_down(now, *from, me);
+                // Tell everyone at once, not at the next regular flood.
+                self.flood_withdrawal(now, node, *from);
+            }
             NodeEvent::SessionEstablished { peer } if !peer.is_supernode() => {
                 let query = Control {
                     seq: 0,
@@ -224,6 +231,10 @@ impl P2pSync {
                     else {
                         continue;
                     };
+                    if e.valid_for_ms == 0 {
+                        self.router.handle_link_down(now, from, reporter);
+                        continue;
+                    }
                     let ttl = Duration::from_millis(u64::from(e.valid_for_ms))
                         .min(self.cfg.peer_alive_timeout * 4);
                     self.router.handle_report(now, from, reporter, l, ttl);
@@ -323,6 +334,28 @@ impl P2pSync {
             };
             node.send_control(now, NodeId::SPREAD, &msg);
         }
+    }
+
+    /// One `Reports` flood withdrawing the link `from → me`.
+    fn flood_withdrawal(&mut self, now: Instant, node: &mut Node, from: NodeId) {
+        let mut buf = [0u8; REPORT_ENTRY_LEN];
+        let entry = ReportEntry {
+            from: from.get(),
+            one_way_ns: 0,
+            valid_for_ms: 0,
+        };
+        if !entry.emit(&mut buf) {
+            return;
+        }
+        let msg = Control {
+            seq: 0,
+            body: Body::Reports {
+                additional_cost_us: u32::try_from(self.cfg.additional_cost.as_micros())
+                    .unwrap_or(u32::MAX),
+                entries: &buf,
+            },
+        };
+        node.send_control(now, NodeId::SPREAD, &msg);
     }
 
     fn drain_router(&mut self, node: &mut Node) {

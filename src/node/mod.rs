@@ -106,6 +106,9 @@ pub enum NodeEvent {
     /// A ping from neighbour `from` arrived: the one-way latency from it to
     /// this node, as the two wall clocks see it (ns; may be negative).
     LatencyMeasured { from: NodeId, one_way_ns: i64 },
+    /// Neighbour `from` missed its announced pings: the link from it to
+    /// this node is down (until its next ping arrives).
+    LinkDown { from: NodeId },
     /// A control message for this node (or a flood, first sighting).
     Control {
         from_peer: NodeId,
@@ -370,6 +373,7 @@ impl Node {
             src: self.id.get(),
             body_len: 0,
         };
+        self.probe.note_traffic(now);
         self.route(now, header, frame, None);
         self.drain_wg(now);
     }
@@ -482,6 +486,7 @@ impl Node {
                 self.originate_control(now, peer.get(), Some(peer), &ping);
             }
         }
+        self.check_liveness(now);
         if now >= self.next_sweep {
             self.fib.sweep(now);
             self.dedup.sweep(now);
@@ -499,7 +504,43 @@ impl Node {
         if let Some(p) = self.probe.due().filter(|p| *p < next.0) {
             next = (p, "ping");
         }
+        if let Some(l) = self.next_liveness_deadline().filter(|l| *l < next.0) {
+            next = (l, "liveness");
+        }
         Some(next)
+    }
+
+    /// Reports neighbours whose announced pings stopped (fast failover).
+    fn check_liveness(&mut self, now: Instant) {
+        for i in 0..self.neighbours.len() {
+            let id = self.neighbours[i];
+            let Some(p) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            let overdue = p
+                .last_ping
+                .is_some_and(|t| now.saturating_duration_since(t) > p.alive_for);
+            if overdue && !p.down {
+                p.down = true;
+                push_event(
+                    &mut self.events,
+                    &mut self.metrics,
+                    NodeEvent::LinkDown { from: id },
+                );
+            }
+        }
+    }
+
+    /// When the next neighbour would count as down.
+    fn next_liveness_deadline(&self) -> Option<Instant> {
+        self.peers
+            .values()
+            .filter(|p| !p.down && p.alive_for < Duration::from_secs(3600))
+            .filter_map(|p| {
+                p.last_ping
+                    .map(|t| t + p.alive_for + Duration::from_millis(1))
+            })
+            .min()
     }
 
     /// Applies a wall-clock correction from NTP to the ping timestamps.
@@ -600,6 +641,9 @@ impl Node {
                         self.send_to_neighbour(now, next, header, body);
                         if came_from.is_some() {
                             self.metrics.forwarded_unicast += 1;
+                            if header.kind == Kind::Frame {
+                                self.probe.note_traffic(now);
+                            }
                         }
                     }
                     None => self.metrics.drop("no_route"),
@@ -729,11 +773,23 @@ impl Node {
             if let (
                 true,
                 crate::wire::control::Body::Ping {
-                    sent_at_unix_ns, ..
+                    sent_at_unix_ns,
+                    interval_ms,
+                    ..
                 },
             ) = (for_me, &control.body)
                 && header.src == peer.get()
             {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.last_ping = Some(now);
+                    p.down = false;
+                    p.alive_for = if *interval_ms == 0 {
+                        Duration::MAX
+                    } else {
+                        Duration::from_millis(u64::from(*interval_ms)) * probe::MISSED_PINGS
+                            + probe::LIVENESS_SLACK
+                    };
+                }
                 // Only a neighbour's own ping measures a direct link.
                 let one_way_ns = probe::one_way(*sent_at_unix_ns, self.probe.unix_ns(now));
                 push_event(
@@ -794,6 +850,7 @@ impl Node {
         dst.copy_from_slice(frame);
         self.frames.commit(0..frame.len(), ());
         self.metrics.delivered_packets += 1;
+        self.probe.note_traffic(now);
     }
 
     /// Moves WireGuard's own output into the node's queues, and reacts to

@@ -12,7 +12,11 @@
 //! | 1–4   | seq     | sender's sequence number; (header src, seq) identifies a flooded message for de-duplication |
 //!
 //! Kind fields:
-//! - `Ping`: request_id u32, sent_at i64 (sender's wall clock, ns since the Unix epoch).
+//! - `Ping`: request_id u32, sent_at i64 (sender's wall clock, ns since the
+//!   Unix epoch), then optionally interval u32 (ms until the sender's next
+//!   ping; absent from older senders, read as 0 = unknown).
+//!   A `Pong` or `Reports` entry with `valid_for` 0 withdraws the link: it
+//!   was found down.
 //! - `Pong`: request_id u32, from u16, to u16, one_way i64 (ns; receiver's clock minus the ping's `sent_at`, may be negative), valid_for u32 (ms), additional_cost u32 (µs of `to`).
 //! - `Register`: version str8, peer_state u64, nh_state u64, params_state u64, post_count u64.
 //! - `ServerUpdate`: action u8 ([`ServerAction`]), code i32, params str16.
@@ -65,6 +69,9 @@ pub enum Body<'a> {
     Ping {
         request_id: u32,
         sent_at_unix_ns: i64,
+        /// When the sender pings again (ms; 0: not said), so the receiver
+        /// knows when a missing ping means the link is down.
+        interval_ms: u32,
     },
     Pong {
         request_id: u32,
@@ -194,6 +201,7 @@ impl<'a> Control<'a> {
             Kind::Ping => Body::Ping {
                 request_id: r.u32()?,
                 sent_at_unix_ns: r.i64()?,
+                interval_ms: if r.bytes.is_empty() { 0 } else { r.u32()? },
             },
             Kind::Pong => Body::Pong {
                 request_id: r.u32()?,
@@ -245,9 +253,11 @@ impl<'a> Control<'a> {
             Body::Ping {
                 request_id,
                 sent_at_unix_ns,
+                interval_ms,
             } => {
                 w.put(&request_id.to_be_bytes())?;
                 w.put(&sent_at_unix_ns.to_be_bytes())?;
+                w.put(&interval_ms.to_be_bytes())?;
             }
             Body::Pong {
                 request_id,
@@ -400,6 +410,7 @@ mod tests {
                 body: Body::Ping {
                     request_id: 7,
                     sent_at_unix_ns: -5,
+                    interval_ms: 200,
                 },
             },
             Control {
@@ -453,8 +464,12 @@ mod tests {
             let mut buf = [0u8; 256];
             let n = msg.emit(&mut buf).unwrap();
             assert_eq!(Control::parse(msg.kind(), &buf[..n]), Ok(msg.clone()));
-            // Every strict prefix is refused, never misread.
+            // Every strict prefix is refused, never misread (but a ping
+            // without its trailing interval is an older sender's ping).
             for cut in 0..n {
+                if matches!(msg.body, Body::Ping { .. }) && cut == n - 4 {
+                    continue;
+                }
                 assert!(
                     Control::parse(msg.kind(), &buf[..cut]).is_err(),
                     "{msg:?} cut at {cut}"
@@ -472,14 +487,20 @@ mod tests {
             body: Body::Ping {
                 request_id: 5,
                 sent_at_unix_ns: 6,
+                interval_ms: 7,
             },
         };
         let mut buf = [0u8; 32];
         let n = msg.emit(&mut buf).unwrap();
         assert_eq!(
             &buf[..n],
-            &[1, 1, 2, 3, 4, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 6]
+            &[
+                1, 1, 2, 3, 4, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 7
+            ]
         );
+        // An older sender's ping, without the interval, still parses.
+        let old = Control::parse(Kind::Ping, &buf[..n - 4]).unwrap();
+        assert!(matches!(old.body, Body::Ping { interval_ms: 0, .. }));
     }
 
     #[test]

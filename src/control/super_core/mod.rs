@@ -566,12 +566,14 @@ impl SuperCore {
         let Some(latency) = Latency::from_micros(one_way_ns / 1000) else {
             return;
         };
-        let ttl = if valid_for_ms == 0 {
-            self.cfg.params.peer_alive_timeout
-        } else {
-            Duration::from_millis(u64::from(valid_for_ms))
-                .min(self.cfg.params.peer_alive_timeout * 4)
-        };
+        if valid_for_ms == 0 {
+            // Withdrawn: the reporter found the link down.
+            self.router.handle_link_down(now, from, to);
+            self.drain_router();
+            return;
+        }
+        let ttl = Duration::from_millis(u64::from(valid_for_ms))
+            .min(self.cfg.params.peer_alive_timeout * 4);
         self.router.handle_report(now, from, to, latency, ttl);
         self.drain_router();
     }
