@@ -189,8 +189,14 @@ fn relay(offload: bool) {
         "TCP across the relay carried data ({bits_per_second} bit/s)"
     );
     if offload {
-        assert!(sent > 4000.0, "A's tap handed egd GSO frames: mean {sent} B");
-        assert!(taken > 4000.0, "egd wrote coalesced frames to B's tap: mean {taken} B");
+        assert!(
+            sent > 4000.0,
+            "A's tap handed egd GSO frames: mean {sent} B"
+        );
+        assert!(
+            taken > 4000.0,
+            "egd wrote coalesced frames to B's tap: mean {taken} B"
+        );
     } else {
         assert!(sent <= 1414.0 && taken <= 1414.0, "{sent} {taken}");
     }

@@ -108,9 +108,7 @@ pub trait L2Interface: Send {
         &mut self,
         buf: &mut [u8],
     ) -> io::Result<Option<(offload::VnetHdr, usize)>> {
-        Ok(self
-            .read_frame(buf)?
-            .map(|n| (offload::VnetHdr::NONE, n)))
+        Ok(self.read_frame(buf)?.map(|n| (offload::VnetHdr::NONE, n)))
     }
     /// Like `write_frame`, with a virtio-net header. Without offloads only a
     /// plain header is accepted; any other is a caller bug and returns

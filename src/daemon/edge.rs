@@ -248,7 +248,14 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         }
         drain_events(now, &mut node, control.as_mut(), p2p.as_mut());
         if let Some(reason) = control.as_ref().and_then(EdgeControl::shutdown) {
-            flush_outputs(&mut node, reactor.as_mut(), iface.as_mut(), offload.as_mut(), v4, v6);
+            flush_outputs(
+                &mut node,
+                reactor.as_mut(),
+                iface.as_mut(),
+                offload.as_mut(),
+                v4,
+                v6,
+            );
             return Err(RunError(format!("shut down by the supernode: {reason}")));
         }
         if readable || next_maintain.is_some_and(|m| m <= now) {
@@ -258,7 +265,14 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
             watch = watch_iface(reactor.as_mut(), iface.as_ref(), watch)?;
             next_maintain = iface.maintain_interval().map(|d| now + d);
         }
-        flush_outputs(&mut node, reactor.as_mut(), iface.as_mut(), offload.as_mut(), v4, v6);
+        flush_outputs(
+            &mut node,
+            reactor.as_mut(),
+            iface.as_mut(),
+            offload.as_mut(),
+            v4,
+            v6,
+        );
         if let Some(offset) = ntp.as_ref().map(super::ntp::NtpOffset::ns)
             && offset != applied_offset
         {

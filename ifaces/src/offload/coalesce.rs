@@ -23,7 +23,9 @@
 //! they arrive through the authenticated tunnel from the sender's segmenter.
 
 use super::checksum::{fold, pseudo_header};
-use super::layout::{ETH_LEN, IPV6_LEN, Layout, PROTO_TCP, ipv4, set_ip_len, set_ipv4_checksum, tcp};
+use super::layout::{
+    ETH_LEN, IPV6_LEN, Layout, PROTO_TCP, ipv4, set_ip_len, set_ipv4_checksum, tcp,
+};
 use super::vnet::{F_NEEDS_CSUM, GSO_ECN, GSO_TCPV4, GSO_TCPV6, VnetHdr};
 
 /// Flows held at once by [`Coalescer::new`]'s caller's usual choice.

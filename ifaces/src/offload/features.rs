@@ -94,8 +94,12 @@ mod tests {
     fn flags_match_if_tun_h() {
         assert_eq!(Features::ALL.tun_flags(), 0x6f);
         assert_eq!(Features::ALL.without_uso().tun_flags(), 0x0f);
-        assert_eq!(u32::from(libc::TUN_F_USO6), USO6);
-        assert_eq!(Features::ALL.without_uso().to_string(), "csum tso4 tso6 tso-ecn");
+        assert_eq!(libc::TUN_F_USO6, USO6);
+        assert_eq!(libc::TUN_F_TSO_ECN, TSO_ECN);
+        assert_eq!(
+            Features::ALL.without_uso().to_string(),
+            "csum tso4 tso6 tso-ecn"
+        );
         assert_eq!(Features::default().to_string(), "none");
     }
 }

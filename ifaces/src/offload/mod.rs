@@ -34,8 +34,8 @@ pub mod vnet;
 #[cfg(test)]
 mod tests;
 
-pub use features::Features;
 pub use coalesce::{CoalesceStats, Coalescer, DEFAULT_FLOWS};
+pub use features::Features;
 pub use path::{MAX_OFFLOAD_FRAME, OffloadPath, OffloadStats};
 pub use segment::{SegmentError, complete_checksum, segment};
 pub use vnet::{Gso, VNET_HDR_LEN, VnetHdr};

@@ -68,7 +68,11 @@ impl OffloadPath {
 
     /// Reads one frame; `Ok(false)` when none was ready. Each resulting
     /// frame of at most `max_frame` bytes goes to `each`.
-    pub fn read(&mut self, iface: &mut dyn L2Interface, each: impl FnMut(&[u8])) -> io::Result<bool> {
+    pub fn read(
+        &mut self,
+        iface: &mut dyn L2Interface,
+        each: impl FnMut(&[u8]),
+    ) -> io::Result<bool> {
         let Some((hdr, len)) = iface.read_frame_offload(&mut self.read_buf)? else {
             return Ok(false);
         };
@@ -89,14 +93,16 @@ impl OffloadPath {
     /// they complete.
     pub fn write(&mut self, iface: &mut dyn L2Interface, frame: &[u8]) -> io::Result<()> {
         let mut result = Ok(());
-        self.coalescer.push(frame, |hdr, f| write(iface, hdr, f, &mut result));
+        self.coalescer
+            .push(frame, |hdr, f| write(iface, hdr, f, &mut result));
         result
     }
 
     /// Writes every frame still held by the coalescer.
     pub fn flush(&mut self, iface: &mut dyn L2Interface) -> io::Result<()> {
         let mut result = Ok(());
-        self.coalescer.flush(|hdr, f| write(iface, hdr, f, &mut result));
+        self.coalescer
+            .flush(|hdr, f| write(iface, hdr, f, &mut result));
         result
     }
 

@@ -145,15 +145,19 @@ pub fn segment(
     let (src, dst) = l.addresses(frame);
     let addr_sum = pseudo_header(src, dst, l.proto, 0);
     let ihl = l.l4 - l.l3;
-    let id0 = u16::from_be_bytes([frame[l.l3 + ipv4::ID.start], frame[l.l3 + ipv4::ID.start + 1]]);
-    let th = &frame[l.l4..];
-    let seq0 = u32::from_be_bytes([
-        th[tcp::SEQ.start],
-        th[tcp::SEQ.start + 1],
-        th[tcp::SEQ.start + 2],
-        th[tcp::SEQ.start + 3],
+    let id0 = u16::from_be_bytes([
+        frame[l.l3 + ipv4::ID.start],
+        frame[l.l3 + ipv4::ID.start + 1],
     ]);
-    let flags0 = th[tcp::FLAGS];
+    // Layout::parse checked that the whole TCP header is there; a UDP
+    // header is shorter, so these are read for TCP only.
+    let (seq0, flags0) = if is_tcp {
+        let th = &frame[l.l4..l.payload];
+        let s = &th[tcp::SEQ];
+        (u32::from_be_bytes([s[0], s[1], s[2], s[3]]), th[tcp::FLAGS])
+    } else {
+        (0, 0)
+    };
     scratch[..hlen].copy_from_slice(&frame[..hlen]);
     for i in 0..count {
         let off = i * seg;

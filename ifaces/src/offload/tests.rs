@@ -146,11 +146,17 @@ fn verify(frame: &[u8]) -> Layout {
     l
 }
 
-fn run_segment(hdr: &VnetHdr, frame: &[u8], max_frame: usize) -> Result<Vec<Vec<u8>>, SegmentError> {
+fn run_segment(
+    hdr: &VnetHdr,
+    frame: &[u8],
+    max_frame: usize,
+) -> Result<Vec<Vec<u8>>, SegmentError> {
     let mut frame = frame.to_vec();
     let mut scratch = vec![0u8; max_frame];
     let mut out = Vec::new();
-    let n = segment(hdr, &mut frame, max_frame, &mut scratch, |f| out.push(f.to_vec()))?;
+    let n = segment(hdr, &mut frame, max_frame, &mut scratch, |f| {
+        out.push(f.to_vec())
+    })?;
     assert_eq!(n, out.len());
     Ok(out)
 }
@@ -224,7 +230,11 @@ fn tcp6_segments() {
     assert_eq!(segs.len(), 3);
     for f in &segs {
         verify(f);
-        assert_eq!(f[14..18], [0x60, 0x01, 0x23, 0x45], "traffic class and flow label kept");
+        assert_eq!(
+            f[14..18],
+            [0x60, 0x01, 0x23, 0x45],
+            "traffic class and flow label kept"
+        );
     }
     // 1350 = 1428 − 78 header bytes: the MTU, not gso_size, limits.
     assert_eq!(segs[2].len(), 14 + 40 + 24 + 300);
@@ -242,6 +252,19 @@ fn uso_makes_datagrams_of_gso_size() {
         let segs = run_segment(&gso_hdr(&s, &big, 1000), &big, MAX_FRAME).unwrap();
         let lens: Vec<usize> = segs.iter().map(|f| f.len() - verify(f).payload).collect();
         assert_eq!(lens, [1000, 1000, 500]);
+        // Datagrams shorter than a TCP header, and an empty one.
+        for len in [0, 1, 5] {
+            let s = Spec {
+                payload: vec![9; len],
+                ..s.clone()
+            };
+            let big = build(&s);
+            let segs = run_segment(&gso_hdr(&s, &big, 2), &big, MAX_FRAME).unwrap();
+            assert_eq!(segs.len(), len.div_ceil(2).max(1));
+            segs.iter().for_each(|f| {
+                verify(f);
+            });
+        }
         // A datagram cannot be re-cut.
         let err = run_segment(&gso_hdr(&s, &big, 2000), &big, MAX_FRAME).unwrap_err();
         assert_eq!(err, SegmentError::DatagramTooLarge);
@@ -271,7 +294,10 @@ fn partial_checksums_are_completed_and_plain_frames_pass() {
         assert_eq!(again, out);
     }
     let arp = [0xffu8; 42];
-    assert_eq!(run_segment(&VnetHdr::NONE, &arp, MAX_FRAME).unwrap(), [arp.to_vec()]);
+    assert_eq!(
+        run_segment(&VnetHdr::NONE, &arp, MAX_FRAME).unwrap(),
+        [arp.to_vec()]
+    );
 }
 
 #[test]
@@ -283,15 +309,27 @@ fn refusals_are_counted_by_reason() {
         gso_type: GSO_TCPV6,
         ..hdr
     };
-    assert_eq!(run_segment(&v6, &big, MAX_FRAME), Err(SegmentError::GsoMismatch));
+    assert_eq!(
+        run_segment(&v6, &big, MAX_FRAME),
+        Err(SegmentError::GsoMismatch)
+    );
     let zero = VnetHdr { gso_size: 0, ..hdr };
-    assert_eq!(run_segment(&zero, &big, MAX_FRAME), Err(SegmentError::GsoSizeZero));
+    assert_eq!(
+        run_segment(&zero, &big, MAX_FRAME),
+        Err(SegmentError::GsoSizeZero)
+    );
     let ufo = VnetHdr {
         gso_type: vnet::GSO_UDP,
         ..hdr
     };
-    assert_eq!(run_segment(&ufo, &big, MAX_FRAME), Err(SegmentError::UnsupportedGso));
-    assert_eq!(run_segment(&hdr, &big, 54), Err(SegmentError::HeadersTooLong));
+    assert_eq!(
+        run_segment(&ufo, &big, MAX_FRAME),
+        Err(SegmentError::UnsupportedGso)
+    );
+    assert_eq!(
+        run_segment(&hdr, &big, 54),
+        Err(SegmentError::HeadersTooLong)
+    );
     let mut ext = big.clone();
     ext[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
     ext[14] = 0x60;
@@ -303,7 +341,10 @@ fn refusals_are_counted_by_reason() {
         gso_type: 0,
         ..hdr
     };
-    assert_eq!(run_segment(&bad, &big, MAX_FRAME), Err(SegmentError::BadChecksumOffset));
+    assert_eq!(
+        run_segment(&bad, &big, MAX_FRAME),
+        Err(SegmentError::BadChecksumOffset)
+    );
     let mut seen = [false; SegmentError::REASONS.len()];
     for e in [
         SegmentError::GsoMismatch,
@@ -391,7 +432,10 @@ fn what_must_not_merge_does_not() {
     // A lone segment and non-TCP frames pass unchanged.
     let arp = vec![0xffu8; 42];
     let out = run_coalesce(&mut Coalescer::new(1), &[segs[0].clone(), arp.clone()]);
-    assert_eq!(out, [(VnetHdr::NONE, arp), (VnetHdr::NONE, segs[0].clone())]);
+    assert_eq!(
+        out,
+        [(VnetHdr::NONE, arp), (VnetHdr::NONE, segs[0].clone())]
+    );
 }
 
 #[test]
@@ -402,7 +446,11 @@ fn interleaved_flows_merge_separately() {
     let (fa, fb) = (build(&a), build(&b));
     let sa = run_segment(&gso_hdr(&a, &fa, 1000), &fa, MAX_FRAME).unwrap();
     let sb = run_segment(&gso_hdr(&b, &fb, 1000), &fb, MAX_FRAME).unwrap();
-    let mixed: Vec<Vec<u8>> = sa.iter().zip(&sb).flat_map(|(x, y)| [x.clone(), y.clone()]).collect();
+    let mixed: Vec<Vec<u8>> = sa
+        .iter()
+        .zip(&sb)
+        .flat_map(|(x, y)| [x.clone(), y.clone()])
+        .collect();
     let out = run_coalesce(&mut Coalescer::new(DEFAULT_FLOWS), &mixed);
     assert_eq!(out.len(), 2);
     assert_eq!(out[0].1, fa);
@@ -413,7 +461,11 @@ fn interleaved_flows_merge_separately() {
 }
 
 fn options() -> impl Strategy<Value = Vec<u8>> {
-    (0usize..=10).prop_map(|words| (0..words * 4).map(|i| if i % 4 == 3 { 0 } else { 1 }).collect())
+    (0usize..=10).prop_map(|words| {
+        (0..words * 4)
+            .map(|i| if i % 4 == 3 { 0 } else { 1 })
+            .collect()
+    })
 }
 
 proptest! {

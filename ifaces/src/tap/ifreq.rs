@@ -84,7 +84,13 @@ pub(super) fn tun_set_iff(
 pub(super) fn tun_set_vnet_hdr_size(tun: BorrowedFd<'_>, size: libc::c_int) -> io::Result<()> {
     // SAFETY: TUNSETVNETHDRSZ reads one `int` through the pointer, which points
     // to a live local for the duration of the call.
-    let rc = unsafe { libc::ioctl(tun.as_raw_fd(), libc::TUNSETVNETHDRSZ, &size as *const libc::c_int) };
+    let rc = unsafe {
+        libc::ioctl(
+            tun.as_raw_fd(),
+            libc::TUNSETVNETHDRSZ,
+            &size as *const libc::c_int,
+        )
+    };
     check(rc)
 }
 
@@ -94,7 +100,13 @@ pub(super) fn tun_set_vnet_le(tun: BorrowedFd<'_>) -> io::Result<()> {
     let on: libc::c_int = 1;
     // SAFETY: TUNSETVNETLE reads one `int` through the pointer, which points to
     // a live local for the duration of the call.
-    let rc = unsafe { libc::ioctl(tun.as_raw_fd(), libc::TUNSETVNETLE, &on as *const libc::c_int) };
+    let rc = unsafe {
+        libc::ioctl(
+            tun.as_raw_fd(),
+            libc::TUNSETVNETLE,
+            &on as *const libc::c_int,
+        )
+    };
     check(rc)
 }
 
@@ -102,7 +114,13 @@ pub(super) fn tun_set_vnet_le(tun: BorrowedFd<'_>) -> io::Result<()> {
 pub(super) fn tun_set_offload(tun: BorrowedFd<'_>, flags: u32) -> io::Result<()> {
     // SAFETY: TUNSETOFFLOAD takes its argument by value (an unsigned long of
     // flags), no pointer is passed.
-    let rc = unsafe { libc::ioctl(tun.as_raw_fd(), libc::TUNSETOFFLOAD, libc::c_ulong::from(flags)) };
+    let rc = unsafe {
+        libc::ioctl(
+            tun.as_raw_fd(),
+            libc::TUNSETOFFLOAD,
+            libc::c_ulong::from(flags),
+        )
+    };
     check(rc)
 }
 

@@ -395,9 +395,7 @@ impl TapQueue {
             // from `write_parts`.
             Ok(0) => self.stats.dropped_would_block += 1,
             Ok(_) => self.stats.tx(len),
-            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
-                self.stats.dropped_would_block += 1
-            }
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => self.stats.dropped_would_block += 1,
             Err(e) if fdio::is_fatal(&e) => return Err(e),
             // EINVAL: shorter than an Ethernet header, or a header the kernel
             // refuses; EIO: the link is down. The frame is lost, as on a real NIC.
