@@ -25,10 +25,24 @@ pub(crate) enum ReadOutcome {
 /// gets one spare byte behind `buf`, so a kernel that truncates silently and one
 /// that reports the full length are both caught. Retries on EINTR.
 pub(crate) fn read_frame(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<ReadOutcome> {
-    let cap = buf.len();
+    read_frame_parts(fd, &mut [], buf)
+}
+
+/// [`read_frame`] into `head` then `buf` (a fixed-size prefix such as a
+/// virtio-net header, then the frame); `Frame(n)` counts both.
+pub(crate) fn read_frame_parts(
+    fd: BorrowedFd<'_>,
+    head: &mut [u8],
+    buf: &mut [u8],
+) -> io::Result<ReadOutcome> {
+    let cap = head.len() + buf.len();
     let mut spare = [0u8; 1];
     loop {
-        let mut iov = [IoSliceMut::new(buf), IoSliceMut::new(&mut spare)];
+        let mut iov = [
+            IoSliceMut::new(head),
+            IoSliceMut::new(buf),
+            IoSliceMut::new(&mut spare),
+        ];
         return match rustix::io::readv(fd, &mut iov) {
             Ok(0) => Ok(ReadOutcome::Eof),
             Ok(n) if n > cap => Ok(ReadOutcome::TooLong),

@@ -40,6 +40,7 @@ mod fdio;
 mod fdpair;
 pub mod hostaddr;
 pub mod memory;
+pub mod offload;
 mod postscript;
 mod sockaddr;
 mod spec;
@@ -90,6 +91,38 @@ pub trait L2Interface: Send {
     }
     /// Counters since the endpoint was opened.
     fn stats(&self) -> IfaceStats;
+
+    /// The offloads enabled, if frames carry virtio-net headers (only a tap
+    /// opened with `spec.offload`). Then use [`offload::OffloadPath`] (or the
+    /// two `*_offload` calls) instead of `read_frame`/`write_frame`: reads may
+    /// return 64 KB GSO frames, writes may be coalesced ones. The plain calls
+    /// still work on such an endpoint (GSO frames read by them are dropped
+    /// and counted as too long).
+    fn offloads(&self) -> Option<offload::Features> {
+        None
+    }
+    /// Like `read_frame`, also returning the frame's virtio-net header
+    /// ([`offload::VnetHdr::NONE`] on endpoints without offloads). Size
+    /// `buf` for [`offload::MAX_OFFLOAD_FRAME`] when `offloads()` is Some.
+    fn read_frame_offload(
+        &mut self,
+        buf: &mut [u8],
+    ) -> io::Result<Option<(offload::VnetHdr, usize)>> {
+        Ok(self.read_frame(buf)?.map(|n| (offload::VnetHdr::NONE, n)))
+    }
+    /// Like `write_frame`, with a virtio-net header. Without offloads only a
+    /// plain header is accepted; any other is a caller bug and returns
+    /// `Err(Unsupported)`.
+    fn write_frame_offload(&mut self, hdr: &offload::VnetHdr, frame: &[u8]) -> io::Result<()> {
+        if hdr.is_plain() {
+            self.write_frame(frame)
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a GSO/checksum header on an endpoint without offloads",
+            ))
+        }
+    }
 }
 
 /// Opens the endpoint `spec` describes. Does not run the PostScript (see

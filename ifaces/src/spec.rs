@@ -34,10 +34,15 @@ pub struct IfaceSpec {
     /// Tap queues (`IFF_MULTI_QUEUE` when > 1). [`crate::open`] opens the first;
     /// [`crate::Tap::open_queue`] attaches the others.
     pub queues: usize,
+    /// Tap only: open with `IFF_VNET_HDR` and enable the checksum and
+    /// segmentation offloads the kernel accepts (see [`crate::offload`]).
+    /// Ignored by the other kinds.
+    pub offload: bool,
 }
 
 impl IfaceSpec {
-    /// A spec with MTU 1500, one queue, no addresses, no sockets, `nochg`, no script.
+    /// A spec with MTU 1500, one queue, no offloads, no addresses, no sockets,
+    /// `nochg`, no script.
     pub fn new(kind: IfaceKind, name: impl Into<String>, node_id: u16, mac: [u8; 6]) -> Self {
         Self {
             kind,
@@ -53,6 +58,7 @@ impl IfaceSpec {
             l2_header_mode: L2HeaderMode::NoChange,
             post_script: None,
             queues: 1,
+            offload: false,
         }
     }
 }

@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use egd_ifaces::offload::OffloadPath;
 use egd_ifaces::{IfaceKind, IfaceSpec, L2HeaderMode as IfaceL2Mode, L2Interface, SockSpec};
 use egd_uring::{Backend, Completion, Reactor, ReactorConfig, SocketId, WatchId};
 
@@ -137,6 +138,12 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     let mut next_status = clock::now();
     super::systemd::ready(&status_line(&node, cfg));
     let mut frame = vec![0u8; usize::from(cfg.interface.mtu.get()) + ethernet::HEADER_LEN + 64];
+    // With tap offloads: 64 KB reads cut into MTU-sized frames, and frames
+    // for the tap merged into 64 KB writes (egd_ifaces::offload).
+    let mut offload = iface.offloads().map(|f| {
+        tracing::info!(target: target::INTERNAL, "tap offloads: {f}");
+        OffloadPath::new(usize::from(cfg.interface.mtu.get()) + ethernet::HEADER_LEN)
+    });
     let mut next_publish = clock::now();
     let mut next_maintain = iface.maintain_interval().map(|d| clock::now() + d);
 
@@ -184,7 +191,18 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
                 .map_err(|e| RunError(format!("reactor wait: {e}")))?;
         }
         let now = clock::now();
-        if readable {
+        if let (true, Some(path)) = (readable, offload.as_mut()) {
+            for _ in 0..IFACE_READ_BUDGET {
+                match path.read(iface.as_mut(), |f| node.handle_frame(now, f)) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::warn!(target: target::INTERNAL, "interface read: {e}");
+                        break;
+                    }
+                }
+            }
+        } else if readable {
             for _ in 0..IFACE_READ_BUDGET {
                 match iface.read_frame(&mut frame) {
                     Ok(Some(len)) => {
@@ -230,7 +248,14 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         }
         drain_events(now, &mut node, control.as_mut(), p2p.as_mut());
         if let Some(reason) = control.as_ref().and_then(EdgeControl::shutdown) {
-            flush_outputs(&mut node, reactor.as_mut(), iface.as_mut(), v4, v6);
+            flush_outputs(
+                &mut node,
+                reactor.as_mut(),
+                iface.as_mut(),
+                offload.as_mut(),
+                v4,
+                v6,
+            );
             return Err(RunError(format!("shut down by the supernode: {reason}")));
         }
         if readable || next_maintain.is_some_and(|m| m <= now) {
@@ -240,7 +265,14 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
             watch = watch_iface(reactor.as_mut(), iface.as_ref(), watch)?;
             next_maintain = iface.maintain_interval().map(|d| now + d);
         }
-        flush_outputs(&mut node, reactor.as_mut(), iface.as_mut(), v4, v6);
+        flush_outputs(
+            &mut node,
+            reactor.as_mut(),
+            iface.as_mut(),
+            offload.as_mut(),
+            v4,
+            v6,
+        );
         if let Some(offset) = ntp.as_ref().map(super::ntp::NtpOffset::ns)
             && offset != applied_offset
         {
@@ -266,6 +298,9 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
             super::systemd::status(&status_line(&node, &running_cfg));
             next_status = now + STATUS_PERIOD;
         }
+    }
+    if let Some(path) = &offload {
+        tracing::info!(target: target::INTERNAL, "tap offload counters: {:?}", path.stats());
     }
     super::systemd::stopping();
     tracing::info!(target: target::NORMAL, "stopping");
@@ -294,6 +329,7 @@ fn flush_outputs(
     node: &mut Node,
     reactor: &mut dyn Reactor,
     iface: &mut dyn L2Interface,
+    mut offload: Option<&mut OffloadPath>,
     v4: Option<SocketId>,
     v6: Option<SocketId>,
 ) {
@@ -308,9 +344,16 @@ fn flush_outputs(
         tracing::debug!(target: target::TRANSIT, "flush: {e}");
     }
     while let Some(f) = node.poll_frame() {
-        if let Err(e) = iface.write_frame(f) {
+        let written = match offload.as_deref_mut() {
+            Some(path) => path.write(iface, f),
+            None => iface.write_frame(f),
+        };
+        if let Err(e) = written {
             tracing::warn!(target: target::INTERNAL, "interface write: {e}");
         }
+    }
+    if let Some(Err(e)) = offload.map(|path| path.flush(iface)) {
+        tracing::warn!(target: target::INTERNAL, "interface write: {e}");
     }
 }
 
@@ -475,7 +518,14 @@ fn iface_spec(cfg: &EdgeConfig) -> Result<IfaceSpec, RunError> {
         },
         post_script: cfg.post_script.clone(),
         queues: 1,
+        offload: kind == IfaceKind::Tap && tap_offload_wanted(),
     })
+}
+
+/// Tap offloads are on unless `EGD_TAP_OFFLOAD=0` (for comparing with the
+/// one-frame-per-syscall path, and a way out should a kernel misbehave).
+fn tap_offload_wanted() -> bool {
+    std::env::var_os("EGD_TAP_OFFLOAD").is_none_or(|v| v != "0")
 }
 
 /// A locally administered unicast MAC for a node without a configured prefix.

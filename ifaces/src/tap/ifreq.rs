@@ -79,6 +79,59 @@ pub(super) fn tun_set_iff(
     Ok(ifreq_name(&req))
 }
 
+/// TUNSETVNETHDRSZ: the virtio-net header length in front of each frame
+/// (10: `struct virtio_net_hdr`).
+pub(super) fn tun_set_vnet_hdr_size(tun: BorrowedFd<'_>, size: libc::c_int) -> io::Result<()> {
+    // SAFETY: TUNSETVNETHDRSZ reads one `int` through the pointer, which points
+    // to a live local for the duration of the call.
+    let rc = unsafe {
+        libc::ioctl(
+            tun.as_raw_fd(),
+            libc::TUNSETVNETHDRSZ,
+            &size as *const libc::c_int,
+        )
+    };
+    check(rc)
+}
+
+/// TUNSETVNETLE: the header's fields are little-endian (virtio 1.0), also on
+/// big-endian hosts.
+pub(super) fn tun_set_vnet_le(tun: BorrowedFd<'_>) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: TUNSETVNETLE reads one `int` through the pointer, which points to
+    // a live local for the duration of the call.
+    let rc = unsafe {
+        libc::ioctl(
+            tun.as_raw_fd(),
+            libc::TUNSETVNETLE,
+            &on as *const libc::c_int,
+        )
+    };
+    check(rc)
+}
+
+/// TUNSETOFFLOAD with `TUN_F_*` flags; EINVAL if the kernel lacks one of them.
+pub(super) fn tun_set_offload(tun: BorrowedFd<'_>, flags: u32) -> io::Result<()> {
+    // SAFETY: TUNSETOFFLOAD takes its argument by value (an unsigned long of
+    // flags), no pointer is passed.
+    let rc = unsafe {
+        libc::ioctl(
+            tun.as_raw_fd(),
+            libc::TUNSETOFFLOAD,
+            libc::c_ulong::from(flags),
+        )
+    };
+    check(rc)
+}
+
+fn check(rc: libc::c_int) -> io::Result<()> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// A socket for the SIOC*IF* ioctls (any AF_INET datagram socket will do).
 pub(super) fn control_socket() -> io::Result<OwnedFd> {
     Ok(socket_with(

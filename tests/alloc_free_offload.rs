@@ -1,0 +1,77 @@
+//! House rule 3 for the tap offloads: after the buffers are made, cutting a
+//! 60 KB GSO frame into MTU-sized segments and coalescing them back must not
+//! allocate. One test in this file, so no other test thread allocates while
+//! the counting allocator measures.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+use egd_ifaces::offload::layout::set_ipv4_checksum;
+use egd_ifaces::offload::vnet::{F_NEEDS_CSUM, GSO_TCPV4};
+use egd_ifaces::offload::{Coalescer, DEFAULT_FLOWS, VnetHdr, checksum, segment};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
+
+const PAYLOAD: usize = 60_000;
+const MAX_FRAME: usize = 1414 + 14;
+
+/// Ethernet + IPv4 + TCP (no options) with a partial checksum, as a tap with
+/// TSO hands it over.
+fn gso_frame() -> (VnetHdr, Vec<u8>) {
+    let mut f = vec![0u8; 54 + PAYLOAD];
+    f[..12].copy_from_slice(&[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2]);
+    f[12..14].copy_from_slice(&[0x08, 0x00]);
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&((40 + PAYLOAD) as u16).to_be_bytes());
+    f[20] = 0x40;
+    f[22..24].copy_from_slice(&[64, 6]);
+    f[26..34].copy_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+    set_ipv4_checksum(&mut f[14..], 20);
+    f[34..38].copy_from_slice(&[0x30, 0x39, 0x14, 0x51]);
+    f[46] = 5 << 4;
+    f[47] = 0x10;
+    f[48..50].copy_from_slice(&[1, 0]);
+    let pseudo = checksum::pseudo_header(&[10, 0, 0, 1], &[10, 0, 0, 2], 6, (20 + PAYLOAD) as u32);
+    f[50..52].copy_from_slice(&checksum::fold(pseudo).to_be_bytes());
+    for (i, b) in f[54..].iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    let hdr = VnetHdr {
+        flags: F_NEEDS_CSUM,
+        gso_type: GSO_TCPV4,
+        hdr_len: 54,
+        gso_size: 1360,
+        csum_start: 34,
+        csum_offset: 16,
+    };
+    (hdr, f)
+}
+
+#[test]
+fn segmenting_and_coalescing_do_not_allocate() {
+    let (hdr, big) = gso_frame();
+    let mut frame = big.clone();
+    let mut scratch = vec![0u8; MAX_FRAME];
+    let mut coalescer = Coalescer::new(DEFAULT_FLOWS);
+    let mut written = 0usize;
+    let mut round = |frame: &mut [u8], scratch: &mut [u8], coalescer: &mut Coalescer| {
+        let mut out = |h: &VnetHdr, f: &[u8]| {
+            assert_eq!(h.gso_size, 1360);
+            written += f.len();
+        };
+        segment(&hdr, frame, MAX_FRAME, scratch, |seg| {
+            coalescer.push(seg, &mut out)
+        })
+        .unwrap();
+        coalescer.flush(&mut out);
+    };
+    round(&mut frame, &mut scratch, &mut coalescer);
+    let region = Region::new(GLOBAL);
+    for _ in 0..200 {
+        round(&mut frame, &mut scratch, &mut coalescer);
+    }
+    let stats = region.change();
+    assert_eq!(stats.allocations + stats.reallocations, 0, "{stats:?}");
+    assert_eq!(written, 201 * big.len());
+    assert_eq!(frame, big);
+}
