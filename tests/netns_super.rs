@@ -40,7 +40,7 @@ use common::procs::Proc;
 use common::{kernel_test_unavailable, wait_for};
 use config::{Routing, edge_config, supernode_config, write_checked};
 use kernel::{assert_running, logs, serial, spawn_egd, tools_missing};
-use mesh::{Mesh, MeshRouting, Phase};
+use mesh::{A, B, Mesh, MeshRouting, Phase, R1};
 use nat::NatNet;
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
@@ -120,6 +120,31 @@ fn asymmetric_relays_in_super_mode(clock_offsets_ms: [i64; 4]) {
 #[test]
 fn a_to_b_and_b_to_a_take_different_relays_and_follow_delay_changes() {
     asymmetric_relays_in_super_mode([0; 4]);
+}
+
+/// Fast failover for real: during a `ping -i 0.05` flow the link A→R1 the
+/// requests take dies (in its link emulator); at most 1 s of the flow is
+/// lost before the edges route around it.
+#[test]
+fn a_dead_link_costs_at_most_a_second_of_a_ping_flow() {
+    let _serial = serial();
+    if kernel_test_unavailable().is_some() || tools_missing(&["ping", "nft"]) {
+        return;
+    }
+    let mut mesh = Mesh::start(MeshRouting::Super, [0, 0, 0, 0]);
+    mesh.await_routes(Phase::First);
+    let (lost, output) = mesh.flow_through_a_cut();
+    eprintln!("failover: lost {lost} of 200 pings at 50 ms");
+    assert!(
+        lost <= 20,
+        "lost {lost} of 200 pings at 50 ms (1 s is 20): {output}\n{}",
+        mesh.report()
+    );
+    assert_ne!(
+        mesh.next_hop(A, B),
+        Some(R1),
+        "A routes around the dead link"
+    );
 }
 
 /// The same scenario in P2P mode: no supernode, each edge solves its own

@@ -243,6 +243,26 @@ impl Mesh {
         self.link(from, to).forwarded(direction)
     }
 
+    /// A `ping -i 0.05` flow from A to B (200 requests) while, after 2 s,
+    /// the link A→R1 it uses dies one way; returns how many were lost and
+    /// ping's output.
+    pub fn flow_through_a_cut(&mut self) -> (u32, String) {
+        let a = &self.edges[usize::from(A) - 1];
+        let warm = wait_for(Duration::from_secs(10), || {
+            (ping(a, "10.66.0.2", 1, "0.2").0 == 1).then_some(())
+        });
+        assert!(warm.is_some(), "A reaches B:\n{}", self.report());
+        let count = 200;
+        let flow = std::thread::scope(|s| {
+            let flow = s.spawn(|| ping(a, "10.66.0.2", count, "0.05"));
+            std::thread::sleep(Duration::from_secs(2));
+            let direction = if A < R1 { "a_to_b" } else { "b_to_a" };
+            self.link(A, R1).set(direction, "up=false");
+            flow.join().unwrap()
+        });
+        (count - flow.0, flow.1)
+    }
+
     pub fn set_delays(&self, phase: Phase) {
         for ((x, y), link) in &self.links {
             link.set("a_to_b", &format!("delay={}ms", delay_ms(phase, *x, *y)));
