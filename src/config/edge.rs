@@ -45,6 +45,8 @@ pub struct EdgeConfig {
     pub reset_endpoint_interval: Duration,
     pub peers: Vec<EdgePeer>,
     pub metrics: Option<MetricsConfig>,
+    /// egd: the topology page of this edge's own graph.
+    pub web: Option<super::web::WebConfig>,
 }
 
 impl EdgeConfig {
@@ -200,6 +202,7 @@ pub fn edge(c: Check<'_>, r: &raw::Edge) -> Result<EdgeConfig, ConfigError> {
         )?,
         peers,
         metrics: common::metrics(c, r.Metrics.as_ref(), &root.key("Metrics"))?,
+        web: super::web::web(c, r.Web.as_ref(), &root.key("Web"))?,
     })
 }
 

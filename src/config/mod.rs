@@ -35,6 +35,7 @@ mod save;
 mod super_node;
 mod template;
 mod types;
+mod web;
 mod write_error;
 mod yaml;
 
@@ -65,6 +66,7 @@ pub use template::{
     render_edge_from_template, render_edge_template_text,
 };
 pub use types::{Endpoint, MacPrefix, Mtu, PresharedKey, PrivateKey, PublicKey};
+pub use web::WebConfig;
 pub use write_error::WriteError;
 
 use check::Check;

@@ -161,6 +161,13 @@ pub struct Metrics {
     pub Listen: Field<String>,
 }
 
+/// egd's own addition on edges: serve the topology page (`config::web`).
+#[derive(Debug, Default, Deserialize)]
+pub struct Web {
+    pub Listen: Field<String>,
+    pub Password: Field<String>,
+}
+
 /// An edge node's file (`--mode edge`).
 #[derive(Debug, Default, Deserialize)]
 pub struct Edge {
@@ -181,6 +188,7 @@ pub struct Edge {
     pub ResetEndPointInterval: Field<f64>,
     pub Peers: Option<Vec<EdgePeer>>,
     pub Metrics: Option<Metrics>,
+    pub Web: Option<Web>,
 }
 
 #[derive(Debug, Default, Deserialize)]

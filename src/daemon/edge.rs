@@ -98,6 +98,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         metrics::install(listen).map_err(RunError)?;
         tracing::info!(target: target::NORMAL, "metrics on http://{listen}/metrics");
     }
+    let web = super::edge_web::EdgeWeb::start(cfg).map_err(RunError)?;
 
     let seed = entropy::random_32().map_err(|e| RunError(format!("randomness: {e}")))?;
     let node_cfg = NodeConfig::from_edge(cfg, resolve);
@@ -287,6 +288,9 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
                 for (s, d, l) in p.latencies() {
                     metrics::publish_latency(s.get(), d.get(), l.as_secs_f64());
                 }
+            }
+            if let Some(w) = &web {
+                w.publish(&node, p2p.as_ref(), &running_cfg);
             }
             if let Some(u) = &uapi {
                 let key = running_cfg.private_key.as_bytes();

@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod edge;
 pub mod edge_control;
+pub mod edge_web;
 pub mod entropy;
 pub mod http;
 pub mod logging;

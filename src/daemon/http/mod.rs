@@ -11,6 +11,9 @@
 //! the data path. Dropping the returned [`HttpHandle`] (or calling
 //! [`HttpHandle::shutdown`]) stops it.
 //!
+//! The Manage listeners also serve the topology page at `/` (`page`), read
+//! with the `ShowState` secret.
+//!
 //! Client: [`EdgeApiClient::new`] with the supernode's API base URL, the
 //! edge's NodeID and its Edge API token; each call blocks for at most
 //! [`client::CALL_TIMEOUT`].
@@ -20,6 +23,7 @@ pub mod client;
 mod config;
 mod form;
 mod listen;
+mod page;
 mod routes;
 mod routes_edge;
 mod routes_manage;

@@ -11,7 +11,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::{routes_edge, routes_manage};
+use super::{page, routes_edge, routes_manage};
 use crate::control::api::{ApiError, SuperApi};
 
 /// Which route sets a listener serves.
@@ -110,6 +110,9 @@ async fn dispatch(State(ctx): State<Ctx>, req: Request) -> Response {
             return method_not_allowed("GET, POST");
         }
         return routes_manage::handle(api, route, req).await;
+    }
+    if ctx.apis.manage && page::is_page(req.uri().path(), &ctx.prefix) {
+        return page::handle(api, &ctx.prefix, &req);
     }
     text(StatusCode::NOT_FOUND, "no such API path")
 }

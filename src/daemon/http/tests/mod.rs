@@ -6,6 +6,7 @@ mod client;
 mod edge;
 mod fake;
 mod manage;
+mod page;
 mod server;
 mod tls;
 
