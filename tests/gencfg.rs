@@ -389,8 +389,10 @@ fn a_generated_super_network_starts_and_converges() {
     for id in ids {
         assert_eq!(st["PeerInfo"][id.to_string()]["Online"], true, "{st}");
     }
-    // And the edges have the table: each reaches the others (directly, on
-    // one loopback).
+    // And the edges have the table: a next hop toward every other edge.
+    // (Which one is the solver's business: on one loopback the latencies
+    // are all ~0.1 ms, and a relay can measure faster than the direct
+    // link under load.)
     for (i, (id, m)) in ids.iter().zip(&metrics_ports).enumerate() {
         let url = format!("http://127.0.0.1:{m}/metrics");
         let others: Vec<u16> = ids.iter().copied().filter(|d| d != id).collect();
@@ -399,7 +401,8 @@ fn a_generated_super_network_starts_and_converges() {
             others
                 .iter()
                 .all(|d| {
-                    sample(&text, &format!("egd_next_hop{{dst=\"{d}\"}}")) == Some(f64::from(*d))
+                    sample(&text, &format!("egd_next_hop{{dst=\"{d}\"}}"))
+                        .is_some_and(|hop| others.iter().any(|o| f64::from(*o) == hop))
                 })
                 .then_some(())
         });
