@@ -4,6 +4,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
+use crate::memif::MemifSpec;
+
 /// The settings for one L2 endpoint. Build it with [`IfaceSpec::new`] and set
 /// the fields the chosen [`IfaceKind`] needs (see each kind).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub struct IfaceSpec {
     /// Tap queues (`IFF_MULTI_QUEUE` when > 1). [`crate::open`] opens the first;
     /// [`crate::Tap::open_queue`] attaches the others.
     pub queues: usize,
+    /// `vpp`: socket, interface id and role of the memif.
+    pub memif: MemifSpec,
 }
 
 impl IfaceSpec {
@@ -53,11 +57,12 @@ impl IfaceSpec {
             l2_header_mode: L2HeaderMode::NoChange,
             post_script: None,
             queues: 1,
+            memif: MemifSpec::default(),
         }
     }
 }
 
-/// `Interface.IType`. (`vpp` comes later.)
+/// `Interface.IType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IfaceKind {
     Tap,
@@ -69,11 +74,13 @@ pub enum IfaceKind {
     UnixGramSock,
     UnixPacketSock,
     Fd,
+    /// A memif (VPP, DPDK): see [`crate::memif`].
+    Vpp,
 }
 
 impl IfaceKind {
     /// Every kind, in config order.
-    pub const ALL: [IfaceKind; 9] = [
+    pub const ALL: [IfaceKind; 10] = [
         IfaceKind::Tap,
         IfaceKind::Dummy,
         IfaceKind::Stdio,
@@ -83,6 +90,7 @@ impl IfaceKind {
         IfaceKind::UnixGramSock,
         IfaceKind::UnixPacketSock,
         IfaceKind::Fd,
+        IfaceKind::Vpp,
     ];
 
     /// The config's `IType` spelling (also `EG_INTERFACE_TYPE` for the PostScript).
@@ -97,6 +105,7 @@ impl IfaceKind {
             IfaceKind::UnixGramSock => "unixgramsock",
             IfaceKind::UnixPacketSock => "unixpacketsock",
             IfaceKind::Fd => "fd",
+            IfaceKind::Vpp => "vpp",
         }
     }
 
@@ -154,7 +163,7 @@ mod tests {
         for kind in IfaceKind::ALL {
             assert_eq!(IfaceKind::from_itype(kind.itype()), Some(kind));
         }
-        assert_eq!(IfaceKind::from_itype("vpp"), None);
+        assert_eq!(IfaceKind::from_itype("vpp"), Some(IfaceKind::Vpp));
         assert_eq!(IfaceKind::from_itype("TAP"), None);
     }
 
