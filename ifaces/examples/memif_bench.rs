@@ -8,6 +8,7 @@
 //! had to drop for a full ring.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real threads and clocks
+#![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -141,9 +141,7 @@ impl VppRole {
         match text {
             "client" | "slave" => Ok(VppRole::Client),
             "server" | "master" => Ok(VppRole::Server),
-            _ => Err(format!(
-                "unknown VPPIFaceRole {text:?} (client or server)"
-            )),
+            _ => Err(format!("unknown VPPIFaceRole {text:?} (client or server)")),
         }
     }
 }
