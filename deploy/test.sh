@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use (command=package).
 . deploy/lib/packages.sh
 ensure_packages test.sh wg=wireguard-tools ip=iproute2 ping=iputils-ping iperf3=iperf3 nft=nftables chronyd=chrony faketime=faketime \
-  chromium=chromium chromedriver=chromium-driver
+  chromium=chromium chromedriver=chromium-driver dpdk-testpmd=dpdk-dev
 
 # Tests that need an external tool fail (instead of skipping) when it is absent.
 export EGD_REQUIRE_TOOLS=1

@@ -12,6 +12,7 @@
 //! | `udpsock`, `unixgramsock` | [`dgram`] | the socket | — |
 //! | `tcpsock`, `unixsock`, `unixpacketsock` | [`stream`] | an epoll fd over listener and connections | every 1 s (reconnect) |
 //! | `fd` | [`fd`] | `EG_FD_RX` (None after EOF) | every 100 ms (flush) |
+//! | `vpp` | [`memif`] | an epoll fd over the control socket and the receive ring's eventfd | every 250 ms (handshake, reconnect) |
 //!
 //! How a caller drives any endpoint (single-threaded, all fds non-blocking):
 //! 1. wait until `read_fd()` is readable, or until `maintain_interval()` has
@@ -29,8 +30,9 @@
 //! `Err` from any call means the endpoint is broken for good (a closed fd,
 //! a failed epoll); everything else is counted, not returned.
 //!
-//! `unsafe` is confined to the interface ioctls (`tap::ifreq`) and to taking
-//! the `fd` kind's descriptors, each block with a `// SAFETY:` note.
+//! `unsafe` is confined to the interface ioctls (`tap::ifreq`), to taking
+//! the `fd` kind's descriptors and to memif's shared memory (`memif::shm`),
+//! each block with a `// SAFETY:` note.
 
 pub mod dgram;
 pub mod dummy;
@@ -39,6 +41,7 @@ pub mod fd;
 mod fdio;
 mod fdpair;
 pub mod hostaddr;
+pub mod memif;
 pub mod memory;
 pub mod offload;
 mod postscript;
@@ -57,6 +60,7 @@ pub use dgram::DatagramIface;
 pub use dummy::DummyIface;
 pub use error::IfaceError;
 pub use fd::FdIface;
+pub use memif::{MemifIface, MemifRole, MemifSpec};
 pub use memory::{MemoryIface, memory_pair};
 pub use postscript::{post_script_env, run_post_script, run_post_script_with_env};
 pub use spec::{IfaceKind, IfaceSpec, L2HeaderMode, SockSpec};
@@ -138,5 +142,6 @@ pub fn open(spec: &IfaceSpec) -> Result<Box<dyn L2Interface>, IfaceError> {
             Box::new(StreamIface::open(spec)?)
         }
         IfaceKind::Fd => Box::new(FdIface::from_env(&spec.name)?),
+        IfaceKind::Vpp => Box::new(MemifIface::open(spec)?),
     })
 }

@@ -4,6 +4,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
+use crate::memif::MemifSpec;
+
 /// The settings for one L2 endpoint. Build it with [`IfaceSpec::new`] and set
 /// the fields the chosen [`IfaceKind`] needs (see each kind).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +40,8 @@ pub struct IfaceSpec {
     /// segmentation offloads the kernel accepts (see [`crate::offload`]).
     /// Ignored by the other kinds.
     pub offload: bool,
+    /// `vpp`: socket, interface id and role of the memif.
+    pub memif: MemifSpec,
 }
 
 impl IfaceSpec {
@@ -59,11 +63,12 @@ impl IfaceSpec {
             post_script: None,
             queues: 1,
             offload: false,
+            memif: MemifSpec::default(),
         }
     }
 }
 
-/// `Interface.IType`. (`vpp` comes later.)
+/// `Interface.IType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IfaceKind {
     Tap,
@@ -75,11 +80,13 @@ pub enum IfaceKind {
     UnixGramSock,
     UnixPacketSock,
     Fd,
+    /// A memif (VPP, DPDK): see [`crate::memif`].
+    Vpp,
 }
 
 impl IfaceKind {
     /// Every kind, in config order.
-    pub const ALL: [IfaceKind; 9] = [
+    pub const ALL: [IfaceKind; 10] = [
         IfaceKind::Tap,
         IfaceKind::Dummy,
         IfaceKind::Stdio,
@@ -89,6 +96,7 @@ impl IfaceKind {
         IfaceKind::UnixGramSock,
         IfaceKind::UnixPacketSock,
         IfaceKind::Fd,
+        IfaceKind::Vpp,
     ];
 
     /// The config's `IType` spelling (also `EG_INTERFACE_TYPE` for the PostScript).
@@ -103,6 +111,7 @@ impl IfaceKind {
             IfaceKind::UnixGramSock => "unixgramsock",
             IfaceKind::UnixPacketSock => "unixpacketsock",
             IfaceKind::Fd => "fd",
+            IfaceKind::Vpp => "vpp",
         }
     }
 
@@ -160,7 +169,7 @@ mod tests {
         for kind in IfaceKind::ALL {
             assert_eq!(IfaceKind::from_itype(kind.itype()), Some(kind));
         }
-        assert_eq!(IfaceKind::from_itype("vpp"), None);
+        assert_eq!(IfaceKind::from_itype("vpp"), Some(IfaceKind::Vpp));
         assert_eq!(IfaceKind::from_itype("TAP"), None);
     }
 

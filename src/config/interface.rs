@@ -108,7 +108,12 @@ pub struct Interface {
     pub itype: IType,
     pub name: String,
     pub vpp_iface_id: u32,
+    /// VPP-side configuration: egd prints the `vpp` CLI that bridges the memif.
     pub vpp_bridge_id: u32,
+    /// `VPPIFaceSocket`: the memif control socket (default VPP's).
+    pub vpp_socket: PathBuf,
+    /// `VPPIFaceRole`: `client` (memif slave, default) or `server` (master).
+    pub vpp_role: VppRole,
     pub mac_prefix: Option<MacPrefix>,
     pub ipv4: Option<Ipv4Net>,
     pub ipv6: Option<Ipv6Net>,
@@ -117,6 +122,28 @@ pub struct Interface {
     pub recv_addr: Option<SocketSpec>,
     pub send_addr: Option<SocketSpec>,
     pub l2_header_mode: L2HeaderMode,
+}
+
+/// VPP's default memif socket (its socket-id 0).
+const DEFAULT_VPP_SOCKET: &str = "/run/vpp/memif.sock";
+
+/// `VPPIFaceRole`: egd's side of the memif.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VppRole {
+    /// memif slave: connects to VPP's socket and provides the shared memory.
+    Client,
+    /// memif master: listens on the socket; VPP connects as slave.
+    Server,
+}
+
+impl VppRole {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "client" | "slave" => Ok(VppRole::Client),
+            "server" | "master" => Ok(VppRole::Server),
+            _ => Err(format!("unknown VPPIFaceRole {text:?} (client or server)")),
+        }
+    }
 }
 
 /// MTU when the key is absent and the type does not require it: the
@@ -175,6 +202,14 @@ pub fn interface(
     require_present("VPPBridgeID", r.VPPBridgeID.is_some())?;
     let vpp_iface_id = c.u32_or(&r.VPPIFaceID, &at.key("VPPIFaceID"), 0)?;
     let vpp_bridge_id = c.u32_or(&r.VPPBridgeID, &at.key("VPPBridgeID"), 0)?;
+    let vpp_socket = c
+        .parse_opt(&r.VPPIFaceSocket, &at.key("VPPIFaceSocket"), |s| {
+            Ok(PathBuf::from(s))
+        })?
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_VPP_SOCKET));
+    let vpp_role = c
+        .parse_opt(&r.VPPIFaceRole, &at.key("VPPIFaceRole"), VppRole::parse)?
+        .unwrap_or(VppRole::Client);
 
     let mac_prefix = c.parse_opt(&r.MacAddrPrefix, &at.key("MacAddrPrefix"), MacPrefix::parse)?;
     require_present("MacAddrPrefix", mac_prefix.is_some())?;
@@ -229,6 +264,8 @@ pub fn interface(
         name,
         vpp_iface_id,
         vpp_bridge_id,
+        vpp_socket,
+        vpp_role,
         mac_prefix,
         ipv4,
         ipv6,
@@ -249,5 +286,19 @@ fn socket_spec(itype: IType, text: &str) -> Result<SocketSpec, String> {
         text.parse::<SocketAddr>()
             .map(SocketSpec::Inet)
             .map_err(|_| format!("{text:?} is not an ip:port address"))
+    }
+}
+
+#[cfg(test)]
+mod vpp_role_tests {
+    use super::VppRole;
+
+    #[test]
+    fn roles_in_both_vocabularies() {
+        assert_eq!(VppRole::parse("client"), Ok(VppRole::Client));
+        assert_eq!(VppRole::parse("slave"), Ok(VppRole::Client));
+        assert_eq!(VppRole::parse("server"), Ok(VppRole::Server));
+        assert_eq!(VppRole::parse("master"), Ok(VppRole::Server));
+        assert!(VppRole::parse("Client").is_err());
     }
 }

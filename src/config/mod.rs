@@ -58,7 +58,7 @@ pub use gen_network::{
     GenMode, GenTemplate, GenTemplates, GeneratedFile, GeneratedNetwork, generate, read_templates,
 };
 pub use gencfg::{GenConfig, GenEdgeRange, GenSuperNode, parse_id_ranges};
-pub use interface::{IType, Interface, L2HeaderMode, SocketSpec};
+pub use interface::{IType, Interface, L2HeaderMode, SocketSpec, VppRole};
 pub use save::{edge_peers_replaced, save_edge_peers, save_super_peers, super_peers_replaced};
 pub use super_node::{ApiTls, Passwords, Secret, SuperConfig, SuperPeer};
 pub use template::{

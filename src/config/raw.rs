@@ -59,6 +59,9 @@ pub struct Interface {
     pub Name: Field<String>,
     pub VPPIFaceID: Field<u64>,
     pub VPPBridgeID: Field<u64>,
+    /// egd's own keys (not upstream's): the memif socket and our role.
+    pub VPPIFaceSocket: Field<String>,
+    pub VPPIFaceRole: Field<String>,
     pub MacAddrPrefix: Field<String>,
     pub IPv4CIDR: Field<String>,
     pub IPv6CIDR: Field<String>,

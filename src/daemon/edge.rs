@@ -8,13 +8,15 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use egd_ifaces::offload::OffloadPath;
-use egd_ifaces::{IfaceKind, IfaceSpec, L2HeaderMode as IfaceL2Mode, L2Interface, SockSpec};
+use egd_ifaces::{
+    IfaceKind, IfaceSpec, L2HeaderMode as IfaceL2Mode, L2Interface, MemifRole, MemifSpec, SockSpec,
+};
 use egd_uring::{Backend, Completion, Reactor, ReactorConfig, SocketId, WatchId};
 
 use super::edge_control::EdgeControl;
 use super::signals::Signals;
 use super::{clock, entropy, metrics, sockets};
-use crate::config::{EdgeConfig, EdgeMode, IType, L2HeaderMode, SocketSpec};
+use crate::config::{EdgeConfig, EdgeMode, IType, L2HeaderMode, SocketSpec, VppRole};
 use crate::control::api;
 use crate::control::p2p::{P2pConfig, P2pSync};
 use crate::logging::target;
@@ -56,6 +58,9 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     let spec = iface_spec(cfg)?;
     let mut iface = egd_ifaces::open(&spec).map_err(|e| RunError(e.to_string()))?;
     tracing::info!(target: target::NORMAL, "interface {} ({}) is up", iface.name(), cfg.interface.itype.name());
+    if spec.kind == IfaceKind::Vpp {
+        log_vpp_cli(&spec, cfg.interface.vpp_bridge_id);
+    }
     if cfg.post_script.is_some() {
         let mac_prefix = cfg
             .interface
@@ -492,7 +497,7 @@ fn iface_spec(cfg: &EdgeConfig) -> Result<IfaceSpec, RunError> {
         IType::UnixGramSock => IfaceKind::UnixGramSock,
         IType::UnixPacketSock => IfaceKind::UnixPacketSock,
         IType::Fd => IfaceKind::Fd,
-        IType::Vpp => return Err(RunError("not implemented yet: IType vpp".into())),
+        IType::Vpp => IfaceKind::Vpp,
     };
     let mac = i
         .mac_prefix
@@ -523,6 +528,14 @@ fn iface_spec(cfg: &EdgeConfig) -> Result<IfaceSpec, RunError> {
         post_script: cfg.post_script.clone(),
         queues: 1,
         offload: kind == IfaceKind::Tap && tap_offload_wanted(),
+        memif: MemifSpec {
+            socket: i.vpp_socket.clone(),
+            id: i.vpp_iface_id,
+            role: match i.vpp_role {
+                VppRole::Client => MemifRole::Client,
+                VppRole::Server => MemifRole::Server,
+            },
+        },
     })
 }
 
@@ -530,6 +543,23 @@ fn iface_spec(cfg: &EdgeConfig) -> Result<IfaceSpec, RunError> {
 /// one-frame-per-syscall path, and a way out should a kernel misbehave).
 fn tap_offload_wanted() -> bool {
     std::env::var_os("EGD_TAP_OFFLOAD").is_none_or(|v| v != "0")
+}
+
+/// `VPPBridgeID` and VPP's end of the memif are VPP-side configuration: egd
+/// does not use VPP's API, so it prints the `vpp` CLI an operator runs.
+fn log_vpp_cli(spec: &IfaceSpec, bridge_id: u32) {
+    let m = &spec.memif;
+    let lines = egd_ifaces::memif::vpp::cli_lines(&m.socket, m.id, m.role, bridge_id, spec.mtu);
+    tracing::info!(
+        target: target::NORMAL,
+        "memif id {} on {} as {:?}; VPP side (vppctl):",
+        m.id,
+        m.socket.display(),
+        m.role
+    );
+    for line in lines {
+        tracing::info!(target: target::NORMAL, "  vpp# {line}");
+    }
 }
 
 /// A locally administered unicast MAC for a node without a configured prefix.
