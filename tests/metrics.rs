@@ -146,6 +146,7 @@ fn the_exposition_parses_and_has_the_whole_metric_set() {
         "egd_solver_seconds_bucket",
         "egd_interface_errors_total",
         "egd_ntp_offset_seconds",
+        "egd_udp_io_total",
         "egd_next_hop",
         "egd_next_hop_table_hash",
     ];

@@ -289,6 +289,10 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         if now >= next_publish {
             metrics::publish(&node);
             metrics::publish_iface(&iface.stats());
+            metrics::publish_reactor(&reactor.stats());
+            if let Some(path) = &offload {
+                metrics::publish_offload(&path.stats());
+            }
             if let Some(p) = &p2p {
                 for (s, d, l) in p.latencies() {
                     metrics::publish_latency(s.get(), d.get(), l.as_secs_f64());

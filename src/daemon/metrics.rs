@@ -17,6 +17,10 @@
 //! - `egd_solver_seconds`: histogram of route computations
 //! - `egd_interface_errors_total{direction="rx"|"tx"}`
 //! - `egd_ntp_offset_seconds`
+//! - `egd_udp_io_total{what}`: the reactor's datagrams, send calls, GSO
+//!   batches, GRO receives, zero-copy sends and copies, buffer shortages
+//! - `egd_tap_offload_total{what}`, `egd_tap_offload_dropped_total{reason}`:
+//!   a tap with offloads
 //! - `egd_forwarded_packets_total{kind="unicast"|"broadcast"}`
 //! - `egd_delivered_packets_total`
 //! - `egd_dropped_packets_total{reason}`
@@ -91,6 +95,18 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
         "egd_interface_errors_total",
         "Interface read (rx) and write (tx) errors"
     );
+    describe_counter!(
+        "egd_udp_io_total",
+        "UDP reactor counters: datagrams, send calls, GSO batches, GRO receives, zero-copy sends and copies"
+    );
+    describe_counter!(
+        "egd_tap_offload_total",
+        "Tap offload work: large frames segmented, segments, frames coalesced"
+    );
+    describe_counter!(
+        "egd_tap_offload_dropped_total",
+        "Frames the tap offload path refused, by reason"
+    );
     describe_histogram!(
         "egd_solver_seconds",
         metrics::Unit::Seconds,
@@ -118,6 +134,43 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
         "Current next-hop NodeID toward each destination"
     );
     Ok(())
+}
+
+/// The UDP reactor's own counters (GRO/GSO, zero-copy copies, receive
+/// buffer shortages).
+pub fn publish_reactor(s: &egd_uring::Stats) {
+    let series = [
+        ("datagrams_received", s.datagrams_received),
+        ("datagrams_sent", s.datagrams_sent),
+        ("send_calls", s.send_calls),
+        ("gso_batches_sent", s.gso_batches_sent),
+        ("gro_receives", s.gro_receives),
+        ("zerocopy_sends", s.zerocopy_sends),
+        ("zerocopy_copied", s.zerocopy_copied),
+        ("recv_no_buffers", s.recv_no_buffers),
+        ("recv_truncated", s.recv_truncated),
+    ];
+    for (what, v) in series {
+        counter!("egd_udp_io_total", "what" => what).absolute(v);
+    }
+}
+
+/// Tap offload counters: big frames cut, segments made, frames merged.
+pub fn publish_offload(s: &egd_ifaces::offload::OffloadStats) {
+    let series = [
+        ("gso_frames_in", s.gso_frames),
+        ("segments_out", s.segments),
+        ("checksums_completed", s.checksums_completed),
+        ("frames_to_coalesce", s.coalesce.frames_in),
+        ("coalesced_frames_out", s.coalesce.coalesced),
+        ("coalesced_segments", s.coalesce.coalesced_segments),
+    ];
+    for (what, v) in series {
+        counter!("egd_tap_offload_total", "what" => what).absolute(v);
+    }
+    for (reason, n) in s.drops() {
+        counter!("egd_tap_offload_dropped_total", "reason" => reason).absolute(n);
+    }
 }
 
 /// Interface error counters.
