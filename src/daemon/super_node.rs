@@ -77,6 +77,7 @@ pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
         };
         nodes.push((id, family, Node::new(node_cfg, seed, now, unix_now)));
     }
+    tracing::info!(target: target::INTERNAL, "I/O: {}", reactor.features());
     if let Some(listen) = opts.metrics_listen.or(cfg.metrics.map(|m| m.listen)) {
         metrics::install(listen).map_err(RunError)?;
         tracing::info!(target: target::NORMAL, "metrics on http://{listen}/metrics");
