@@ -149,6 +149,13 @@ pub struct GraphSettings {
     pub jitter_tolerance_multiplier: f64,
     pub timeout_check_interval: Duration,
     pub recalculate_cool_down: Duration,
+    /// Path hysteresis, absolute part (`StabilitySettings::hysteresis_absolute`).
+    /// No config key yet; 0 (off) here because each P2P edge's kept hops
+    /// depend on its own history, so edges' tables (and broadcast trees)
+    /// could disagree for good. The routing crate's default is 2 ms.
+    pub hysteresis_absolute: Duration,
+    /// Path hysteresis, relative part; 0 (off) here, 0.10 in the routing crate.
+    pub hysteresis_relative: f64,
 }
 
 impl Default for GraphSettings {
@@ -160,6 +167,8 @@ impl Default for GraphSettings {
             jitter_tolerance_multiplier: 1.1,
             timeout_check_interval: Duration::from_secs(5),
             recalculate_cool_down: Duration::from_secs(5),
+            hysteresis_absolute: Duration::ZERO,
+            hysteresis_relative: 0.0,
         }
     }
 }
@@ -220,6 +229,8 @@ pub fn graph_settings(
             &at.key("RecalculateCoolDown"),
             d.recalculate_cool_down,
         )?,
+        hysteresis_absolute: d.hysteresis_absolute,
+        hysteresis_relative: d.hysteresis_relative,
     })
 }
 
