@@ -172,10 +172,6 @@ impl Mesh {
         solve(&g).unwrap()
     }
 
-    fn table(&self, id: u16) -> NextHopTable {
-        self.sim.host(self.host(id)).node.next_hops().clone()
-    }
-
     /// The true cost (ms, +1 ms per transit node) of the walk a frame from
     /// `src` to `dst` takes, each node using its own table; `None` if the
     /// walk breaks or loops.
@@ -186,19 +182,13 @@ impl Mesh {
             if at == dst {
                 return Some(total);
             }
-            let hop = self.table(at).next_hop(n(at), n(dst))?.get();
+            let node = &self.sim.host(self.host(at)).node;
+            let hop = node.next_hops().next_hop(n(at), n(dst))?.get();
             let (_, d) = self.delays.iter().find(|(k, _)| *k == (at, hop))?;
             total += d + u64::from(hop != dst);
             at = hop;
         }
         None
-    }
-
-    fn route_changes(&self) -> u64 {
-        self.hosts
-            .iter()
-            .map(|(_, h)| self.sim.host(*h).node.metrics().route_changes)
-            .sum()
     }
 }
 
