@@ -53,7 +53,7 @@ fn key(id: u16) -> PrivateKey {
 
 const PING: Duration = Duration::from_secs(1);
 
-fn p2p_config(id: u16) -> P2pConfig {
+fn p2p_config(id: u16, hysteresis: bool) -> P2pConfig {
     P2pConfig {
         node_id: n(id),
         additional_cost: ms(1),
@@ -66,8 +66,8 @@ fn p2p_config(id: u16) -> P2pConfig {
             timeout_check_interval: secs(1),
             recalculate_cool_down: ms(500),
             // The routing crate's defaults.
-            hysteresis_absolute: ms(2),
-            hysteresis_relative: 0.10,
+            hysteresis_absolute: if hysteresis { ms(2) } else { ms(0) },
+            hysteresis_relative: if hysteresis { 0.10 } else { 0.0 },
             ..GraphSettings::default()
         },
         // The upstream default: a median of 9 samples.
@@ -80,6 +80,8 @@ struct Mesh {
     hosts: Vec<(u16, HostId)>,
     /// True one-way delays of the links that are up, (src, dst) → ms.
     delays: Vec<((u16, u16), u64)>,
+    /// Path hysteresis at the routing crate's defaults (else off).
+    hysteresis: bool,
 }
 
 impl Mesh {
@@ -94,6 +96,7 @@ impl Mesh {
             sim,
             hosts: Vec::new(),
             delays: Vec::new(),
+            hysteresis: true,
         }
     }
 
@@ -133,9 +136,9 @@ impl Mesh {
             offset_ms < 0,
             |now, unix| Node::new(cfg, seed, now, unix),
         );
-        let p2p = self
-            .sim
-            .with_node(h, |node, now| P2pSync::new(p2p_config(id), now, node));
+        let p2p = self.sim.with_node(h, |node, now| {
+            P2pSync::new(p2p_config(id, self.hysteresis), now, node)
+        });
         self.sim.set_controller(h, Box::new(SimP2p { p2p }));
         self.hosts.push((id, h));
     }
@@ -262,8 +265,9 @@ fn fifty_nodes_with_skew_and_loss_route_within_one_percent_of_optimal() {
 /// 3→2, 4→1), so its route-change counter counts that pair's changes: at
 /// most one in the hour (the one allowed is a move onto the truly better
 /// path when noise had picked the other at start-up).
-fn near_equal_paths_under_jitter(seed: u64) {
+fn near_equal_paths_under_jitter(seed: u64, hysteresis: bool) -> Vec<u64> {
     let mut mesh = Mesh::new(seed);
+    mesh.hysteresis = hysteresis;
     let offsets = [3_100, -4_700, 4_900, -1_300];
     let neighbours: [&[u16]; 4] = [&[2, 3], &[1, 4], &[1, 4], &[2, 3]];
     for id in 1..=4u16 {
@@ -283,20 +287,26 @@ fn near_equal_paths_under_jitter(seed: u64) {
     };
     let before = per_node(&mesh);
     mesh.sim.run_for(secs(3600));
-    let changes: Vec<u64> = per_node(&mesh)
+    per_node(&mesh)
         .iter()
         .zip(&before)
         .map(|(a, b)| a - b)
-        .collect();
-    assert!(
-        changes.iter().all(|c| *c <= 1),
-        "seed {seed}: route changes per node in an hour: {changes:?}"
-    );
+        .collect()
 }
 
 #[test]
 fn jitter_around_near_equal_paths_changes_routes_at_most_once_an_hour() {
     for seed in [23, 24, 25] {
-        near_equal_paths_under_jitter(seed);
+        let changes = near_equal_paths_under_jitter(seed, true);
+        assert!(
+            changes.iter().all(|c| *c <= 1),
+            "seed {seed}: route changes per node in an hour: {changes:?}"
+        );
     }
+    // The same without path hysteresis flaps: the test has teeth.
+    let changes = near_equal_paths_under_jitter(23, false);
+    assert!(
+        changes.iter().sum::<u64>() > 10,
+        "without hysteresis: {changes:?}"
+    );
 }
