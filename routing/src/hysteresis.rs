@@ -24,6 +24,13 @@
 //! loop-free (`nexthop.rs`). Loop-freedom therefore holds by construction,
 //! whatever the clock offsets; the property test in `tests/hysteresis.rs`
 //! checks it on random graphs under random jitter.
+//!
+//! Broadcast trees (`broadcast.rs`) are derived from the same walks; their
+//! proof uses tight hops only. So the finished table is also checked to give
+//! every source a spanning tree (each reachable node's parent chain reaches
+//! the source, `O(n² · path length)`), and if any would not, the optimal
+//! table is served instead. (The property test has not yet produced a case
+//! where this guard fires.)
 
 use crate::cost::{self, INF};
 use crate::nexthop::NONE;
@@ -109,7 +116,75 @@ pub(crate) fn apply(sol: &Solution, old: &NextHopTable, margin: Margin) -> NextH
     for d in 0..n {
         settle_column(sol, &mut next, &allowed, d);
     }
+    if !broadcast_trees_span(sol, &next) {
+        // Kept hops would leave some node out of a broadcast tree; the
+        // optimal table's trees are proven (`broadcast.rs`).
+        return to_table(sol, &sol.next);
+    }
     to_table(sol, &next)
+}
+
+/// Whether, for every source, the broadcast parents (`broadcast.rs`: the
+/// node before `v` on the walk `src ⇝ v`) lead every reachable `v` back to
+/// `src`. With only tight hops they always do; a kept hop can bend the walk
+/// to `v` away from the walk to its parent and make a parent cycle, which
+/// would cut those nodes off that source's broadcasts.
+fn broadcast_trees_span(sol: &Solution, next: &[u16]) -> bool {
+    let n = sol.n();
+    let mut parent = vec![NONE; n];
+    // 0 = unknown, 1 = on the current walk, 2 = reaches the source.
+    let mut state = vec![0u8; n];
+    for s in 0..n {
+        for v in 0..n {
+            parent[v] = NONE;
+            if v == s || next[s * n + v] == NONE {
+                continue;
+            }
+            let mut at = s;
+            let mut before = s;
+            for _ in 0..n {
+                if at == v {
+                    break;
+                }
+                before = at;
+                at = usize::from(next[at * n + v]);
+                if at >= n {
+                    return false;
+                }
+            }
+            if at != v {
+                return false;
+            }
+            // before < n ≤ u16::MAX.
+            parent[v] = u16::try_from(before).unwrap_or(NONE);
+        }
+        state.iter_mut().for_each(|x| *x = 0);
+        state[s] = 2;
+        let mut walked = Vec::new();
+        for v in 0..n {
+            if parent[v] == NONE {
+                continue; // the source itself, or unreachable
+            }
+            walked.clear();
+            let mut at = v;
+            while state[at] == 0 {
+                let up = parent[at];
+                if up == NONE {
+                    return false; // a reachable node's parent is reachable
+                }
+                state[at] = 1;
+                walked.push(at);
+                at = usize::from(up);
+            }
+            if state[at] == 1 {
+                return false; // a parent cycle
+            }
+            for &w in &walked {
+                state[w] = 2;
+            }
+        }
+    }
+    true
 }
 
 /// Rule 3 for destination `d`: reverts kept hops until every path reaches

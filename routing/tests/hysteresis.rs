@@ -104,8 +104,9 @@ fn a_lost_path_switches_at_once_and_zero_turns_hysteresis_off() {
 /// Random graphs (with clock offsets up to ±10 s and additional costs), fed
 /// round after round of jittered weights, with small and large margins:
 /// every pair the solver can route has a next hop, every path reaches its
-/// destination (no loop), and no walked path costs more than the pair's
-/// margin over the optimum.
+/// destination (no loop), no walked path costs more than the pair's margin
+/// over the optimum, and every source's broadcast reaches every node it can
+/// reach exactly once.
 #[test]
 fn tables_stay_loop_free_under_random_jitter() {
     let t = t0();
@@ -188,7 +189,24 @@ fn tables_stay_loop_free_under_random_jitter() {
                     }
                 }
             }
-            let _: Vec<NodeId> = r.graph().nodes().collect();
+            // Broadcasts from every source reach every reachable node once.
+            for &src in &spec.ids {
+                let mut got = vec![src];
+                let mut queue = vec![(src, src)];
+                while let Some((me, from)) = queue.pop() {
+                    for c in table.forward_set(me, from, src) {
+                        assert!(!got.contains(&c), "case {case}: {c:?} twice from {src:?}");
+                        got.push(c);
+                        queue.push((c, me));
+                    }
+                }
+                let reachable = 1 + spec
+                    .ids
+                    .iter()
+                    .filter(|&&d| fresh.next_hop(src, d).is_some())
+                    .count();
+                assert_eq!(got.len(), reachable, "case {case}: broadcast from {src:?}");
+            }
         }
     }
     assert!(kept > 0, "the rule was exercised ({kept} kept hops)");
