@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Rng, id, spec};
-use egd_routing::{Latency, NodeId, PathError, Router, RouterConfig, StabilitySettings, solve};
+use egd_routing::{Latency, PathError, Router, RouterConfig, StabilitySettings, solve};
 use std::time::{Duration, Instant};
 
 #[allow(clippy::disallowed_methods)] // the one clock read: a base for virtual time
