@@ -149,12 +149,13 @@ pub struct GraphSettings {
     pub jitter_tolerance_multiplier: f64,
     pub timeout_check_interval: Duration,
     pub recalculate_cool_down: Duration,
-    /// Path hysteresis, absolute part (`StabilitySettings::hysteresis_absolute`).
-    /// No config key yet; 0 (off) here because each P2P edge's kept hops
+    /// `PathHysteresis` (ms; egd extension): path hysteresis, absolute part
+    /// (`StabilitySettings::hysteresis_absolute`). Default 0 (off) because each P2P edge's kept hops
     /// depend on its own history, so edges' tables (and broadcast trees)
     /// could disagree for good. The routing crate's default is 2 ms.
     pub hysteresis_absolute: Duration,
-    /// Path hysteresis, relative part; 0 (off) here, 0.10 in the routing crate.
+    /// `PathHysteresisRelative` (egd extension): the relative part; default
+    /// 0 (off), 0.10 in the routing crate.
     pub hysteresis_relative: f64,
 }
 
@@ -229,8 +230,23 @@ pub fn graph_settings(
             &at.key("RecalculateCoolDown"),
             d.recalculate_cool_down,
         )?,
-        hysteresis_absolute: d.hysteresis_absolute,
-        hysteresis_relative: d.hysteresis_relative,
+        hysteresis_absolute: c.millis(
+            &r.PathHysteresis,
+            &at.key("PathHysteresis"),
+            d.hysteresis_absolute,
+        )?,
+        hysteresis_relative: c.value_or(
+            &r.PathHysteresisRelative,
+            &at.key("PathHysteresisRelative"),
+            d.hysteresis_relative,
+            |f| {
+                if f.is_finite() && (0.0..=1.0).contains(&f) {
+                    Ok(f)
+                } else {
+                    Err(format!("relative hysteresis must be in 0..=1, got {f}"))
+                }
+            },
+        )?,
     })
 }
 
