@@ -126,3 +126,30 @@ fn example_values_come_through() {
     assert_eq!(g.edge_nodes.len(), 6);
     assert!(g.distance_matrix.starts_with("X 1"));
 }
+
+#[test]
+fn path_hysteresis_keys_are_read_and_off_by_default() {
+    let path = Path::new("super.yaml");
+    let Config::Super(s) = egd::config::load_str(path, egd::config::example::SUPER, None)
+        .unwrap()
+        .config
+    else {
+        panic!("super expected")
+    };
+    assert_eq!(s.graph.hysteresis_absolute, std::time::Duration::ZERO);
+    assert_eq!(s.graph.hysteresis_relative, 0.0);
+    let text = egd::config::example::SUPER.replace(
+        "  RecalculateCoolDown: 5\n",
+        "  RecalculateCoolDown: 5\n  PathHysteresis: 3\n  PathHysteresisRelative: 0.1\n",
+    );
+    let Config::Super(s) = egd::config::load_str(path, &text, None).unwrap().config else {
+        panic!("super expected")
+    };
+    assert_eq!(
+        s.graph.hysteresis_absolute,
+        std::time::Duration::from_millis(3)
+    );
+    assert_eq!(s.graph.hysteresis_relative, 0.1);
+    let bad = text.replace("PathHysteresisRelative: 0.1", "PathHysteresisRelative: 2");
+    assert!(egd::config::load_str(path, &bad, None).is_err());
+}

@@ -38,6 +38,7 @@ mod cost;
 mod dense;
 mod fw;
 mod graph;
+mod hysteresis;
 mod incremental;
 mod latency;
 mod manual;

@@ -19,6 +19,11 @@
 //!   disappearing edge (or node, or changed additional cost) recomputes at
 //!   once.
 //!
+//! A recomputation driven only by changed weights applies path hysteresis
+//! (`hysteresis.rs`): a pair keeps its next hop unless the new path is
+//! significantly better; one with new edges, nodes or costs, or lost ones,
+//! takes the optimal table.
+//!
 //! A recomputation applies the few changed edges incrementally
 //! ([`Solution::update_edge`]) when the node set is unchanged, and solves
 //! from scratch otherwise; both give the same table. Inconsistent samples
@@ -83,6 +88,9 @@ pub struct Router {
     state_hash: StateHash,
     /// The node set or additional costs changed: incremental is not enough.
     topology_changed: bool,
+    /// An edge appeared or disappeared since the last recomputation: no
+    /// hysteresis this time.
+    structural: bool,
     pending: Pending,
     last_recompute: Option<Instant>,
     next_sweep: Instant,
@@ -105,6 +113,7 @@ impl Router {
             solution: None,
             table,
             topology_changed: true,
+            structural: true,
             pending: Pending::None,
             last_recompute: None,
             next_sweep,
@@ -129,7 +138,10 @@ impl Router {
             self.topology_changed = true;
         }
         match change {
-            Change::Appeared => self.schedule(Pending::Now),
+            Change::Appeared => {
+                self.structural = true;
+                self.schedule(Pending::Now);
+            }
             Change::Significant => self.schedule(Pending::AfterCoolDown),
             Change::Insignificant => {}
         }
@@ -139,6 +151,7 @@ impl Router {
     /// The link `src → dst` is known to be down: drop it now.
     pub fn handle_link_down(&mut self, now: Instant, src: NodeId, dst: NodeId) {
         if self.graph.remove_edge(src, dst) {
+            self.structural = true;
             self.schedule(Pending::Now);
         }
         self.maybe_recompute(now);
@@ -148,6 +161,7 @@ impl Router {
     pub fn handle_node_removed(&mut self, now: Instant, node: NodeId) {
         if self.graph.remove_node(node) {
             self.topology_changed = true;
+            self.structural = true;
             self.schedule(Pending::Now);
         }
         self.maybe_recompute(now);
@@ -160,6 +174,7 @@ impl Router {
         {
             self.graph.set_additional_cost(node, cost);
             self.topology_changed = true;
+            self.structural = true;
             self.schedule(Pending::Now);
         }
         self.maybe_recompute(now);
@@ -175,6 +190,7 @@ impl Router {
     pub fn handle_timeout(&mut self, now: Instant) {
         if now >= self.next_sweep {
             if !self.graph.expire(now).is_empty() {
+                self.structural = true;
                 self.schedule(Pending::Now);
             }
             self.next_sweep = now
@@ -279,7 +295,12 @@ impl Router {
             }
         }
         if let Some(sol) = &self.solution {
-            let table = sol.next_hop_table();
+            let table = if self.structural {
+                sol.next_hop_table()
+            } else {
+                crate::hysteresis::apply(sol, &self.table, self.stability.hysteresis())
+            };
+            self.structural = false;
             let changed = table != self.table;
             self.table = table;
             self.state_hash = self.table.state_hash();

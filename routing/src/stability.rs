@@ -11,6 +11,12 @@
 //!   offsets keep `r` near 1 (or run NTP, SYSTEM.md §7).
 //! - [`DampingFilter`]: `DampingFilterRadius` `k` — the median of the last
 //!   `2k + 1` samples (a low-pass that ignores single spikes), as upstream.
+//! - Path hysteresis (`hysteresis_absolute`, `hysteresis_relative`): a
+//!   recomputation driven only by changed weights keeps a pair's next hop
+//!   unless the new path is cheaper by more than `max(absolute, relative ·
+//!   round trip / 2)`; see `hysteresis.rs` for the rule and why tables stay
+//!   loop-free. Both 0 = off. Appearing or disappearing edges and nodes
+//!   switch freely (new information, not noise).
 //! - `RecalculateCoolDown` and `TimeoutCheckInterval` are applied by
 //!   [`crate::Router`], which owns the clock arguments.
 
@@ -32,10 +38,20 @@ pub struct StabilitySettings {
     pub recalculate_cool_down: Duration,
     /// `TimeoutCheckInterval`: how often expired edges are swept.
     pub timeout_check_interval: Duration,
+    /// Hysteresis, absolute part: a next hop changes on a weight change only
+    /// when the new path is cheaper by more than this (default 2 ms; 0 and
+    /// `hysteresis_relative` 0 = off).
+    pub hysteresis_absolute: Latency,
+    /// Hysteresis, relative part: … or by more than this fraction of the
+    /// pair's best round trip / 2 (default 0.10: 5 % was measured too small
+    /// for ±10 % link jitter with a 9-sample median, `tests/sim_routing_quality.rs`),
+    /// whichever is larger.
+    pub hysteresis_relative: f64,
 }
 
 impl Default for StabilitySettings {
-    /// Upstream's example values: 50 ms, ×1.1, radius 4, 5 s, 5 s.
+    /// Upstream's example values: 50 ms, ×1.1, radius 4, 5 s, 5 s; hysteresis
+    /// 2 ms / 10 %.
     fn default() -> Self {
         StabilitySettings {
             jitter_tolerance: Latency::from_micros(50_000).unwrap_or_default(),
@@ -43,6 +59,8 @@ impl Default for StabilitySettings {
             damping_filter_radius: 4,
             recalculate_cool_down: Duration::from_secs(5),
             timeout_check_interval: Duration::from_secs(5),
+            hysteresis_absolute: Latency::from_micros(2_000).unwrap_or_default(),
+            hysteresis_relative: 0.10,
         }
     }
 }
@@ -61,6 +79,13 @@ impl StabilitySettings {
         let r = self.jitter_tolerance_multiplier.max(1.0);
         let r = if r.is_finite() { r } else { 1.0 };
         diff > t + old.abs().max(new.abs()) * (r - 1.0)
+    }
+
+    pub(crate) fn hysteresis(&self) -> crate::hysteresis::Margin {
+        crate::hysteresis::Margin {
+            absolute: self.hysteresis_absolute,
+            relative: self.hysteresis_relative,
+        }
     }
 }
 

@@ -29,6 +29,9 @@ fn settings() -> StabilitySettings {
         damping_filter_radius: 0,
         recalculate_cool_down: Duration::from_secs(5),
         timeout_check_interval: Duration::from_secs(10),
+        // Off here; `hysteresis.rs` in this directory tests it.
+        hysteresis_absolute: Latency::ZERO,
+        hysteresis_relative: 0.0,
     }
 }
 
@@ -247,6 +250,8 @@ fn router_table_equals_a_fresh_solve() {
                     damping_filter_radius: 0,
                     recalculate_cool_down: Duration::ZERO,
                     timeout_check_interval: Duration::from_secs(3600),
+                    hysteresis_absolute: Latency::ZERO,
+                    hysteresis_relative: 0.0,
                 },
                 ..RouterConfig::default()
             },

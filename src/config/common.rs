@@ -149,6 +149,14 @@ pub struct GraphSettings {
     pub jitter_tolerance_multiplier: f64,
     pub timeout_check_interval: Duration,
     pub recalculate_cool_down: Duration,
+    /// `PathHysteresis` (ms; egd extension): path hysteresis, absolute part
+    /// (`StabilitySettings::hysteresis_absolute`). Default 0 (off) because each P2P edge's kept hops
+    /// depend on its own history, so edges' tables (and broadcast trees)
+    /// could disagree for good. The routing crate's default is 2 ms.
+    pub hysteresis_absolute: Duration,
+    /// `PathHysteresisRelative` (egd extension): the relative part; default
+    /// 0 (off), 0.10 in the routing crate.
+    pub hysteresis_relative: f64,
 }
 
 impl Default for GraphSettings {
@@ -160,6 +168,8 @@ impl Default for GraphSettings {
             jitter_tolerance_multiplier: 1.1,
             timeout_check_interval: Duration::from_secs(5),
             recalculate_cool_down: Duration::from_secs(5),
+            hysteresis_absolute: Duration::ZERO,
+            hysteresis_relative: 0.0,
         }
     }
 }
@@ -219,6 +229,23 @@ pub fn graph_settings(
             &r.RecalculateCoolDown,
             &at.key("RecalculateCoolDown"),
             d.recalculate_cool_down,
+        )?,
+        hysteresis_absolute: c.millis(
+            &r.PathHysteresis,
+            &at.key("PathHysteresis"),
+            d.hysteresis_absolute,
+        )?,
+        hysteresis_relative: c.value_or(
+            &r.PathHysteresisRelative,
+            &at.key("PathHysteresisRelative"),
+            d.hysteresis_relative,
+            |f| {
+                if f.is_finite() && (0.0..=1.0).contains(&f) {
+                    Ok(f)
+                } else {
+                    Err(format!("relative hysteresis must be in 0..=1, got {f}"))
+                }
+            },
         )?,
     })
 }

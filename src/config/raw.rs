@@ -99,6 +99,11 @@ pub struct GraphRecalculateSetting {
     pub JitterToleranceMultiplier: Field<f64>,
     pub TimeoutCheckInterval: Field<f64>,
     pub RecalculateCoolDown: Field<f64>,
+    /// egd extension: path hysteresis, absolute part (ms).
+    pub PathHysteresis: Field<f64>,
+    /// egd extension: path hysteresis, relative part (fraction of half the
+    /// pair's round trip).
+    pub PathHysteresisRelative: Field<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

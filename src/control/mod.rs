@@ -69,6 +69,8 @@ pub fn router_config(graph: &GraphSettings, damping_filter_radius: u32) -> Route
             damping_filter_radius: usize::try_from(damping_filter_radius).unwrap_or(0),
             recalculate_cool_down: graph.recalculate_cool_down,
             timeout_check_interval: graph.timeout_check_interval,
+            hysteresis_absolute: ms(graph.hysteresis_absolute),
+            hysteresis_relative: graph.hysteresis_relative,
         },
         manual,
         static_table: None,
