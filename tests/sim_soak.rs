@@ -380,9 +380,10 @@ impl Soak {
     }
 }
 
-/// The full soak: 24 h of virtual time. About 14 min of real time with
+/// The full soak: 24 h of virtual time. About 25 min of real time with
 /// dependencies optimised (`--config 'profile.dev.package."*".opt-level=3'`),
-/// ~45 min in a plain debug build — WireGuard handshakes dominate — so it
+/// ~45+ min in a plain debug build (1 h measured: 62 s / 116 s) — WireGuard
+/// handshakes to unreachable learned peers dominate — so it
 /// runs on request: `cargo test --test sim_soak -- --ignored`.
 #[test]
 #[ignore = "long: 24 h of virtual time"]
