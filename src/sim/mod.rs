@@ -51,6 +51,8 @@ pub struct Host {
     pub clock_behind: bool,
     /// Control-plane logic run on this host's node, if any.
     pub controller: Option<Box<dyn Controller>>,
+    /// The signed offset (ns) the node was built with.
+    clock_at_add_ns: i64,
 }
 
 /// Control-plane logic attached to a host (super mode's edge or
@@ -157,6 +159,10 @@ impl Sim {
             clock_offset: offset,
             clock_behind: behind,
             controller: None,
+            clock_at_add_ns: {
+                let ns = i64::try_from(offset.as_nanos()).unwrap_or(i64::MAX);
+                if behind { -ns } else { ns }
+            },
         });
         self.by_addr.insert(addr, id);
         id
@@ -189,6 +195,28 @@ impl Sim {
         let r = f(c.as_mut(), &mut host.node, now);
         self.pump(id);
         Some(r)
+    }
+
+    /// Moves host `id`'s wall clock to `offset` from true time (`behind` =
+    /// true for behind): a clock drifting or stepped. The node's clock
+    /// follows through its wall-clock correction
+    /// ([`Node::set_clock_offset_ns`]), relative to the offset it was added
+    /// with.
+    pub fn set_clock_offset(&mut self, id: HostId, offset: Duration, behind: bool) {
+        let signed = |o: Duration, b: bool| {
+            let ns = i64::try_from(o.as_nanos()).unwrap_or(i64::MAX);
+            if b { -ns } else { ns }
+        };
+        let host = &mut self.hosts[id];
+        let delta = signed(offset, behind).saturating_sub(host.clock_at_add_ns);
+        host.clock_offset = offset;
+        host.clock_behind = behind;
+        host.node.set_clock_offset_ns(delta);
+    }
+
+    /// Datagrams on the wire now (the network's own queue).
+    pub fn in_flight_len(&self) -> usize {
+        self.in_flight.len()
     }
 
     /// Host `id`'s wall clock now.
