@@ -27,6 +27,11 @@ pub struct Peer {
     pub alive_for: Duration,
     /// A `LinkDown` was reported and no ping came since.
     pub down: bool,
+    /// Handshakes that failed in a row, and until when pings do not start
+    /// a new one (a learned peer that is unreachable must not cost a
+    /// handshake every ping round forever).
+    pub failed_handshakes: u32,
+    pub ping_initiate_after: Option<Instant>,
 }
 
 impl Peer {
@@ -39,6 +44,8 @@ impl Peer {
             last_ping: None,
             alive_for: Duration::MAX,
             down: false,
+            failed_handshakes: 0,
+            ping_initiate_after: None,
         }
     }
 

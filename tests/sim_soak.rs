@@ -398,10 +398,9 @@ fn twenty_p2p_nodes_through_churn_and_drift() {
     let hours = std::env::var("EGD_SOAK_HOURS")
         .ok()
         .and_then(|h| h.parse().ok());
-    soak(
-        hours.map_or(ROUND * 2, |h: u64| secs(h * 3600)),
-        Some(secs(60)),
-    );
+    // No real-time limit here: a timed test on a shared machine only
+    // measures the machine (the runtime is printed).
+    soak(hours.map_or(ROUND * 2, |h: u64| secs(h * 3600)), None);
 }
 
 /// Runs the soak for `total` virtual time; fails past `limit` real time.

@@ -671,6 +671,9 @@ impl Node {
             // back for a handshake would report the handshake's time.
             if header.kind != Kind::Ping {
                 park(peer, &mut self.metrics, header, body, plain_len);
+            } else if peer.ping_initiate_after.is_some_and(|t| now < t) {
+                // Backing off an unreachable peer; frames still try at once.
+                return;
             }
             self.wg.initiate(now, next);
             return;
@@ -882,6 +885,10 @@ impl Node {
         while let Some(e) = self.wg.poll_event() {
             match e {
                 WgEvent::SessionEstablished { peer } => {
+                    if let Some(p) = self.peers.get_mut(&peer) {
+                        p.failed_handshakes = 0;
+                        p.ping_initiate_after = None;
+                    }
                     if let Some(c) = self.metrics.peer_mut(peer) {
                         c.handshakes += 1;
                     }
@@ -895,6 +902,13 @@ impl Node {
                 WgEvent::HandshakeFailed { peer } => {
                     if let Some(c) = self.metrics.peer_mut(peer) {
                         c.handshake_failures += 1;
+                    }
+                    if let Some(p) = self.peers.get_mut(&peer) {
+                        p.failed_handshakes = p.failed_handshakes.saturating_add(1);
+                        let backoff = PING_HANDSHAKE_BACKOFF
+                            .saturating_mul(1 << p.failed_handshakes.min(5).saturating_sub(1))
+                            .min(PING_HANDSHAKE_BACKOFF_MAX);
+                        p.ping_initiate_after = Some(now + backoff);
                     }
                     if let Some(p) = self.peers.get_mut(&peer) {
                         let dropped = p.pending.len() as u64;
@@ -1013,11 +1027,17 @@ fn edge_neighbours(peers: &BTreeMap<NodeId, Peer>) -> Vec<NodeId> {
         .collect()
 }
 
-/// Transmit slots for `peers` neighbours: a broadcast's fan-out plus the
-/// handshakes it may start.
+/// Transmit slots for `peers` neighbours: a ping round or a broadcast's
+/// fan-out, the handshakes it may start, and WireGuard's own retries.
 fn transmit_slots(peers: usize) -> usize {
-    MIN_TRANSMIT_SLOTS.max(2 * peers + 16)
+    MIN_TRANSMIT_SLOTS.max(4 * peers + 32)
 }
+
+/// After a failed handshake (REKEY_ATTEMPT_TIME without an answer), pings
+/// wait this long before trying the peer again, doubling per failure up to
+/// the maximum; frames for the peer still start a handshake at once.
+const PING_HANDSHAKE_BACKOFF: Duration = Duration::from_secs(30);
+const PING_HANDSHAKE_BACKOFF_MAX: Duration = Duration::from_secs(480);
 
 /// How often expired FIB and de-duplication entries are swept: often enough
 /// that neither holds dead entries for long past their timeout.
