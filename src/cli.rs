@@ -43,6 +43,11 @@ pub struct Cli {
     /// config's `Metrics.Listen`).
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Once the interface, sockets and listeners are open, switch to this
+    /// user (and its group, or GROUP) and keep only the capabilities still
+    /// needed: `CAP_NET_ADMIN` on an edge, none on a supernode.
+    #[arg(long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
     /// With `--mode solve`: print the hop list from SRC to DST.
     #[arg(long, num_args = 2, value_names = ["SRC", "DST"])]
     pub path: Option<Vec<u16>>,
@@ -164,6 +169,11 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             path.display(),
             describe(&loaded.config)
         ));
+    }
+    if let Some(spec) = &cli.user {
+        crate::daemon::privdrop::request(
+            crate::daemon::privdrop::Target::lookup(spec).map_err(usage)?,
+        );
     }
     let opts = crate::daemon::edge::RunOptions {
         backend: match cli.bind {

@@ -62,11 +62,11 @@ fn edges_behind_two_nats_punch_through_and_ping_directly() {
         host: nat::PUBLIC_SUPER,
         skip_local_ip: false,
     };
-    let mut supernode = spawn_egd(&net.public, &super_yaml, 0);
+    let mut supernode = spawn_egd(&net.public, &super_yaml, 0, &[]);
     let mut edges = [1u16, 2].map(|id| {
         let text = edge_config(id, &routing, &[]);
         let path = write_checked(dir.path(), &format!("edge{id}.yaml"), &text);
-        spawn_egd(&net.lans[usize::from(id) - 1], &path, 0)
+        spawn_egd(&net.lans[usize::from(id) - 1], &path, 0, &[])
     });
     net.check_direct_pings(Some(&mut supernode), &mut edges);
 }
@@ -92,7 +92,7 @@ fn static_edges_with_known_public_endpoints_cross_two_nats() {
         );
         let text = edge_config(id, &routing, &[pin]);
         let path = write_checked(dir.path(), &format!("edge{id}.yaml"), &text);
-        spawn_egd(&net.lans[usize::from(id) - 1], &path, 0)
+        spawn_egd(&net.lans[usize::from(id) - 1], &path, 0, &[])
     });
     net.check_direct_pings(None, &mut edges);
 }

@@ -8,6 +8,11 @@
 //! 0600), renames it over the target and fsyncs the folder so the rename
 //! itself is durable. A symlinked target is followed: the file it points to
 //! is replaced, the link stays.
+//!
+//! A writer killed between creating its temporary file and the rename
+//! (`kill -9`, power loss) leaves that file behind; the target is intact.
+//! Every write first removes such leftovers of processes that no longer
+//! run, so they cannot pile up across restarts.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
@@ -73,6 +78,7 @@ pub fn replace_file_with(
         .ok_or_else(|| io_err("write it", io::Error::other("the path has no file name")))?
         .to_string_lossy()
         .into_owned();
+    remove_stale_temps(&dir, &name);
     let (temp_path, mut temp) =
         create_temp(&dir, &name).map_err(|e| io_err("create a temporary file beside it", e))?;
     let result = (|| {
@@ -107,12 +113,39 @@ fn resolve_symlink(path: &Path) -> io::Result<PathBuf> {
     }
 }
 
+/// The prefix of every temporary name for the file `name`.
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.egd-tmp.")
+}
+
+/// Removes temporary files for `name` in `dir` left by writers that died
+/// before their rename: those whose pid (in the name) is not a running
+/// process. Failures are ignored; the write goes on either way.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let prefix = temp_prefix(name);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('.').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     let pid = std::process::id();
     let mut last = io::Error::other("no temporary name tried");
     for _ in 0..TEMP_NAME_TRIES {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let p = dir.join(format!(".{name}.egd-tmp.{pid}.{n}"));
+        let p = dir.join(format!("{}{pid}.{n}", temp_prefix(name)));
         match OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -191,6 +224,27 @@ mod tests {
         assert!(e.to_string().contains("disk on fire"), "{e}");
         assert_eq!(fs::read_to_string(&p).unwrap(), "old");
         assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn leftovers_of_dead_writers_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.yaml");
+        fs::write(&p, "old").unwrap();
+        // A pid above the kernel's limit (4194304) never runs.
+        let dead = dir.path().join(".c.yaml.egd-tmp.99999999.3");
+        let live = dir
+            .path()
+            .join(format!(".c.yaml.egd-tmp.{}.999", std::process::id()));
+        let other = dir.path().join(".other.yaml.egd-tmp.99999999.0");
+        for f in [&dead, &live, &other] {
+            fs::write(f, "half a conf").unwrap();
+        }
+        replace_file(&p, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "new");
+        assert!(!dead.exists(), "a dead writer's temporary file is removed");
+        assert!(live.exists(), "a running writer's is not");
+        assert!(other.exists(), "another file's is not");
     }
 
     #[test]

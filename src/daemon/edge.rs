@@ -139,6 +139,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     } else {
         super::ntp::start(&cfg.dynamic_route.ntp)
     };
+    super::privdrop::after_setup(super::privdrop::Role::Edge).map_err(RunError)?;
     let mut applied_offset = i64::MIN;
     let mut running_cfg = cfg.clone();
     let mut next_status = clock::now();

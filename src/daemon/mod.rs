@@ -12,6 +12,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod ntp;
+pub mod privdrop;
 pub mod reload;
 pub mod signals;
 pub mod sockets;

@@ -94,6 +94,7 @@ pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
         .map_err(|e| RunError(format!("HTTP API: {e}")))?;
     tracing::info!(target: target::NORMAL, "Edge API on port {}, Manage API on port {}, prefix {}", cfg.edge_api_port, cfg.manage_api_port, cfg.api_prefix);
 
+    super::privdrop::after_setup(super::privdrop::Role::Super).map_err(RunError)?;
     let saver = opts.config_path.clone();
     let mut next_publish = now;
     let mut running_cfg = cfg.clone();

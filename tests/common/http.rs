@@ -22,6 +22,42 @@ pub fn get(ns: &Netns, addr: &str, port: u16, path: &str) -> Option<String> {
         .then(|| body.to_owned())
 }
 
+/// `POST http://ADDR:PORT/PATH` of the form `form` (already URL-encoded
+/// `k=v&…`) with `Authorization: Bearer BEARER`, made inside `ns`: the
+/// status and the body.
+pub fn post(
+    ns: &Netns,
+    addr: &str,
+    port: u16,
+    path: &str,
+    bearer: &str,
+    form: &str,
+) -> Option<(u16, String)> {
+    let script = format!(
+        "exec 3<>/dev/tcp/{addr}/{port} && \
+         printf 'POST {path} HTTP/1.0\\r\\nHost: {addr}\\r\\nAuthorization: Bearer {bearer}\\r\\n\
+         Content-Type: application/x-www-form-urlencoded\\r\\nContent-Length: {len}\\r\\n\\r\\n%s' \
+         '{form}' >&3 && cat <&3",
+        len = form.len()
+    );
+    let out = ns.cmd("bash").args(["-c", &script]).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head
+        .lines()
+        .next()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((status, body.to_owned()))
+}
+
+/// `pairs` as an `application/x-www-form-urlencoded` body.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).expect("strings encode")
+}
+
 /// `/metrics` of the exporter at `127.0.0.1:port` inside `ns`.
 pub fn metrics(ns: &Netns, port: u16) -> Option<String> {
     get(ns, "127.0.0.1", port, "/metrics")

@@ -64,6 +64,25 @@ impl Proc {
         self.child.id()
     }
 
+    /// `kill -9`: SIGKILL, then reaps it (a crash the process cannot see
+    /// coming: no handler, no clean-up).
+    pub fn kill9(&mut self) -> Option<std::process::ExitStatus> {
+        let _ = self.child.kill();
+        self.child.wait().ok()
+    }
+
+    /// Sends `signal` (a name such as `HUP`) without waiting.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "kill -{signal} {}",
+            self.child.id()
+        );
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
         let _ = Command::new("kill")

@@ -1,6 +1,7 @@
 //! Keys and configuration files: a supernode and edges in the original's
 //! key names, with timers short enough for a test, each file checked by
 //! `egd --check` before anything runs it.
+#![allow(dead_code)] // shared by netns_super and netns_faults, each using a subset
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +14,11 @@ use crate::EGD;
 pub const SUPER_PORT: u16 = 3456;
 pub const API_PREFIX: &str = "/eg_net/eg_api";
 pub const SHOW_STATE: &str = "show-state-secret";
+/// The secret of every other Manage API action (peer add/del/update, super
+/// update).
+pub const MANAGE: &str = "manage-secret";
+/// The supernode's `EdgeTemplate`, beside its config.
+pub const EDGE_TEMPLATE: &str = "edge_template.yaml";
 pub const EDGE_METRICS: u16 = 9586;
 pub const SUPER_METRICS: u16 = 9587;
 
@@ -83,10 +89,10 @@ LogLevel:
   LogControl: true
 Passwords:
   ShowState: {SHOW_STATE}
-  AddPeer: \"\"
-  DelPeer: \"\"
-  UpdatePeer: \"\"
-  UpdateSuper: \"\"
+  AddPeer: {MANAGE}
+  DelPeer: {MANAGE}
+  UpdatePeer: {MANAGE}
+  UpdateSuper: {MANAGE}
 GraphRecalculateSetting:
   StaticMode: false
   ManualLatency: {{}}
@@ -95,7 +101,7 @@ GraphRecalculateSetting:
   TimeoutCheckInterval: 1
   RecalculateCoolDown: 1
 NextHopTable: {{}}
-EdgeTemplate: \"\"
+EdgeTemplate: {EDGE_TEMPLATE}
 UsePSKForInterEdge: {psk_between_edges}
 ResetEndPointInterval: 600
 Metrics:
@@ -221,6 +227,17 @@ Peers: {peers}",
         edge_key(id).to_base64(),
         3000 + id
     )
+}
+
+/// Writes the supernode's [`EDGE_TEMPLATE`] into `dir`: edge 1's config
+/// with the private key left for the new edge's owner to fill in.
+pub fn write_edge_template(dir: &Path, host: &str) {
+    let routing = Routing::Super {
+        host,
+        skip_local_ip: true,
+    };
+    let text = edge_config(1, &routing, &[]).replace(&edge_key(1).to_base64(), "Your_Private_Key");
+    std::fs::write(dir.join(EDGE_TEMPLATE), text).unwrap();
 }
 
 /// Writes a config and has `egd --check` accept it.

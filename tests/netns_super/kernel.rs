@@ -1,4 +1,5 @@
 //! Namespaces, veths, bridges, nftables, taps, pings and egd processes.
+#![allow(dead_code)] // shared by netns_super and netns_faults, each using a subset
 
 use std::io::Write;
 use std::path::Path;
@@ -122,8 +123,14 @@ pub fn tap_up(ns: &Netns, cidr: &str) -> bool {
 /// `ping -c COUNT -i INTERVAL DST` inside `ns`: replies received, and the
 /// output for a failure report.
 pub fn ping(ns: &Netns, dst: &str, count: u32, interval: &str) -> (u32, String) {
-    let out = ns
-        .cmd("ping")
+    ping_in(&ns.name, dst, count, interval)
+}
+
+/// [`ping`] inside the namespace named `ns` (for a thread that must not
+/// borrow the [`Netns`] while the test restarts what lives in it).
+pub fn ping_in(ns: &str, dst: &str, count: u32, interval: &str) -> (u32, String) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "ping"])
         .args(["-n", "-q", "-c", &count.to_string(), "-i", interval])
         .args(["-W", "2", dst])
         .output()
@@ -141,11 +148,11 @@ pub fn ping(ns: &Netns, dst: &str, count: u32, interval: &str) -> (u32, String) 
     (received, text)
 }
 
-/// `egd --no-uapi --config CONFIG` inside `ns`, with `EGD_TEST_CLOCK_OFFSET_MS`
-/// set when `clock_offset_ms` is not zero.
-pub fn spawn_egd(ns: &Netns, config: &Path, clock_offset_ms: i64) -> Proc {
+/// `egd --no-uapi --config CONFIG ARGS…` inside `ns`, with
+/// `EGD_TEST_CLOCK_OFFSET_MS` set when `clock_offset_ms` is not zero.
+pub fn spawn_egd(ns: &Netns, config: &Path, clock_offset_ms: i64, args: &[String]) -> Proc {
     let mut cmd = ns.cmd(EGD);
-    cmd.args(["--no-uapi", "--config"]).arg(config);
+    cmd.args(["--no-uapi", "--config"]).arg(config).args(args);
     if clock_offset_ms != 0 {
         cmd.env("EGD_TEST_CLOCK_OFFSET_MS", clock_offset_ms.to_string());
     }

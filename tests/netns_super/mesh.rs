@@ -1,7 +1,9 @@
 //! The asymmetric underlay: four edges A, B, R1, R2, one link emulator per
 //! pair with a delay per direction, and the checks that a ping's requests
 //! and replies cross the relays the delays call for.
+#![allow(dead_code)] // shared by netns_super and netns_faults, each using a subset
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::EGD;
@@ -11,7 +13,9 @@ use crate::common::netns::Netns;
 use crate::common::procs::Proc;
 use crate::common::wait_for;
 
-use super::config::{EDGE_METRICS, Routing, edge_config, supernode_config, write_checked};
+use super::config::{
+    EDGE_METRICS, Routing, edge_config, supernode_config, write_checked, write_edge_template,
+};
 use super::kernel::{
     FORWARDED_UNICAST, address, assert_running, bridge, counter, enslave, let_metrics_catch_up,
     nft, nft_counter, ping, spawn_egd, super_state, tap_up, veth,
@@ -106,15 +110,32 @@ pub struct Mesh {
     nodes: Vec<Proc>,
     supernode: Option<Proc>,
     links: Vec<((u16, u16), LinkProc)>,
-    edges: Vec<Netns>,
-    hub: Netns,
-    _dir: tempfile::TempDir,
+    pub edges: Vec<Netns>,
+    pub hub: Netns,
+    dir: tempfile::TempDir,
+    /// Each edge's config file and clock offset (for restarts).
+    configs: Vec<(PathBuf, i64)>,
+    /// Extra command-line arguments of every egd.
+    args: Vec<String>,
 }
 
 impl Mesh {
     /// Starts everything with the first phase's delays; `clock_offsets_ms`
     /// are A's, B's, R1's and R2's `EGD_TEST_CLOCK_OFFSET_MS`.
     pub fn start(routing: MeshRouting, clock_offsets_ms: [i64; 4]) -> Mesh {
+        Mesh::start_with(routing, clock_offsets_ms, &[], |_| {})
+    }
+
+    /// [`Mesh::start`] with `args` added to every egd's command line, and
+    /// `prepare` run on the config folder once every file is written
+    /// (e.g. to hand it to the user egd drops to).
+    pub fn start_with(
+        routing: MeshRouting,
+        clock_offsets_ms: [i64; 4],
+        args: &[&str],
+        prepare: impl FnOnce(&Path),
+    ) -> Mesh {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let dir = tempfile::tempdir().unwrap();
         let hub = Netns::new("hub");
         bridge(&hub, &format!("{HUB}/24"));
@@ -160,10 +181,10 @@ impl Mesh {
             }
         }
 
-        let supernode = (routing == MeshRouting::Super).then(|| {
+        let super_path = (routing == MeshRouting::Super).then(|| {
+            write_edge_template(dir.path(), HUB);
             let text = supernode_config(&NODES, false);
-            let path = write_checked(dir.path(), "super.yaml", &text);
-            spawn_egd(&hub, &path, 0)
+            write_checked(dir.path(), "super.yaml", &text)
         });
         let edge_routing = match routing {
             MeshRouting::Super => Routing::Super {
@@ -175,11 +196,10 @@ impl Mesh {
             },
             MeshRouting::P2p => Routing::P2p,
         };
-        let nodes = NODES
+        let configs: Vec<(PathBuf, i64)> = NODES
             .iter()
-            .zip(&edges)
             .zip(clock_offsets_ms)
-            .map(|((&id, ns), offset)| {
+            .map(|(&id, offset)| {
                 let pins: Vec<(u16, String)> = NODES
                     .iter()
                     .filter(|&&p| p != id)
@@ -187,8 +207,15 @@ impl Mesh {
                     .collect();
                 let text = edge_config(id, &edge_routing, &pins);
                 let path = write_checked(dir.path(), &format!("edge{id}.yaml"), &text);
-                spawn_egd(ns, &path, offset)
+                (path, offset)
             })
+            .collect();
+        prepare(dir.path());
+        let supernode = super_path.map(|path| spawn_egd(&hub, &path, 0, &args));
+        let nodes = configs
+            .iter()
+            .zip(&edges)
+            .map(|((path, offset), ns)| spawn_egd(ns, path, *offset, &args))
             .collect();
         let mut mesh = Mesh {
             nodes,
@@ -196,7 +223,9 @@ impl Mesh {
             links,
             edges,
             hub,
-            _dir: dir,
+            dir,
+            configs,
+            args,
         };
         for &id in &NODES {
             mesh.assert_running();
@@ -209,6 +238,46 @@ impl Mesh {
             );
         }
         mesh
+    }
+
+    /// The folder of every config file.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn super_config(&self) -> PathBuf {
+        self.dir.path().join("super.yaml")
+    }
+
+    pub fn edge_config(&self, id: u16) -> &Path {
+        &self.configs[usize::from(id) - 1].0
+    }
+
+    pub fn edge_ns(&self, id: u16) -> &Netns {
+        &self.edges[usize::from(id) - 1]
+    }
+
+    /// The supernode's process (super mode only).
+    pub fn supernode(&mut self) -> &mut Proc {
+        self.supernode.as_mut().expect("a mesh in super mode")
+    }
+
+    /// Edge `id`'s process.
+    pub fn node(&mut self, id: u16) -> &mut Proc {
+        &mut self.nodes[usize::from(id) - 1]
+    }
+
+    /// Starts the supernode again on its config file (after a kill).
+    pub fn restart_supernode(&mut self) {
+        let path = self.super_config();
+        self.supernode = Some(spawn_egd(&self.hub, &path, 0, &self.args));
+    }
+
+    /// Starts edge `id` again on its config file (after a kill).
+    pub fn restart_node(&mut self, id: u16) {
+        let i = usize::from(id) - 1;
+        let (path, offset) = &self.configs[i];
+        self.nodes[i] = spawn_egd(&self.edges[i], path, *offset, &self.args);
     }
 
     pub fn assert_running(&mut self) {
