@@ -43,7 +43,7 @@ use config::{
     write_checked, write_edge_template,
 };
 use kernel::{ping, ping_in, serial, spawn_egd, tap_up, tools_missing};
-use mesh::{A, B, HUB, Mesh, MeshRouting, NODES, Phase, R1, R2};
+use mesh::{A, B, HUB, Launch, Mesh, MeshRouting, NODES, Phase, R1, R2};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 
@@ -614,6 +614,11 @@ fn cap_mask(hex: &str) -> u64 {
 
 const CAP_NET_ADMIN: u64 = 1 << 12;
 
+/// deploy/systemd's `CapabilityBoundingSet`, in `setpriv`'s words
+/// (tests/systemd.rs checks the units say exactly these).
+const UNIT_BOUNDING_SET: &str =
+    "-all,+net_admin,+net_bind_service,+dac_read_search,+setuid,+setgid,+setpcap";
+
 /// Checks every thread of `pid`: uid and gid `id` everywhere, no
 /// capability beyond `keep` in any set, the bounding set cut to `keep` and
 /// no_new_privs on the main thread.
@@ -666,16 +671,19 @@ fn assert_dropped(pid: u32, id: u32, keep: u64, what: &str) {
     eprintln!("{what}: {threads} thread(s) as uid/gid {id}, capabilities {keep:#x}");
 }
 
-/// The whole mesh with `--user nobody`: each daemon opens its interface and
-/// sockets as root, then runs as nobody:nogroup — edges with only
-/// CAP_NET_ADMIN, the supernode with nothing, in every thread. The mesh
-/// still routes and forwards; the supernode still reloads its config
-/// (SIGHUP adds a peer) and writes it (`SaveNewPeers` after peer/add); an
-/// edge still reloads (SIGHUP, no error).
+/// The whole mesh with `--user nobody`, each daemon started the way the
+/// systemd units start it: root bounded to the units'
+/// `CapabilityBoundingSet` (by `setpriv`), configs private to the user it
+/// drops to (0600 in a 0700 folder, owned by nobody, as `SaveNewPeers`
+/// leaves them). Each opens its interface and sockets, then runs as
+/// nobody:nogroup — edges with only CAP_NET_ADMIN, the supernode with
+/// nothing, in every thread. The mesh still routes and forwards; the
+/// supernode still reloads its config (SIGHUP adds a peer) and writes it
+/// (`SaveNewPeers` after peer/add); an edge still reloads (SIGHUP, no error).
 #[test]
 fn every_daemon_drops_to_nobody_and_keeps_working() {
     let _serial = serial();
-    if unavailable() {
+    if unavailable() || tools_missing(&["setpriv"]) {
         return;
     }
     let Ok(nobody) = egd::daemon::privdrop::Target::lookup("nobody") else {
@@ -691,15 +699,25 @@ fn every_daemon_drops_to_nobody_and_keeps_working() {
         "nobody:nogroup share an id on Debian"
     );
     let owner = format!("{}:{}", nobody.uid, nobody.gid);
-    let mut mesh = Mesh::start_with(MeshRouting::Super, [0; 4], &["--user", "nobody"], |dir| {
+    let launch = Launch {
+        wrapper: [
+            "setpriv",
+            "--bounding-set",
+            UNIT_BOUNDING_SET,
+            "--inh-caps=-all",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        args: ["--user", "nobody"].map(str::to_owned).to_vec(),
+    };
+    let mut mesh = Mesh::start_with(MeshRouting::Super, [0; 4], launch, |dir| {
         // The daemons read their configs on SIGHUP and the supernode
         // rewrites its own in this folder: it must be theirs.
-        let out = Command::new("chown")
-            .args(["-R", &owner])
-            .arg(dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
+        for args in [vec!["-R", &owner], vec!["-R", "u=rwX,go="]] {
+            let program = if args[1] == owner { "chown" } else { "chmod" };
+            let out = Command::new(program).args(&args).arg(dir).output().unwrap();
+            assert!(out.status.success(), "{program} {args:?}: {out:?}");
+        }
     });
     mesh.await_routes(Phase::First);
     let super_pid = mesh.supernode().pid();

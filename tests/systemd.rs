@@ -235,6 +235,7 @@ fn the_unit_files_pass_systemd_analyze_verify() {
             .unwrap()
             .replace("/usr/local/bin/egd", EGD);
         assert!(text.contains("Type=notify"));
+        assert_hardened(kind, &text);
         let unit = dir.path().join(format!("egd-{kind}@test.service"));
         write(&unit, &text);
         let out = std::process::Command::new("systemd-analyze")
@@ -251,5 +252,94 @@ fn the_unit_files_pass_systemd_analyze_verify() {
             out.status.success() && complaints.is_empty(),
             "{kind}: {err}"
         );
+    }
+}
+
+/// The value of `Key=` in a unit's text (the last assignment wins, as in
+/// systemd); `None` when the key is absent.
+fn unit_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .next_back()
+}
+
+/// Words of `Key=` as a sorted list.
+fn unit_words(text: &str, key: &str) -> Vec<String> {
+    let mut words: Vec<String> = unit_value(text, key)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    words.sort();
+    words
+}
+
+/// The hardening docs/security.md promises: egd starts as root bounded to
+/// the capabilities it needs to set up, drops to the system user that
+/// deploy/sysusers.d declares, and the unit confines the rest.
+fn assert_hardened(kind: &str, text: &str) {
+    let exec = unit_value(text, "ExecStart").unwrap();
+    let user = exec
+        .split_once("--user ")
+        .map(|(_, rest)| rest.split_whitespace().next().unwrap())
+        .unwrap_or_else(|| panic!("{kind}: ExecStart drops to a user: {exec}"));
+    let sysusers = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/sysusers.d/egd.conf"),
+    )
+    .unwrap();
+    assert!(
+        sysusers
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["u", user])),
+        "{kind}: deploy/sysusers.d/egd.conf creates {user}: {sysusers}"
+    );
+    assert_eq!(
+        unit_words(text, "CapabilityBoundingSet"),
+        [
+            "CAP_DAC_READ_SEARCH",
+            "CAP_NET_ADMIN",
+            "CAP_NET_BIND_SERVICE",
+            "CAP_SETGID",
+            "CAP_SETPCAP",
+            "CAP_SETUID"
+        ],
+        "{kind}: only what setting up needs"
+    );
+    assert_eq!(
+        unit_value(text, "AmbientCapabilities"),
+        Some(""),
+        "{kind}: nothing is handed on ambiently"
+    );
+    for (key, want) in [
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ReadWritePaths", "/etc/egd"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("PrivateMounts", "yes"),
+        ("ProtectKernelModules", "yes"),
+        ("ProtectKernelTunables", "yes"),
+        ("ProtectControlGroups", "yes"),
+        ("RestrictNamespaces", "yes"),
+        ("RestrictSUIDSGID", "yes"),
+        ("RestrictRealtime", "yes"),
+        ("MemoryDenyWriteExecute", "yes"),
+        ("DevicePolicy", "closed"),
+        ("UMask", "0077"),
+    ] {
+        assert_eq!(unit_value(text, key), Some(want), "{kind}: {key}");
+    }
+    assert_eq!(
+        unit_words(text, "RestrictAddressFamilies"),
+        ["AF_INET", "AF_INET6", "AF_NETLINK", "AF_UNIX"],
+        "{kind}"
+    );
+    let devices = unit_value(text, "DeviceAllow");
+    match kind {
+        "edge" => assert_eq!(devices, Some("/dev/net/tun rw"), "the edge's tap"),
+        _ => {
+            assert_eq!(devices, None, "a supernode opens no device");
+            assert_eq!(unit_value(text, "PrivateDevices"), Some("yes"));
+        }
     }
 }

@@ -151,7 +151,26 @@ pub fn ping_in(ns: &str, dst: &str, count: u32, interval: &str) -> (u32, String)
 /// `egd --no-uapi --config CONFIG ARGS…` inside `ns`, with
 /// `EGD_TEST_CLOCK_OFFSET_MS` set when `clock_offset_ms` is not zero.
 pub fn spawn_egd(ns: &Netns, config: &Path, clock_offset_ms: i64, args: &[String]) -> Proc {
-    let mut cmd = ns.cmd(EGD);
+    spawn_egd_via(ns, &[], config, clock_offset_ms, args)
+}
+
+/// [`spawn_egd`] started through `wrapper` (a program and its arguments
+/// that runs egd, e.g. `setpriv` to bound its capabilities like a unit).
+pub fn spawn_egd_via(
+    ns: &Netns,
+    wrapper: &[String],
+    config: &Path,
+    clock_offset_ms: i64,
+    args: &[String],
+) -> Proc {
+    let mut cmd = match wrapper.split_first() {
+        None => ns.cmd(EGD),
+        Some((program, rest)) => {
+            let mut cmd = ns.cmd(program);
+            cmd.args(rest).arg(EGD);
+            cmd
+        }
+    };
     cmd.args(["--no-uapi", "--config"]).arg(config).args(args);
     if clock_offset_ms != 0 {
         cmd.env("EGD_TEST_CLOCK_OFFSET_MS", clock_offset_ms.to_string());

@@ -18,7 +18,7 @@ use super::config::{
 };
 use super::kernel::{
     FORWARDED_UNICAST, address, assert_running, bridge, counter, enslave, let_metrics_catch_up,
-    nft, nft_counter, ping, spawn_egd, super_state, tap_up, veth,
+    nft, nft_counter, ping, spawn_egd_via, super_state, tap_up, veth,
 };
 
 pub const A: u16 = 1;
@@ -115,27 +115,34 @@ pub struct Mesh {
     dir: tempfile::TempDir,
     /// Each edge's config file and clock offset (for restarts).
     configs: Vec<(PathBuf, i64)>,
-    /// Extra command-line arguments of every egd.
-    args: Vec<String>,
+    /// How every egd is started.
+    launch: Launch,
+}
+
+/// How a [`Mesh`] starts its daemons: `egd … ARGS` run by `wrapper` when
+/// there is one.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    pub wrapper: Vec<String>,
+    pub args: Vec<String>,
 }
 
 impl Mesh {
     /// Starts everything with the first phase's delays; `clock_offsets_ms`
     /// are A's, B's, R1's and R2's `EGD_TEST_CLOCK_OFFSET_MS`.
     pub fn start(routing: MeshRouting, clock_offsets_ms: [i64; 4]) -> Mesh {
-        Mesh::start_with(routing, clock_offsets_ms, &[], |_| {})
+        Mesh::start_with(routing, clock_offsets_ms, Launch::default(), |_| {})
     }
 
-    /// [`Mesh::start`] with `args` added to every egd's command line, and
+    /// [`Mesh::start`] with every egd started as `launch` says, and
     /// `prepare` run on the config folder once every file is written
     /// (e.g. to hand it to the user egd drops to).
     pub fn start_with(
         routing: MeshRouting,
         clock_offsets_ms: [i64; 4],
-        args: &[&str],
+        launch: Launch,
         prepare: impl FnOnce(&Path),
     ) -> Mesh {
-        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let dir = tempfile::tempdir().unwrap();
         let hub = Netns::new("hub");
         bridge(&hub, &format!("{HUB}/24"));
@@ -211,11 +218,14 @@ impl Mesh {
             })
             .collect();
         prepare(dir.path());
-        let supernode = super_path.map(|path| spawn_egd(&hub, &path, 0, &args));
+        let spawn = |ns: &Netns, path: &Path, offset: i64| {
+            spawn_egd_via(ns, &launch.wrapper, path, offset, &launch.args)
+        };
+        let supernode = super_path.map(|path| spawn(&hub, &path, 0));
         let nodes = configs
             .iter()
             .zip(&edges)
-            .map(|((path, offset), ns)| spawn_egd(ns, path, *offset, &args))
+            .map(|((path, offset), ns)| spawn(ns, path, *offset))
             .collect();
         let mut mesh = Mesh {
             nodes,
@@ -225,7 +235,7 @@ impl Mesh {
             hub,
             dir,
             configs,
-            args,
+            launch,
         };
         for &id in &NODES {
             mesh.assert_running();
@@ -270,14 +280,16 @@ impl Mesh {
     /// Starts the supernode again on its config file (after a kill).
     pub fn restart_supernode(&mut self) {
         let path = self.super_config();
-        self.supernode = Some(spawn_egd(&self.hub, &path, 0, &self.args));
+        let l = &self.launch;
+        self.supernode = Some(spawn_egd_via(&self.hub, &l.wrapper, &path, 0, &l.args));
     }
 
     /// Starts edge `id` again on its config file (after a kill).
     pub fn restart_node(&mut self, id: u16) {
         let i = usize::from(id) - 1;
         let (path, offset) = &self.configs[i];
-        self.nodes[i] = spawn_egd(&self.edges[i], path, *offset, &self.args);
+        let l = &self.launch;
+        self.nodes[i] = spawn_egd_via(&self.edges[i], &l.wrapper, path, *offset, &l.args);
     }
 
     pub fn assert_running(&mut self) {
