@@ -472,3 +472,24 @@ mod solve {
         );
     }
 }
+
+/// `--user` names an unprivileged user that exists; anything else is a
+/// usage error (exit 2) before any daemon starts.
+#[test]
+fn user_must_exist_and_must_not_be_root() {
+    let config = example("super_mode/EgNet_super.yaml");
+    let config = config.to_str().unwrap();
+    for (user, reason) in [
+        ("no-such-user-egd", "no such user"),
+        ("root", "that is root"),
+        ("0", "that is root"),
+    ] {
+        let out = egd(&["--config", config, "--user", user], "");
+        assert_eq!(out.status.code(), Some(2), "--user {user}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!("--user {user}")) && err.contains(reason),
+            "--user {user}: {err}"
+        );
+    }
+}

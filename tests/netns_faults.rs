@@ -729,7 +729,9 @@ fn assert_dropped(pid: u32, id: u32, keep: u64, what: &str) {
 /// nobody:nogroup — edges with only CAP_NET_ADMIN, the supernode with
 /// nothing, in every thread. The mesh still routes and forwards; the
 /// supernode still reloads its config (SIGHUP adds a peer) and writes it
-/// (`SaveNewPeers` after peer/add); an edge still reloads (SIGHUP, no error).
+/// (`SaveNewPeers` after peer/add), so does edge A (`SaveNewPeers: true`,
+/// the peer learned from the supernode); an edge still reloads (SIGHUP, no
+/// error).
 #[test]
 fn every_daemon_drops_to_nobody_and_keeps_working() {
     let _serial = serial();
@@ -761,8 +763,17 @@ fn every_daemon_drops_to_nobody_and_keeps_working() {
         args: ["--user", "nobody"].map(str::to_owned).to_vec(),
     };
     let mut mesh = Mesh::start_with(MeshRouting::Super, [0; 4], launch, |dir| {
-        // The daemons read their configs on SIGHUP and the supernode
-        // rewrites its own in this folder: it must be theirs.
+        // Edge A writes the peers it learns back to its file too.
+        let a = dir.join("edge1.yaml");
+        let text = std::fs::read_to_string(&a).unwrap();
+        assert!(text.contains("SaveNewPeers: false"), "{text}");
+        std::fs::write(
+            &a,
+            text.replace("SaveNewPeers: false", "SaveNewPeers: true"),
+        )
+        .unwrap();
+        // The daemons read their configs on SIGHUP and the supernode and A
+        // rewrite theirs in this folder: it must be theirs.
         for args in [vec!["-R", &owner], vec!["-R", "u=rwX,go="]] {
             let program = if args[1] == owner { "chown" } else { "chmod" };
             let out = Command::new(program).args(&args).arg(dir).output().unwrap();
@@ -819,6 +830,20 @@ fn every_daemon_drops_to_nobody_and_keeps_working() {
     check(&path).unwrap();
     use std::os::unix::fs::MetadataExt as _;
     assert_eq!(std::fs::metadata(&path).unwrap().uid(), nobody.uid);
+    // Edge A learns node 9 from the supernode and saves it as nobody.
+    let a_path = mesh.edge_config(A).to_path_buf();
+    let saved = wait_for(Duration::from_secs(15), || {
+        let text = std::fs::read_to_string(&a_path).ok()?;
+        text.contains("NodeID: 9").then_some(())
+    });
+    assert!(
+        saved.is_some(),
+        "A's SaveNewPeers writes as nobody: {}\n{}",
+        std::fs::read_to_string(&a_path).unwrap(),
+        mesh.node(A).log()
+    );
+    check(&a_path).unwrap();
+    assert_eq!(std::fs::metadata(&a_path).unwrap().uid(), nobody.uid);
     // An edge reloads as nobody without an error.
     mesh.node(A).signal("HUP");
     std::thread::sleep(Duration::from_millis(500));
