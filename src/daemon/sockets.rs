@@ -7,13 +7,18 @@
 //! else `SO_RCVBUF`/`SO_SNDBUF` capped by `net.core.rmem_max`/`wmem_max`, size
 //! `ReactorConfig::socket_buffer`); the effective sizes are in the reactor's
 //! features line (`so_rcvbuf=… so_sndbuf=… so_buf_force=…`).
+//!
+//! A port still held by a process that just died is waited for (up to
+//! [`BIND_PATIENCE`]), so a restart right after a crash does not fail.
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::AddressFamilies;
+use crate::logging::target;
 
 /// The bound sockets: IPv4 first when both exist.
 #[derive(Debug)]
@@ -58,14 +63,76 @@ fn udp(domain: Domain, addr: SocketAddr) -> io::Result<UdpSocket> {
         s.set_only_v6(true)?;
     }
     s.set_nonblocking(true)?;
-    s.bind(&addr.into())
-        .map_err(|e| io::Error::new(e.kind(), format!("bind {addr}: {e}")))?;
+    bind_patiently(&s, addr, BIND_PATIENCE)?;
     Ok(s.into())
+}
+
+/// How long a port that is in use may take to become free at start-up.
+const BIND_PATIENCE: Duration = Duration::from_secs(3);
+
+/// Binds `s` to `addr`, retrying for up to `patience` while the port is in
+/// use: a process killed with `kill -9` (or crashed) still holds its
+/// io_uring sockets for tens of milliseconds after it has been reaped —
+/// the kernel tears the ring down on a work queue — so a daemon restarted
+/// at once would otherwise exit with "Address already in use". A port that
+/// stays taken is still an error, only later.
+fn bind_patiently(s: &Socket, addr: SocketAddr, patience: Duration) -> io::Result<()> {
+    let deadline = Instant::now() + patience;
+    let mut warned = false;
+    loop {
+        match s.bind(&addr.into()) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                if !warned {
+                    tracing::warn!(target: target::NORMAL, "UDP {addr} is in use; retrying for up to {patience:?}");
+                    warned = true;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(io::Error::new(e.kind(), format!("bind {addr}: {e}"))),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn v4_only() -> AddressFamilies {
+        AddressFamilies {
+            ipv4: true,
+            ipv6: false,
+            listen_v4: Some(Ipv4Addr::LOCALHOST),
+            listen_v6: None,
+        }
+    }
+
+    #[test]
+    fn a_port_freed_soon_after_start_is_waited_for() {
+        let holder = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = holder.local_addr().unwrap().port();
+        let started = Instant::now();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(holder);
+        });
+        let b = bind(&v4_only(), port).unwrap();
+        assert_eq!(b.port, port);
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        release.join().unwrap();
+    }
+
+    #[test]
+    fn a_port_that_stays_taken_is_still_an_error() {
+        let holder = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = holder.local_addr().unwrap();
+        let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+        let started = Instant::now();
+        let e = bind_patiently(&s, addr, Duration::from_millis(200)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AddrInUse);
+        assert!(e.to_string().contains(&addr.to_string()), "{e}");
+        assert!(started.elapsed() >= Duration::from_millis(200));
+    }
 
     #[test]
     fn both_families_share_one_port() {
