@@ -11,7 +11,7 @@
 //!   50 ms ping flow, and goes back through R1 once it runs again.
 //! - `kill -9` of a supernode at random moments while the Manage API makes
 //!   it rewrite its config: the file always loads, no temporary file piles
-//!   up.
+//!   up; and a supernode restarted the moment it was killed gets its port.
 //! - SIGHUP reloads and Manage API updates during a 10 ms ping flow: no
 //!   handshake, no lost frame.
 //! - `--user nobody`: every daemon runs without root, with only the
