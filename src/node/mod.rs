@@ -219,6 +219,12 @@ impl Node {
         &self.metrics
     }
 
+    /// The WireGuard layer's own counters (cookie replies, handshake
+    /// messages accepted, queue overflows).
+    pub fn wg_stats(&self) -> wg::WgStats {
+        self.wg.stats()
+    }
+
     /// MAC addresses currently in the L2 FIB.
     pub fn fib_len(&self) -> usize {
         self.fib.len()

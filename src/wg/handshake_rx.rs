@@ -46,8 +46,9 @@ impl Wg {
                 if let Some(len) =
                     self.checker
                         .write_reply(msg, sender, from, now, &mut self.rng, &mut reply)
+                    && self.push_bytes(Dest::Addr(from), &reply[..len])
                 {
-                    self.push_bytes(Dest::Addr(from), &reply[..len]);
+                    self.stats.cookie_replies_sent += 1;
                 }
                 Some(DropReason::CookieRequired)
             }
