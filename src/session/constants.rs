@@ -99,6 +99,21 @@ pub const UNDER_LOAD_HANDSHAKES: u32 = 64;
 /// The interval over which handshake arrivals are counted, and for how long
 /// "under load" persists after the count drops (kernel `receive.c`: 1 s).
 pub const UNDER_LOAD_INTERVAL: Duration = Duration::from_secs(1);
+/// At most this many handshake messages per [`UNDER_LOAD_INTERVAL`] get any
+/// work (MAC checks, cookie replies, DH); the rest are dropped after the
+/// type and length check and counted (`handshake_overload`). The kernel
+/// bounds its handshake queue (`MAX_QUEUED_INCOMING_HANDSHAKES` = 4096) and
+/// drops beyond it, on a path apart from transport data; egd has one thread
+/// for both, so without a cap a flood of initiations with a valid mac1 buys
+/// one cookie reply each (three BLAKE2s and an XChaCha20-Poly1305) until
+/// the socket buffer overflows and transport data is lost with it
+/// (measured: a 2 300/s flood per edge stopped a relayed ping flow in a
+/// debug build on a busy two-core machine). 1024/s costs a few per cent
+/// of a core in a release build and is 16× the under-load threshold; a
+/// peer's own handshake still gets through with probability
+/// 1024 / (flood rate) per attempt, retried every REKEY_TIMEOUT, as with
+/// the kernel's full queue.
+pub const HANDSHAKE_BUDGET: u32 = 1024;
 
 // ---- Replay window (RFC 6479; kernel `messages.h`) ----
 

@@ -126,6 +126,9 @@ pub enum DropReason {
     CookieRequired,
     /// Under load and this source is over its handshake rate.
     RateLimited,
+    /// More handshake messages this second than egd does any work for
+    /// (`HANDSHAKE_BUDGET`): dropped before the MAC checks.
+    HandshakeOverload,
     /// Initiation timestamp not newer than the last accepted one (replay).
     StaleTimestamp,
     /// A second initiation from one peer within 1/INITIATIONS_PER_SECOND.
@@ -141,7 +144,7 @@ pub enum DropReason {
 impl DropReason {
     /// Every reason, so a caller can tell `Wg`'s drop labels from others
     /// (the hostile-traffic test sums exactly these).
-    pub const ALL: [DropReason; 14] = [
+    pub const ALL: [DropReason; 15] = [
         DropReason::TooShort,
         DropReason::BadLength,
         DropReason::UnknownType,
@@ -151,6 +154,7 @@ impl DropReason {
         DropReason::BadMac1,
         DropReason::CookieRequired,
         DropReason::RateLimited,
+        DropReason::HandshakeOverload,
         DropReason::StaleTimestamp,
         DropReason::InitiationFlood,
         DropReason::UnknownPeer,
@@ -170,6 +174,7 @@ impl DropReason {
             DropReason::BadMac1 => "bad_mac1",
             DropReason::CookieRequired => "cookie_required",
             DropReason::RateLimited => "rate_limited",
+            DropReason::HandshakeOverload => "handshake_overload",
             DropReason::StaleTimestamp => "stale_timestamp",
             DropReason::InitiationFlood => "initiation_flood",
             DropReason::UnknownPeer => "unknown_peer",

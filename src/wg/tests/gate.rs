@@ -263,9 +263,10 @@ fn rate_limited_per_source_under_load() {
 
 /// What a real initiation flood looks like: random sender, ephemeral and
 /// AEAD fields under a correct mac1, from many source addresses. Every
-/// message is dropped and counted; once under load each gets a cookie
-/// reply (no DH); and nothing the flood sends creates state beyond the
-/// bounded transmit queue: no index, no peer, no rate-limiter entry.
+/// message is dropped and counted: the first few reach the DH, then each
+/// gets a cookie reply (no DH) until the second's budget is spent, and the
+/// rest get no work at all. Nothing the flood sends creates state beyond
+/// the bounded transmit queue: no index, no peer, no rate-limiter entry.
 #[test]
 fn initiation_flood_is_counted_and_creates_no_state() {
     let mut p = Pair::new();
@@ -274,7 +275,7 @@ fn initiation_flood_is_counted_and_creates_no_state() {
     let mut rng = ChaCha20Rng::from_seed([5; 32]);
     let mac1_key =
         crate::noise::kdf::hash(&[crate::session::constants::LABEL_MAC1, p.b.public.as_slice()]);
-    let n = 4 * TRANSMIT_QUEUE_LEN as u32;
+    let n = 2 * HANDSHAKE_BUDGET;
     let mut reasons = std::collections::BTreeMap::new();
     for i in 0..n {
         let mut msg = [0u8; field::initiation::LEN];
@@ -282,30 +283,31 @@ fn initiation_flood_is_counted_and_creates_no_state() {
         msg[..4].copy_from_slice(&1u32.to_le_bytes());
         let mac1 = crate::noise::kdf::mac(&mac1_key, &[&msg[..field::initiation::MAC1.start]]);
         msg[field::initiation::MAC1].copy_from_slice(&mac1);
-        let from: SocketAddr =
-            SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 4000));
-        // A millisecond apart: the flood outlasts several load intervals.
-        let now = p.now + Duration::from_millis(u64::from(i));
+        let from = SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 4000));
+        // 100 µs apart: all within one load interval.
+        let now = p.now + Duration::from_micros(100 * u64::from(i));
         let Opened::Dropped(reason) = p.b.open(now, from, &mut msg) else {
             panic!("a forged initiation was accepted");
         };
         *reasons.entry(reason).or_insert(0u32) += 1;
     }
-    let total: u32 = reasons.values().sum();
-    assert_eq!(total, n);
-    let before_load = reasons
-        .get(&DropReason::DecryptFailed)
-        .copied()
-        .unwrap_or(0);
+    let count = |r: DropReason| reasons.get(&r).copied().unwrap_or(0);
+    assert_eq!(reasons.values().sum::<u32>(), n, "{reasons:?}");
+    let before_load = count(DropReason::DecryptFailed);
     assert!(
         (1..=UNDER_LOAD_HANDSHAKES).contains(&before_load),
         "only the first {UNDER_LOAD_HANDSHAKES} reach the DH: {reasons:?}"
     );
-    let cookies = reasons
-        .get(&DropReason::CookieRequired)
-        .copied()
-        .unwrap_or(0);
-    assert_eq!(cookies, n - before_load, "{reasons:?}");
+    let cookies = count(DropReason::CookieRequired);
+    assert!(
+        (HANDSHAKE_BUDGET - 2..=HANDSHAKE_BUDGET).contains(&(before_load + cookies)),
+        "the budget bounds the work: {reasons:?}"
+    );
+    assert_eq!(
+        count(DropReason::HandshakeOverload),
+        n - before_load - cookies,
+        "{reasons:?}"
+    );
     let stats = p.b.stats();
     assert_eq!(
         stats.cookie_replies_sent + stats.transmits_dropped,
