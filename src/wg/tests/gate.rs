@@ -314,10 +314,6 @@ fn initiation_flood_is_counted_and_creates_no_state() {
         u64::from(cookies),
         "every cookie reply queued or counted as dropped"
     );
-    assert!(
-        stats.transmits_dropped > 0,
-        "nothing drained: the queue filled"
-    );
     assert!(p.b.transmits.len() <= TRANSMIT_QUEUE_LEN);
     assert_eq!(p.b.indices.len(), indices, "no index for a forged message");
     assert_eq!(p.b.peers.len(), 1);
