@@ -193,7 +193,7 @@ fn send(
     loop {
         // The clock is read every 64 packets: at full speed it is a
         // noticeable share of the cost of a send.
-        if i % 64 == 0 && Instant::now() >= end {
+        if i.is_multiple_of(64) && Instant::now() >= end {
             break;
         }
         pacer.wait();
