@@ -24,8 +24,10 @@
 //! - `egd_forwarded_packets_total{kind="unicast"|"broadcast"}`
 //! - `egd_delivered_packets_total`
 //! - `egd_dropped_packets_total{reason}`
-//! - `egd_wg_cookie_replies_sent_total`: cookie replies to handshake
-//!   messages that came without a valid mac2 while under load
+//! - `egd_wg_cookie_replies_sent_total`: cookie replies made for handshake
+//!   messages that came without a valid mac2 while under load (the node
+//!   sheds those that would crowd data out of its transmit ring:
+//!   `egd_dropped_packets_total{reason="cookie_reply_shed"}`)
 //! - `egd_wg_handshake_messages_accepted_total`: handshake and cookie
 //!   messages consumed (with `egd_peer_rx_packets_total` and the
 //!   WireGuard reasons of `egd_dropped_packets_total` this accounts for
@@ -92,7 +94,7 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
     describe_counter!("egd_dropped_packets_total", "Packets dropped, by reason");
     describe_counter!(
         "egd_wg_cookie_replies_sent_total",
-        "Cookie replies sent to handshake messages without a valid mac2 while under load"
+        "Cookie replies made for handshake messages without a valid mac2 while under load (before the node sheds any)"
     );
     describe_counter!(
         "egd_wg_handshake_messages_accepted_total",
