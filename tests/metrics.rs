@@ -149,6 +149,9 @@ fn the_exposition_parses_and_has_the_whole_metric_set() {
         "egd_udp_io_total",
         "egd_next_hop",
         "egd_next_hop_table_hash",
+        "egd_wg_cookie_replies_sent_total",
+        "egd_wg_handshake_messages_accepted_total",
+        "egd_wg_queue_overflows_total",
     ];
     let text = wait_for(Duration::from_secs(20), || {
         let t = metrics(&ns, 9401)?;

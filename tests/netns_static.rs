@@ -13,59 +13,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::netns::{Netns, run};
+use common::kernel_test_unavailable;
+use common::netns::Netns;
 use common::procs::Proc;
-use common::{kernel_test_unavailable, wait_for};
-use egd::keys::{private_key_from_random, public_key};
+use common::relay::StaticRelay;
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
-
-/// Node `id`'s config: a tap with 10.77.0.<id>/24, peers with their
-/// underlay endpoints, and the A→R→B table.
-fn config(id: u16, peers: &[(u16, &str)]) -> String {
-    let key = |n: u16| private_key_from_random([n as u8 * 7; 32]);
-    let mut peer_yaml = String::new();
-    for (peer, endpoint) in peers {
-        peer_yaml.push_str(&format!(
-            "- NodeID: {peer}\n  PubKey: {}\n  EndPoint: {endpoint}\n  Static: true\n",
-            public_key(&key(*peer)).to_base64()
-        ));
-    }
-    format!(
-        "Interface:
-  IType: tap
-  Name: egd0
-  MacAddrPrefix: 02:EE:00:00
-  IPv4CIDR: 10.77.0.0/24
-  MTU: 1400
-NodeID: {id}
-NodeName: node{id}
-PrivKey: {}
-ListenPort: {}
-LogLevel:
-  LogLevel: error
-NextHopTable:
-  1: {{2: 2, 3: 2}}
-  2: {{1: 1, 3: 3}}
-  3: {{1: 2, 2: 2}}
-Peers:
-{peer_yaml}",
-        key(id).to_base64(),
-        3000 + id
-    )
-}
-
-/// Two namespaces joined by a veth pair with an address on each end.
-fn link(a: &Netns, a_addr: &str, b: &Netns, b_addr: &str, tag: &str) {
-    let (ea, eb) = (format!("{tag}a"), format!("{tag}b"));
-    run(std::process::Command::new("ip").args([
-        "link", "add", &ea, "netns", &a.name, "type", "veth", "peer", &eb, "netns", &b.name,
-    ]));
-    for (ns, dev, addr) in [(a, &ea, a_addr), (b, &eb, b_addr)] {
-        run(ns.cmd("ip").args(["addr", "add", addr, "dev", dev]));
-        run(ns.cmd("ip").args(["link", "set", dev, "up"]));
-    }
-}
 
 /// The mean frame size (bytes / packets) of `dev`'s `rx` or `tx` counters.
 fn mean_frame(ns: &Netns, dir: &str) -> f64 {
@@ -107,42 +60,12 @@ fn relay(offload: bool) {
             return;
         }
     }
-    let (a, r, b) = (Netns::new("a"), Netns::new("r"), Netns::new("b"));
-    link(&a, "10.0.1.1/24", &r, "10.0.1.2/24", "ar");
-    link(&r, "10.0.2.1/24", &b, "10.0.2.2/24", "rb");
+    let mut relay = StaticRelay::new();
     let dir = tempfile::tempdir().unwrap();
-    let configs = [
-        (1u16, &a, config(1, &[(2, "10.0.1.2:3002")])),
-        (
-            2,
-            &r,
-            config(2, &[(1, "10.0.1.1:3001"), (3, "10.0.2.2:3003")]),
-        ),
-        (3, &b, config(3, &[(2, "10.0.2.1:3002")])),
-    ];
-    let _nodes: Vec<Proc> = configs
-        .iter()
-        .map(|(id, ns, text)| {
-            let path = dir.path().join(format!("edge{id}.yaml"));
-            std::fs::write(&path, text).unwrap();
-            let mut cmd = ns.cmd(EGD);
-            cmd.args(["--no-uapi", "--config"]).arg(&path);
-            cmd.env("EGD_TAP_OFFLOAD", if offload { "1" } else { "0" });
-            Proc::spawn(cmd)
-        })
-        .collect();
-    // The tap comes up with its address once egd runs.
-    let up = wait_for(Duration::from_secs(10), || {
-        let out = a
-            .cmd("ip")
-            .args(["-4", "addr", "show", "dev", "egd0"])
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stdout)
-            .contains("10.77.0.1/24")
-            .then_some(())
-    });
-    assert!(up.is_some(), "A's tap has 10.77.0.1/24");
+    let offload_env = if offload { "1" } else { "0" };
+    relay.start(EGD, dir.path(), None, &[("EGD_TAP_OFFLOAD", offload_env)]);
+    relay.wait_tap();
+    let (a, b) = (&relay.a, &relay.b);
 
     let ping = a
         .cmd("ping")
@@ -179,7 +102,7 @@ fn relay(offload: bool) {
         .and_then(|v| v.trim().parse::<f64>().ok())
         .unwrap_or(0.0);
     // A's tap sent the data to egd (tx), B's tap took it from egd (rx).
-    let (sent, taken) = (mean_frame(&a, "tx"), mean_frame(&b, "rx"));
+    let (sent, taken) = (mean_frame(a, "tx"), mean_frame(b, "rx"));
     eprintln!(
         "iperf3 A→B through R, offload {offload}: {:.3} Gbit/s; mean frame read from A's tap {sent:.0} B, written to B's {taken:.0} B",
         bits_per_second / 1e9

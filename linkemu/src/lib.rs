@@ -51,7 +51,8 @@
 //! direction), `link` (the handle), [`control`] (the command language),
 //! `stamp` ([`StampedSocket`]: kernel receive times, which the link's delays
 //! count from and tests can measure with), `realtime` (why the threads ask
-//! for `SCHED_FIFO`).
+//! for `SCHED_FIFO`); [`hostile`] is the hostile-traffic generator of the `hostile`
+//! binary, not part of the link.
 
 #![forbid(unsafe_code)]
 // A real-time test tool, not the protocol core: it must read the clock,
@@ -61,6 +62,7 @@
 
 pub mod control;
 mod direction;
+pub mod hostile;
 mod link;
 mod pipe;
 mod queue;

@@ -24,6 +24,15 @@
 //! - `egd_forwarded_packets_total{kind="unicast"|"broadcast"}`
 //! - `egd_delivered_packets_total`
 //! - `egd_dropped_packets_total{reason}`
+//! - `egd_wg_cookie_replies_sent_total`: cookie replies made for handshake
+//!   messages that came without a valid mac2 while under load (the node
+//!   sheds those that would crowd data out of its transmit ring:
+//!   `egd_dropped_packets_total{reason="cookie_reply_shed"}`)
+//! - `egd_wg_handshake_messages_accepted_total`: handshake and cookie
+//!   messages consumed (with `egd_peer_rx_packets_total` and the
+//!   WireGuard reasons of `egd_dropped_packets_total` this accounts for
+//!   every datagram received)
+//! - `egd_wg_queue_overflows_total{queue="transmit"|"event"}`
 //! - `egd_next_hop{dst}`: the current next-hop NodeID for each destination
 //! - `egd_next_hop_table_hash`: the state hash of the table in force (its
 //!   low 52 bits, exact in a float): equal on every edge once P2P edges or a
@@ -83,6 +92,18 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
         "Frames delivered to the local interface"
     );
     describe_counter!("egd_dropped_packets_total", "Packets dropped, by reason");
+    describe_counter!(
+        "egd_wg_cookie_replies_sent_total",
+        "Cookie replies made for handshake messages without a valid mac2 while under load (before the node sheds any)"
+    );
+    describe_counter!(
+        "egd_wg_handshake_messages_accepted_total",
+        "Handshake and cookie messages consumed by the WireGuard layer"
+    );
+    describe_counter!(
+        "egd_wg_queue_overflows_total",
+        "Control datagrams (transmit) or events the WireGuard layer dropped on a full queue"
+    );
     describe_counter!(
         "egd_handshake_failures_total",
         "Handshakes with a neighbour that failed, by reason"
@@ -234,6 +255,11 @@ pub fn publish(node: &Node) {
     for (reason, n) in m.dropped() {
         counter!("egd_dropped_packets_total", "reason" => reason).absolute(n);
     }
+    let wg = node.wg_stats();
+    counter!("egd_wg_cookie_replies_sent_total").absolute(wg.cookie_replies_sent);
+    counter!("egd_wg_handshake_messages_accepted_total").absolute(wg.handshake_messages_accepted);
+    counter!("egd_wg_queue_overflows_total", "queue" => "transmit").absolute(wg.transmits_dropped);
+    counter!("egd_wg_queue_overflows_total", "queue" => "event").absolute(wg.events_dropped);
     let hash = node.next_hops().state_hash().0 & ((1 << 52) - 1);
     gauge!("egd_next_hop_table_hash").set(hash as f64);
     for (dst, hop) in node.next_hops().row(node.id()) {

@@ -219,6 +219,12 @@ impl Node {
         &self.metrics
     }
 
+    /// The WireGuard layer's own counters (cookie replies, handshake
+    /// messages accepted, queue overflows).
+    pub fn wg_stats(&self) -> wg::WgStats {
+        self.wg.stats()
+    }
+
     /// MAC addresses currently in the L2 FIB.
     pub fn fib_len(&self) -> usize {
         self.fib.len()
@@ -870,7 +876,19 @@ impl Node {
                         }
                     }
                 }
-                WgTransmit::ToAddr { addr, len } => (addr, len),
+                WgTransmit::ToAddr { addr, len } => {
+                    // Cookie replies (the only `ToAddr`) answer whoever
+                    // floods us and are best effort (the initiator retries
+                    // after REKEY_TIMEOUT): they never take the second half
+                    // of the ring, which stays for data and handshakes sent
+                    // before the ring is flushed. Without this a flood's
+                    // replies filled the ring and relayed frames were lost.
+                    if self.transmits.len() * 2 >= self.transmits.capacity() {
+                        self.metrics.drop("cookie_reply_shed");
+                        continue;
+                    }
+                    (addr, len)
+                }
             };
             let Some(slot) = self.transmits.reserve() else {
                 self.metrics.drop("tx_queue_full");

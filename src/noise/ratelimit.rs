@@ -5,7 +5,8 @@
 //!
 //! How to drive it: call [`LoadMeter::record`] for every handshake message
 //! that arrives (before any MAC check, so a flood of garbage counts too); if
-//! it says "under load", demand a cookie and, for messages that have one,
+//! it says [`Load::Overloaded`], drop the message without any work; if
+//! [`Load::UnderLoad`], demand a cookie and, for messages that have one,
 //! ask [`RateLimiter::allow`]. Outside load nothing is rate limited: a
 //! healthy mesh never pays for the protection.
 //!
@@ -19,8 +20,8 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::session::constants::{
-    HANDSHAKE_BURST_PER_SOURCE, HANDSHAKES_PER_SECOND_PER_SOURCE, RATELIMIT_ENTRY_IDLE,
-    RATELIMIT_TABLE_MAX, UNDER_LOAD_HANDSHAKES, UNDER_LOAD_INTERVAL,
+    HANDSHAKE_BUDGET, HANDSHAKE_BURST_PER_SOURCE, HANDSHAKES_PER_SECOND_PER_SOURCE,
+    RATELIMIT_ENTRY_IDLE, RATELIMIT_TABLE_MAX, UNDER_LOAD_HANDSHAKES, UNDER_LOAD_INTERVAL,
 };
 
 /// Counts handshake arrivals per interval to decide "under load".
@@ -31,11 +32,23 @@ pub struct LoadMeter {
     last_overload: Option<Instant>,
 }
 
+/// What [`LoadMeter::record`] says about one handshake message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    /// Process it; mac2 is not required.
+    Normal,
+    /// Process it only with a valid mac2 (else answer with a cookie reply).
+    UnderLoad,
+    /// Over [`HANDSHAKE_BUDGET`] this interval: drop it without any work.
+    Overloaded,
+}
+
 impl LoadMeter {
-    /// Records one handshake message at `now`; returns whether egd is under
-    /// load: more than [`UNDER_LOAD_HANDSHAKES`] in the current interval, or
-    /// within one interval after that last happened.
-    pub fn record(&mut self, now: Instant) -> bool {
+    /// Records one handshake message at `now`. Under load: more than
+    /// [`UNDER_LOAD_HANDSHAKES`] in the current interval, or within one
+    /// interval after that last happened. Overloaded: more than
+    /// [`HANDSHAKE_BUDGET`] in the current interval.
+    pub fn record(&mut self, now: Instant) -> Load {
         let fresh = self
             .interval_start
             .is_none_or(|s| now.saturating_duration_since(s) >= UNDER_LOAD_INTERVAL);
@@ -44,12 +57,22 @@ impl LoadMeter {
             self.count = 0;
         }
         self.count = self.count.saturating_add(1);
+        if self.count > HANDSHAKE_BUDGET {
+            self.last_overload = Some(now);
+            return Load::Overloaded;
+        }
         if self.count > UNDER_LOAD_HANDSHAKES {
             self.last_overload = Some(now);
-            return true;
+            return Load::UnderLoad;
         }
-        self.last_overload
+        if self
+            .last_overload
             .is_some_and(|t| now.saturating_duration_since(t) < UNDER_LOAD_INTERVAL)
+        {
+            Load::UnderLoad
+        } else {
+            Load::Normal
+        }
     }
 }
 
@@ -158,17 +181,37 @@ mod tests {
         let ms = Duration::from_millis;
         let mut m = LoadMeter::default();
         for _ in 0..UNDER_LOAD_HANDSHAKES {
-            assert!(!m.record(t));
+            assert_eq!(m.record(t), Load::Normal);
         }
-        assert!(
+        assert_eq!(
             m.record(t + ms(500)),
+            Load::UnderLoad,
             "one more than the threshold in this interval"
         );
-        assert!(
+        assert_eq!(
             m.record(t + ms(1200)),
+            Load::UnderLoad,
             "a new interval, but overload was 0.7 s ago"
         );
-        assert!(!m.record(t + ms(1600)), "load has passed");
+        assert_eq!(m.record(t + ms(1600)), Load::Normal, "load has passed");
+    }
+
+    #[test]
+    fn beyond_the_budget_messages_are_refused_until_the_next_interval() {
+        let t = base();
+        let mut m = LoadMeter::default();
+        let loads: Vec<Load> = (0..HANDSHAKE_BUDGET + 10).map(|_| m.record(t)).collect();
+        let count = |l: Load| loads.iter().filter(|x| **x == l).count() as u32;
+        assert_eq!(count(Load::Normal), UNDER_LOAD_HANDSHAKES);
+        assert_eq!(
+            count(Load::UnderLoad),
+            HANDSHAKE_BUDGET - UNDER_LOAD_HANDSHAKES
+        );
+        assert_eq!(count(Load::Overloaded), 10);
+        let late = t + UNDER_LOAD_INTERVAL - Duration::from_millis(1);
+        assert_eq!(m.record(late), Load::Overloaded, "the same interval");
+        // A new interval gets a new budget, still under load.
+        assert_eq!(m.record(t + UNDER_LOAD_INTERVAL), Load::UnderLoad);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::{Dest, DropReason, Opened, Wg, WgEvent};
 use crate::noise::cookie::MacState;
 use crate::noise::handshake::ReceivedInitiation;
+use crate::noise::ratelimit::Load;
 use crate::session::constants::MIN_INITIATION_INTERVAL;
 use crate::session::keypair::Keypair;
 use crate::wire::wg::{
@@ -26,8 +27,9 @@ pub(super) fn wire_reason(e: WireError) -> DropReason {
 
 impl Wg {
     /// The kernel's order (`receive.c: wg_receive_handshake_packet`): count
-    /// the arrival, check mac1; under load demand mac2 (answering with a
-    /// cookie reply) and apply the per-source rate limit.
+    /// the arrival (over the budget: drop it, like the kernel's full
+    /// handshake queue), check mac1; under load demand mac2 (answering with
+    /// a cookie reply) and apply the per-source rate limit.
     fn gate(
         &mut self,
         msg: &impl HandshakeMacs,
@@ -35,7 +37,11 @@ impl Wg {
         from: SocketAddr,
         now: Instant,
     ) -> Option<DropReason> {
-        let under_load = self.load.record(now);
+        let under_load = match self.load.record(now) {
+            Load::Overloaded => return Some(DropReason::HandshakeOverload),
+            Load::UnderLoad => true,
+            Load::Normal => false,
+        };
         match self
             .checker
             .validate(msg, under_load, from, now, &mut self.rng)
@@ -46,8 +52,9 @@ impl Wg {
                 if let Some(len) =
                     self.checker
                         .write_reply(msg, sender, from, now, &mut self.rng, &mut reply)
+                    && self.push_bytes(Dest::Addr(from), &reply[..len])
                 {
-                    self.push_bytes(Dest::Addr(from), &reply[..len]);
+                    self.stats.cookie_replies_sent += 1;
                 }
                 Some(DropReason::CookieRequired)
             }

@@ -126,6 +126,9 @@ pub enum DropReason {
     CookieRequired,
     /// Under load and this source is over its handshake rate.
     RateLimited,
+    /// More handshake messages this second than egd does any work for
+    /// (`HANDSHAKE_BUDGET`): dropped before the MAC checks.
+    HandshakeOverload,
     /// Initiation timestamp not newer than the last accepted one (replay).
     StaleTimestamp,
     /// A second initiation from one peer within 1/INITIATIONS_PER_SECOND.
@@ -139,6 +142,26 @@ pub enum DropReason {
 }
 
 impl DropReason {
+    /// Every reason, so a caller can tell `Wg`'s drop labels from others
+    /// (the hostile-traffic test sums exactly these).
+    pub const ALL: [DropReason; 15] = [
+        DropReason::TooShort,
+        DropReason::BadLength,
+        DropReason::UnknownType,
+        DropReason::UnknownIndex,
+        DropReason::Replay,
+        DropReason::DecryptFailed,
+        DropReason::BadMac1,
+        DropReason::CookieRequired,
+        DropReason::RateLimited,
+        DropReason::HandshakeOverload,
+        DropReason::StaleTimestamp,
+        DropReason::InitiationFlood,
+        DropReason::UnknownPeer,
+        DropReason::KeyExpired,
+        DropReason::Internal,
+    ];
+
     /// A stable label for metrics.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -151,6 +174,7 @@ impl DropReason {
             DropReason::BadMac1 => "bad_mac1",
             DropReason::CookieRequired => "cookie_required",
             DropReason::RateLimited => "rate_limited",
+            DropReason::HandshakeOverload => "handshake_overload",
             DropReason::StaleTimestamp => "stale_timestamp",
             DropReason::InitiationFlood => "initiation_flood",
             DropReason::UnknownPeer => "unknown_peer",
@@ -181,13 +205,20 @@ pub struct WgPeerInfo {
     pub persistent_keepalive: Option<Duration>,
 }
 
-/// Counters of things dropped inside `Wg` itself.
+/// Counters kept inside `Wg` itself. With the node's `rx_packets` (every
+/// [`Opened::Data`]) and its drops by [`DropReason`], `handshake_messages_accepted`
+/// accounts for every datagram [`Wg::open`] was given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WgStats {
     /// Control datagrams dropped because the transmit queue was full.
     pub transmits_dropped: u64,
     /// Events dropped (oldest first) because the event queue was full.
     pub events_dropped: u64,
+    /// Cookie replies queued for sending: handshake messages with a valid
+    /// mac1 but no valid mac2 that arrived while under load.
+    pub cookie_replies_sent: u64,
+    /// Handshake and cookie messages consumed ([`Opened::Handshake`]).
+    pub handshake_messages_accepted: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -387,12 +418,16 @@ impl Wg {
             Ok(ty) => ty,
             Err(e) => return Opened::Dropped(handshake_rx::wire_reason(e)),
         };
-        match ty {
+        let opened = match ty {
             MessageType::Transport => self.open_transport(now, buf),
             MessageType::Initiation => self.open_initiation(now, from, buf),
             MessageType::Response => self.open_response(now, from, buf),
             MessageType::CookieReply => self.open_cookie_reply(now, buf),
+        };
+        if let Opened::Handshake { .. } = opened {
+            self.stats.handshake_messages_accepted += 1;
         }
+        opened
     }
 
     /// The earliest deadline and why. Cheap: cached. It may be early (then
@@ -475,15 +510,18 @@ impl Wg {
         }
     }
 
-    fn push_transmit(&mut self, pending: Pending) {
+    /// Queues `pending`; false (and counted) when the queue is full: it is
+    /// bounded because a flood can make us answer every datagram.
+    fn push_transmit(&mut self, pending: Pending) -> bool {
         if self.transmits.len() >= TRANSMIT_QUEUE_LEN {
             self.stats.transmits_dropped += 1;
-            return;
+            return false;
         }
         self.transmits.push_back(pending);
+        true
     }
 
-    fn push_bytes(&mut self, to: Dest, bytes: &[u8]) {
+    fn push_bytes(&mut self, to: Dest, bytes: &[u8]) -> bool {
         let mut copy = [0u8; MAX_CONTROL_LEN];
         let len = bytes.len().min(MAX_CONTROL_LEN);
         copy[..len].copy_from_slice(&bytes[..len]);
@@ -491,7 +529,7 @@ impl Wg {
             to,
             len,
             bytes: copy,
-        });
+        })
     }
 
     fn push_event(&mut self, event: WgEvent) {

@@ -1,6 +1,6 @@
 //! The `linkemu` binary (workspace crate `egd-linkemu`) for multi-process
-//! tests: where to find it, one emulated link as a process, and its control
-//! socket.
+//! tests: where to find it (and the crate's `hostile` traffic generator),
+//! one emulated link as a process, and its control socket.
 //!
 //! The binary belongs to another package, so `CARGO_BIN_EXE_linkemu` does
 //! not exist here. `cargo test --workspace` (deploy/test.sh) builds it next
@@ -22,11 +22,18 @@ use super::wait_for;
 /// The path of an up-to-date `linkemu` binary of the same profile as `egd`.
 pub fn binary(egd: &str) -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| locate(Path::new(egd)))
+    BIN.get_or_init(|| locate(Path::new(egd), "linkemu"))
 }
 
-fn locate(egd: &Path) -> PathBuf {
-    let beside = egd.with_file_name("linkemu");
+/// The path of an up-to-date `hostile` binary (the crate's traffic
+/// generator), found or built like [`binary`].
+pub fn hostile_binary(egd: &str) -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| locate(Path::new(egd), "hostile"))
+}
+
+fn locate(egd: &Path, name: &str) -> PathBuf {
+    let beside = egd.with_file_name(name);
     let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("linkemu");
     let newest_source = newest_mtime(&sources.join("src"))
         .max(mtime(&sources.join("Cargo.toml")))
@@ -46,7 +53,7 @@ fn locate(egd: &Path) -> PathBuf {
     let mut build = Command::new(cargo);
     build
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "-p", "egd-linkemu", "--bin", "linkemu"])
+        .args(["build", "--quiet", "-p", "egd-linkemu", "--bin", name])
         .arg("--target-dir")
         .arg(&target);
     if release {
@@ -55,12 +62,12 @@ fn locate(egd: &Path) -> PathBuf {
     let out = build.output().expect("run cargo to build linkemu");
     assert!(
         out.status.success(),
-        "building linkemu failed: {}",
+        "building {name} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     target
         .join(if release { "release" } else { "debug" })
-        .join("linkemu")
+        .join(name)
 }
 
 fn mtime(path: &Path) -> Option<SystemTime> {

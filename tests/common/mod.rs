@@ -8,6 +8,7 @@ pub mod http;
 pub mod linkemu;
 pub mod netns;
 pub mod procs;
+pub mod relay;
 
 use std::time::{Duration, Instant};
 

@@ -190,11 +190,18 @@ fn cookie_reply_under_load_then_mac2_accepted() {
     let reply = p.take_transmits(Side::B);
     assert_eq!(reply.len(), 1);
     assert_eq!((reply[0].len(), reply[0][0]), (64, 3));
+    assert_eq!(p.b.stats().cookie_replies_sent, 1);
     let mut r = reply[0].clone();
+    let accepted = p.a.stats().handshake_messages_accepted;
     assert_eq!(
         p.deliver(Side::A, &mut r),
         Opened::Handshake { peer: None },
         "consumed, but no endpoint evidence"
+    );
+    assert_eq!(
+        p.a.stats().handshake_messages_accepted,
+        accepted + 1,
+        "a consumed cookie reply counts as accepted"
     );
     // A's retry carries mac2; B is still under load (the flood goes on).
     p.advance(REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX);
@@ -252,4 +259,74 @@ fn rate_limited_per_source_under_load() {
         !reasons.contains(&Opened::Dropped(DropReason::CookieRequired)),
         "{reasons:?}"
     );
+}
+
+/// What a real initiation flood looks like: random sender, ephemeral and
+/// AEAD fields under a correct mac1, from many source addresses. Every
+/// message is dropped and counted: the first few reach the DH, then each
+/// gets a cookie reply (no DH) until the second's budget is spent, and the
+/// rest get no work at all. Nothing the flood sends creates state beyond
+/// the bounded transmit queue: no index, no peer, no rate-limiter entry.
+#[test]
+fn initiation_flood_is_counted_and_creates_no_state() {
+    let mut p = Pair::new();
+    p.handshake();
+    let indices = p.b.indices.len();
+    let mut rng = ChaCha20Rng::from_seed([5; 32]);
+    let mac1_key =
+        crate::noise::kdf::hash(&[crate::session::constants::LABEL_MAC1, p.b.public.as_slice()]);
+    let n = 2 * HANDSHAKE_BUDGET;
+    let mut reasons = std::collections::BTreeMap::new();
+    for i in 0..n {
+        let mut msg = [0u8; field::initiation::LEN];
+        rng.fill_bytes(&mut msg);
+        msg[..4].copy_from_slice(&1u32.to_le_bytes());
+        let mac1 = crate::noise::kdf::mac(&mac1_key, &[&msg[..field::initiation::MAC1.start]]);
+        msg[field::initiation::MAC1].copy_from_slice(&mac1);
+        let from = SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 4000));
+        // 100 µs apart: all within one load interval.
+        let now = p.now + Duration::from_micros(100 * u64::from(i));
+        let Opened::Dropped(reason) = p.b.open(now, from, &mut msg) else {
+            panic!("a forged initiation was accepted");
+        };
+        *reasons.entry(reason).or_insert(0u32) += 1;
+    }
+    let count = |r: DropReason| reasons.get(&r).copied().unwrap_or(0);
+    assert_eq!(reasons.values().sum::<u32>(), n, "{reasons:?}");
+    let before_load = count(DropReason::DecryptFailed);
+    assert!(
+        (1..=UNDER_LOAD_HANDSHAKES).contains(&before_load),
+        "only the first {UNDER_LOAD_HANDSHAKES} reach the DH: {reasons:?}"
+    );
+    let cookies = count(DropReason::CookieRequired);
+    assert!(
+        (HANDSHAKE_BUDGET - 2..=HANDSHAKE_BUDGET).contains(&(before_load + cookies)),
+        "the budget bounds the work: {reasons:?}"
+    );
+    assert_eq!(
+        count(DropReason::HandshakeOverload),
+        n - before_load - cookies,
+        "{reasons:?}"
+    );
+    let stats = p.b.stats();
+    assert_eq!(
+        stats.cookie_replies_sent + stats.transmits_dropped,
+        u64::from(cookies),
+        "every cookie reply queued or counted as dropped"
+    );
+    assert!(p.b.transmits.len() <= TRANSMIT_QUEUE_LEN);
+    assert_eq!(p.b.indices.len(), indices, "no index for a forged message");
+    assert_eq!(p.b.peers.len(), 1);
+    assert!(p.b.limiter.is_empty(), "no bucket without a valid cookie");
+    assert_eq!(
+        stats.handshake_messages_accepted, 1,
+        "only the real handshake"
+    );
+}
+
+#[test]
+fn drop_reasons_have_distinct_labels() {
+    let labels: std::collections::BTreeSet<_> =
+        DropReason::ALL.iter().map(DropReason::as_str).collect();
+    assert_eq!(labels.len(), DropReason::ALL.len());
 }

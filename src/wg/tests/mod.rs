@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::keys::private_key_from_random;
 use crate::session::constants::{
-    KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME,
+    HANDSHAKE_BUDGET, KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME,
     REKEY_ATTEMPT_TIME, UNDER_LOAD_HANDSHAKES, ZERO_KEYS_AFTER,
 };
 
