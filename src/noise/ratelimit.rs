@@ -5,9 +5,9 @@
 //!
 //! How to drive it: call [`LoadMeter::record`] for every handshake message
 //! that arrives (before any MAC check, so a flood of garbage counts too); if
-//! it says [`Load::Overloaded`], drop the message without any work; if
-//! [`Load::UnderLoad`], demand a cookie and, for messages that have one,
-//! ask [`RateLimiter::allow`]. Outside load nothing is rate limited: a
+//! it says [`Load::UnderLoad`] or [`Load::Overloaded`], demand a cookie and,
+//! for messages that have one, ask [`RateLimiter::allow`]; when overloaded,
+//! drop the others without a cookie reply. Outside load nothing is rate limited: a
 //! healthy mesh never pays for the protection.
 //!
 //! Buckets are keyed by IPv4 address or IPv6 /64 (one host usually owns a
@@ -39,7 +39,8 @@ pub enum Load {
     Normal,
     /// Process it only with a valid mac2 (else answer with a cookie reply).
     UnderLoad,
-    /// Over [`HANDSHAKE_BUDGET`] this interval: drop it without any work.
+    /// Over [`HANDSHAKE_BUDGET`] this interval: like [`Load::UnderLoad`], but
+    /// no cookie reply for a message without one.
     Overloaded,
 }
 

@@ -99,22 +99,21 @@ pub const UNDER_LOAD_HANDSHAKES: u32 = 64;
 /// The interval over which handshake arrivals are counted, and for how long
 /// "under load" persists after the count drops (kernel `receive.c`: 1 s).
 pub const UNDER_LOAD_INTERVAL: Duration = Duration::from_secs(1);
-/// At most this many handshake messages per [`UNDER_LOAD_INTERVAL`] get any
-/// work (MAC checks, cookie replies, DH); the rest are dropped after the
-/// type and length check and counted (`handshake_overload`). The kernel
-/// bounds its handshake queue (`MAX_QUEUED_INCOMING_HANDSHAKES` = 4096) and
-/// drops beyond it, on a path apart from transport data; egd has one thread
-/// and one socket for both, so without a cap a flood of initiations with a
-/// valid mac1 buys one cookie reply each (three BLAKE2s and an
-/// XChaCha20-Poly1305: ~3 µs in a release build, ~95 µs in a debug build)
-/// and, once that outruns the CPU egd gets, transport data waits behind the
-/// flood in the socket buffer (measured in tests/netns_hostile.rs: a relayed
-/// ping flow at 10–17 s round trips and 18–48 % loss under a 2–3 k/s flood
-/// per edge, debug build, busy two-core machine). 256/s is four times the
-/// under-load threshold and ~30× what a 1000-peer mesh needs for its
-/// rekeys; a peer's own handshake still gets through with probability
-/// 256 / (flood rate) per attempt, retried every REKEY_TIMEOUT, as with the
-/// kernel's full queue.
+/// At most this many handshake messages per [`UNDER_LOAD_INTERVAL`] can
+/// earn a cookie reply; beyond it a message without a valid mac2 is dropped
+/// after its MACs are checked (`handshake_overload`), while one with a
+/// valid cookie still goes on to the per-source rate limit and the DH. A
+/// flood of initiations with a valid mac1 otherwise buys one cookie reply
+/// each (an XChaCha20-Poly1305 seal and a transmit slot: ~3 µs in a release
+/// build, ~95 µs with unoptimised crypto) and, once that outruns the CPU egd
+/// gets, transport data waits behind the flood in the socket buffer
+/// (measured in tests/netns_hostile.rs before the cap: a relayed ping flow
+/// at 10–17 s round trips and 18–48 % loss under a 2–3 k/s flood per edge).
+/// The MAC checks alone are three BLAKE2s (~1 µs): a peer that holds a
+/// cookie — every real initiator does after its first attempt under load —
+/// is not outvoted by the flood, unlike behind the kernel's full queue.
+/// 256/s is four times the under-load threshold and ~30× what a 1000-peer
+/// mesh needs for its rekeys.
 pub const HANDSHAKE_BUDGET: u32 = 256;
 
 // ---- Replay window (RFC 6479; kernel `messages.h`) ----

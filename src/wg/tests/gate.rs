@@ -222,6 +222,49 @@ fn cookie_reply_under_load_then_mac2_accepted() {
     assert!(p.a.has_session(id(2)) && p.b.has_session(id(1)));
 }
 
+/// Beyond the budget forged initiations get no cookie reply, but a peer
+/// that already holds a cookie is still let through: a flood cannot lock
+/// real peers out of their rekeys.
+#[test]
+fn cookie_holder_passes_an_overloading_flood() {
+    let mut p = Pair::new();
+    let now = p.now;
+    p.a.initiate(now, id(2));
+    let init = p.take_transmits(Side::A).remove(0);
+    let junk = |p: &mut Pair, n: u32| {
+        for _ in 0..n {
+            let mut junk = init.clone();
+            junk[field::initiation::MAC1.start] ^= 1;
+            p.deliver(Side::B, &mut junk);
+        }
+    };
+    junk(&mut p, UNDER_LOAD_HANDSHAKES + 1);
+    let mut d = init.clone();
+    p.deliver(Side::B, &mut d);
+    let mut r = p.take_transmits(Side::B).remove(0);
+    p.deliver(Side::A, &mut r);
+    // Next attempt: B is past its budget for this interval.
+    p.advance(REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX);
+    junk(&mut p, HANDSHAKE_BUDGET + 1);
+    let replies = p.b.stats().cookie_replies_sent;
+    let mut forged = init.clone();
+    assert_eq!(
+        p.deliver(Side::B, &mut forged),
+        Opened::Dropped(DropReason::HandshakeOverload),
+        "valid mac1, no cookie: no work beyond the MACs"
+    );
+    assert_eq!(p.b.stats().cookie_replies_sent, replies, "no reply");
+    let retry = p.take_transmits(Side::A);
+    assert_eq!(retry.len(), 1);
+    let mut d = retry[0].clone();
+    assert_eq!(
+        p.deliver(Side::B, &mut d),
+        Opened::Handshake { peer: Some(id(1)) }
+    );
+    p.pump();
+    assert!(p.a.has_session(id(2)) && p.b.has_session(id(1)));
+}
+
 #[test]
 fn rate_limited_per_source_under_load() {
     let mut p = Pair::new();
