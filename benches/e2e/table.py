@@ -212,10 +212,15 @@ def main(path: str) -> None:
                     row.append("—")
                     continue
                 per = c.cols["per_unit"]
-                per_text = f"{statistics.median(per):.2f} ns/B" if test != "udp64" else f"{statistics.median(per):.0f} ns/pkt"
+                if not per:  # the first script version did not record it
+                    per_text = "—"
+                elif test == "udp64":
+                    per_text = f"{statistics.median(per):.0f} ns/pkt"
+                else:
+                    per_text = f"{statistics.median(per):.2f} ns/B"
                 text = (
                     f"{statistics.median(c.cols['cpu']):.0f} % · {statistics.median(c.cols['runq']):.0f} % · "
-                    + (per_text if per else "—")
+                    + per_text
                 )
                 if c.cols["cyc"]:
                     unit_c = "cyc/pkt" if test == "udp64" else "cyc/B"

@@ -16,6 +16,10 @@
 //! unreachable from the sink) are counted, not fatal: the measurement is
 //! what arrives.
 
+// A load generator: timing the run is its job, and its one line of output
+// is its result.
+#![allow(clippy::disallowed_methods, clippy::print_stdout)]
+
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
