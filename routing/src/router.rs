@@ -27,8 +27,13 @@
 //! A recomputation applies the few changed edges incrementally
 //! ([`Solution::update_edge`]) when the node set is unchanged, and solves
 //! from scratch otherwise; both give the same table. Inconsistent samples
-//! (a negative cycle) are reported as [`RouterEvent::Inconsistent`] and the
-//! previous table stays in force. In static mode the configured table is
+//! (a negative cycle: around a cycle the clock offsets cancel, so only
+//! samples of different ages — a clock stepped in between — make one) are
+//! resolved by discarding the stalest sample on the cycle and solving
+//! again, until none is left: each cycle is reported as
+//! [`RouterEvent::Inconsistent`], each discarded sample as
+//! [`RouterEvent::Discarded`]. Nothing is clamped; a fresh report of a
+//! discarded edge brings it back. In static mode the configured table is
 //! served unchanged and nothing is solved.
 
 use crate::graph::{Change, Graph};
@@ -66,8 +71,16 @@ pub enum RouterEvent {
         /// Whether any next hop changed.
         changed: bool,
     },
-    /// The samples contain a negative cycle; the old table stays.
+    /// The samples contained this negative cycle.
     Inconsistent(NegativeCycle),
+    /// To break a negative cycle, this edge's sample (the stalest on the
+    /// cycle) was dropped until it is reported again.
+    Discarded {
+        /// The edge's source.
+        src: NodeId,
+        /// The edge's destination.
+        dst: NodeId,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -283,16 +296,32 @@ impl Router {
         self.graph.mark_applied();
         self.topology_changed = false;
         if !incremental {
-            match solve(&self.graph.snapshot()) {
-                Ok(sol) => self.solution = Some(sol),
-                Err(cycle) => {
-                    // Keep serving the old table; solve afresh next time.
-                    self.solution = None;
-                    self.topology_changed = true;
-                    self.push_event(RouterEvent::Inconsistent(cycle));
-                    return;
+            loop {
+                match solve(&self.graph.snapshot()) {
+                    Ok(sol) => {
+                        self.solution = Some(sol);
+                        break;
+                    }
+                    Err(cycle) => {
+                        // Stale samples: drop the oldest on the cycle and
+                        // solve again (each round removes an edge, so this
+                        // ends).
+                        let oldest = self.graph.oldest(&cycle.edges);
+                        self.push_event(RouterEvent::Inconsistent(cycle));
+                        let Some((src, dst)) = oldest else {
+                            // Not made of graph edges (cannot happen): keep
+                            // serving the old table; solve afresh next time.
+                            self.solution = None;
+                            self.topology_changed = true;
+                            return;
+                        };
+                        self.graph.remove_edge(src, dst);
+                        self.push_event(RouterEvent::Discarded { src, dst });
+                        self.structural = true;
+                    }
                 }
             }
+            self.graph.mark_applied();
         }
         if let Some(sol) = &self.solution {
             let table = if self.structural {

@@ -130,6 +130,8 @@ impl Probe {
                 request_id: self.request_id,
                 sent_at_unix_ns: self.unix_ns(now),
                 interval_ms: u32::try_from(interval.as_millis()).unwrap_or(u32::MAX),
+                // Filled in per neighbour by the node.
+                echo: None,
             },
         })
     }

@@ -1,0 +1,271 @@
+//! The cost of the link from one neighbour to this node, per direction,
+//! from the pings it sends (issue 10): a smoothed one-way delay, plus a
+//! jitter term, plus an ETX-like loss penalty — and the round trip, from
+//! the echo each ping carries, for the solvers' honesty check.
+//!
+//! Drive it from the node: [`LinkQuality::on_ping`] for every ping the
+//! neighbour sends (its request id, the measured one-way delay and the
+//! round trip its echo shows), [`LinkQuality::echo`] when pinging it back,
+//! [`LinkQuality::cost`] for what to report.
+//!
+//! - **Delay**: an EWMA of the measured one-way delays (gain 1/8, as TCP's
+//!   SRTT). The measured delay contains the two clocks' offset (probe.rs);
+//!   the terms below are offset-free and never negative, so the offsets
+//!   still cancel along any path.
+//! - **Jitter**: an EWMA (gain 1/4, as TCP's RTTVAR) of each sample's
+//!   distance from the smoothed delay, times `jitter_weight`.
+//! - **Loss**: the share `p` of the neighbour's last [`LOSS_WINDOW`] pings
+//!   (consecutive request ids; every ping round pings every neighbour, so a
+//!   gap is a loss) that did not arrive, charged as
+//!   `loss_penalty × p / (1 − p)`: ETX − 1 extra transmissions per
+//!   delivered packet, each costing `loss_penalty` of delay.
+//!
+//! No clock is read and nothing allocates: one of these lives in each peer.
+
+use std::time::{Duration, Instant};
+
+use crate::wire::control::PingEcho;
+
+/// Pings the loss estimate looks back over (a bit window).
+pub const LOSS_WINDOW: u32 = 128;
+/// EWMA gain of the delay and of the round trip.
+const DELAY_GAIN: f64 = 1.0 / 8.0;
+/// EWMA gain of the jitter (mean deviation).
+const JITTER_GAIN: f64 = 1.0 / 4.0;
+/// Loss beyond this counts as this (the penalty stays finite).
+const MAX_LOSS: f64 = 0.99;
+
+/// How the terms weigh (config `DynamicRoute.CostJitterWeight`,
+/// `DynamicRoute.CostLossPenalty`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CostWeights {
+    /// Multiplies the smoothed mean deviation (default 1).
+    pub jitter_weight: f64,
+    /// Delay one expected retransmission costs (default 20 ms: 5 % loss
+    /// costs ≈ 1 ms, 20 % loss 5 ms, 50 % loss 20 ms).
+    pub loss_penalty: Duration,
+}
+
+impl Default for CostWeights {
+    fn default() -> Self {
+        Self {
+            jitter_weight: 1.0,
+            loss_penalty: Duration::from_millis(20),
+        }
+    }
+}
+
+/// What a node reports for one neighbour's link toward it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkCost {
+    /// Smoothed one-way delay (ns; clock offset included, may be negative).
+    pub one_way_ns: i64,
+    /// Jitter and loss terms (ns, ≥ 0): route on `one_way_ns + penalty_ns`.
+    pub penalty_ns: i64,
+    /// Smoothed round trip (ns), once an echo came back.
+    pub rtt_ns: Option<i64>,
+    /// Loss over the window, in parts per million.
+    pub loss_ppm: u32,
+}
+
+/// The running estimates for one neighbour.
+#[derive(Debug, Clone, Default)]
+pub struct LinkQuality {
+    delay: Option<f64>,
+    jitter: f64,
+    rtt: Option<f64>,
+    /// Bit i set: ping `last_id − i` arrived.
+    window: u128,
+    /// Pings the window covers so far (≤ LOSS_WINDOW).
+    expected: u32,
+    last_id: Option<u32>,
+    /// The neighbour's last ping: its stamp and when it arrived here.
+    heard: Option<(i64, Instant)>,
+}
+
+impl LinkQuality {
+    /// A ping from the neighbour: request id, its stamp, the one-way delay
+    /// it measured, the round trip its echo showed (if any), at `now`.
+    pub fn on_ping(
+        &mut self,
+        now: Instant,
+        request_id: u32,
+        sent_at_ns: i64,
+        one_way_ns: i64,
+        rtt_ns: Option<i64>,
+    ) {
+        self.heard = Some((sent_at_ns, now));
+        self.count(request_id);
+        let sample = one_way_ns as f64;
+        match self.delay {
+            None => self.delay = Some(sample),
+            Some(d) => {
+                self.jitter += JITTER_GAIN * ((sample - d).abs() - self.jitter);
+                self.delay = Some(d + DELAY_GAIN * (sample - d));
+            }
+        }
+        if let Some(r) = rtt_ns {
+            let r = r as f64;
+            self.rtt = Some(self.rtt.map_or(r, |s| s + DELAY_GAIN * (r - s)));
+        }
+    }
+
+    /// The echo for the next ping to this neighbour, sent at `now`.
+    pub fn echo(&self, now: Instant) -> Option<PingEcho> {
+        let (sent_at, arrived) = self.heard?;
+        let hold = now.saturating_duration_since(arrived).as_micros();
+        Some(PingEcho {
+            sent_at_unix_ns: sent_at,
+            hold_us: u32::try_from(hold).ok()?,
+        })
+    }
+
+    /// The loss share over the window (0 before two pings).
+    pub fn loss(&self) -> f64 {
+        if self.expected == 0 {
+            return 0.0;
+        }
+        let got = self.window.count_ones().min(self.expected);
+        f64::from(self.expected - got) / f64::from(self.expected)
+    }
+
+    /// The cost to report, or `None` before the first ping.
+    pub fn cost(&self, w: &CostWeights) -> Option<LinkCost> {
+        let delay = self.delay?;
+        let p = self.loss().min(MAX_LOSS);
+        let jitter_weight = if w.jitter_weight.is_finite() {
+            w.jitter_weight.max(0.0)
+        } else {
+            0.0
+        };
+        let loss_ns = w.loss_penalty.as_nanos() as f64 * p / (1.0 - p);
+        let penalty = (jitter_weight * self.jitter + loss_ns).clamp(0.0, 1e15);
+        Some(LinkCost {
+            one_way_ns: delay as i64,
+            penalty_ns: penalty as i64,
+            rtt_ns: self.rtt.map(|r| r as i64),
+            loss_ppm: (p * 1e6) as u32,
+        })
+    }
+
+    /// Marks `id` received in the loss window.
+    fn count(&mut self, id: u32) {
+        let Some(last) = self.last_id else {
+            self.last_id = Some(id);
+            self.window = 1;
+            self.expected = 1;
+            return;
+        };
+        let ahead = id.wrapping_sub(last);
+        let behind = last.wrapping_sub(id);
+        if ahead != 0 && ahead < u32::MAX / 2 {
+            // Newer: the ids skipped were lost.
+            self.window = if ahead >= LOSS_WINDOW {
+                0
+            } else {
+                self.window << ahead
+            } | 1;
+            self.expected = self.expected.saturating_add(ahead).min(LOSS_WINDOW);
+            self.last_id = Some(id);
+        } else if behind < LOSS_WINDOW {
+            // Late (reordered) or repeated: counts as arrived.
+            self.window |= 1 << behind;
+        } else {
+            // Far behind: the neighbour restarted its ids. Start over.
+            self.last_id = Some(id);
+            self.window = 1;
+            self.expected = 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[allow(clippy::disallowed_methods)] // a test's origin; only differences matter
+    fn origin() -> Instant {
+        Instant::now()
+    }
+
+    #[test]
+    fn loss_from_gaps_in_the_request_ids() {
+        let t = origin();
+        let mut q = LinkQuality::default();
+        // 100 pings, every 20th lost: 20, 40, 60, 80 missing of 1..=99
+        // (100 is not missed until 101 arrives).
+        for id in 1..=100u32 {
+            if id % 20 != 0 {
+                q.on_ping(t, id, 0, 10_000_000, None);
+            }
+        }
+        assert!((q.loss() - 4.0 / 99.0).abs() < 1e-9, "{}", q.loss());
+        // A late ping counts as arrived, not as a new round.
+        q.on_ping(t, 80, 0, 10_000_000, None);
+        assert!((q.loss() - 3.0 / 99.0).abs() < 1e-9);
+        // The window forgets: 128 clean pings later, no loss.
+        for id in 101..=228u32 {
+            q.on_ping(t, id, 0, 10_000_000, None);
+        }
+        assert_eq!(q.loss(), 0.0);
+        // A restarted neighbour (ids from 1 again) starts afresh.
+        q.on_ping(t, 1, 0, 10_000_000, None);
+        assert_eq!(q.loss(), 0.0);
+    }
+
+    #[test]
+    fn cost_terms_are_non_negative_and_keep_the_offset() {
+        let t = origin();
+        let w = CostWeights::default();
+        let mut q = LinkQuality::default();
+        // A clock 5 s behind: measured delays around −4.99 s, ±2 ms.
+        for id in 1..=200u32 {
+            let jitter = if id % 2 == 0 { 2_000_000 } else { -2_000_000 };
+            if id % 10 != 0 {
+                q.on_ping(t, id, 0, -4_990_000_000 + jitter, Some(20_000_000));
+            }
+        }
+        let c = q.cost(&w).unwrap();
+        // The delay keeps the offset (it cancels along paths) …
+        assert!((c.one_way_ns + 4_990_000_000).abs() < 2_500_000, "{c:?}");
+        // … the penalty is the jitter (≈ 2 ms mean deviation) plus the
+        // loss: the window (ids 72..=199) misses 80, 90, …, 190, 12 of 128,
+        // at 20 ms per retransmission (≈ 2.07 ms).
+        let p = 12.0 / 128.0;
+        let loss_ns = 20e6 * p / (1.0 - p);
+        assert_eq!(c.loss_ppm, 93_750);
+        assert!(
+            (c.penalty_ns as f64 - (2e6 + loss_ns)).abs() < 0.3e6,
+            "{c:?}"
+        );
+        assert_eq!(c.rtt_ns, Some(20_000_000));
+        // Zero weights: only the delay counts.
+        let off = CostWeights {
+            jitter_weight: 0.0,
+            loss_penalty: Duration::ZERO,
+        };
+        assert_eq!(q.cost(&off).unwrap().penalty_ns, 0);
+        // Nonsense weights cannot make the penalty negative.
+        let bad = CostWeights {
+            jitter_weight: f64::NAN,
+            loss_penalty: Duration::ZERO,
+        };
+        assert_eq!(q.cost(&bad).unwrap().penalty_ns, 0);
+    }
+
+    #[test]
+    fn echo_carries_the_stamp_and_the_hold_time() {
+        let t = origin();
+        let mut q = LinkQuality::default();
+        assert_eq!(q.echo(t), None, "nothing heard yet");
+        q.on_ping(t, 1, 123, 0, None);
+        assert_eq!(
+            q.echo(t + Duration::from_millis(150)),
+            Some(PingEcho {
+                sent_at_unix_ns: 123,
+                hold_us: 150_000
+            })
+        );
+    }
+}
