@@ -13,6 +13,15 @@
 //! so a pair becomes usable again as soon as fresh samples agree.
 //!
 //! Reports without a round trip (older edges) cannot be checked and pass.
+//!
+//! Each report is checked against its reporter's own round trip (the other
+//! end's if it sent none): that one moves with the reporter's one-way
+//! samples when the link changes, so honest reports pass during the
+//! change. A reporter lying about its one-way delay must then also lie
+//! about its round trip, and the other end's next report — checked
+//! against the other end's honest round trip — shows the disagreement:
+//! the pair is counted and that report ignored. Catching which end lies is
+//! left to the operator (the counter, and `manage/super/state`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -92,15 +101,17 @@ impl Honesty {
         else {
             return true;
         };
+        // The reporter's own round trip: measured by the very pings that
+        // measured its one-way delay, so a change of the link moves both
+        // alike and a fresh report is not refused while the other end's
+        // numbers catch up. Without one, the other end's.
+        let Some(rtt) = sample.rtt_ns.or(back.rtt_ns) else {
+            return true;
+        };
         let sum = i128::from(one_way_ns) + i128::from(back.one_way_ns);
-        let honest = [sample.rtt_ns, back.rtt_ns]
-            .into_iter()
-            .flatten()
-            .all(|rtt| {
-                let tol = (self.tolerance.absolute.as_nanos() as f64)
-                    .max(self.tolerance.relative.max(0.0) * rtt as f64);
-                ((sum - i128::from(rtt)).abs() as f64) <= tol
-            });
+        let tol = (self.tolerance.absolute.as_nanos() as f64)
+            .max(self.tolerance.relative.max(0.0) * rtt as f64);
+        let honest = ((sum - i128::from(rtt)).abs() as f64) <= tol;
         if !honest {
             self.rejected += 1;
         }
@@ -169,9 +180,11 @@ mod tests {
         // A stale reverse sample (expired) does not count against a new one.
         let later = t + TTL + Duration::from_secs(1);
         assert!(h.check(later, n(1), n(2), 90 * MS, Some(40 * MS), TTL));
-        // A lie about the round trip to match is caught by the other end's
-        // (sum 80 ms; b claims 80 ms, a measured 40 ms).
-        assert!(!h.check(later, n(2), n(1), -10 * MS, Some(80 * MS), TTL));
+        // A lie about the round trip to match (sum 80 ms, b claims 80 ms)
+        // passes b's own check, but a's next report, against a's measured
+        // 40 ms, shows the disagreement.
+        assert!(h.check(later, n(2), n(1), -10 * MS, Some(80 * MS), TTL));
+        assert!(!h.check(later, n(1), n(2), 90 * MS, Some(40 * MS), TTL));
         assert_eq!(h.rejected(), 3);
     }
 }

@@ -12,11 +12,18 @@
 //!   SRTT). The measured delay contains the two clocks' offset (probe.rs);
 //!   the terms below are offset-free and never negative, so the offsets
 //!   still cancel along any path.
+//!   A *level shift* is followed at once instead: two samples in a row on
+//!   the same side, each further than `4 × jitter + 1 ms` from the smoothed
+//!   value, replace it (a rerouted underlay, a stepped clock); a single
+//!   such sample is a spike and is smoothed in when the next one is not.
+//!   The round trip is smoothed the same way.
 //! - **Jitter**: an EWMA (gain 1/4, as TCP's RTTVAR) of each sample's
 //!   distance from the smoothed delay, times `jitter_weight`.
 //! - **Loss**: the share `p` of the neighbour's last [`LOSS_WINDOW`] pings
 //!   (consecutive request ids; every ping round pings every neighbour, so a
-//!   gap is a loss) that did not arrive, charged as
+//!   gap is a loss) that did not arrive — pings before the first one count
+//!   as arrived, and the window restarts after the link was down (an outage
+//!   is not a loss rate) — charged as
 //!   `loss_penalty × p / (1 − p)`: ETX − 1 extra transmissions per
 //!   delivered packet, each costing `loss_penalty` of delay.
 //!
@@ -68,12 +75,58 @@ pub struct LinkCost {
     pub loss_ppm: u32,
 }
 
+/// Smallest distance from the smoothed value that may start a level shift
+/// (ns), on top of four times the jitter.
+const SHIFT_FLOOR_NS: f64 = 1e6;
+
+/// An EWMA of delay samples with its mean deviation, following level
+/// shifts at once (module docs).
+#[derive(Debug, Clone, Copy, Default)]
+struct Smoothed {
+    value: Option<f64>,
+    deviation: f64,
+    /// A first far-off sample, held back until the next one tells whether
+    /// it was a spike or a shift.
+    held: Option<f64>,
+}
+
+impl Smoothed {
+    fn push(&mut self, sample: f64) {
+        let Some(v) = self.value else {
+            self.value = Some(sample);
+            return;
+        };
+        let limit = 4.0 * self.deviation + SHIFT_FLOOR_NS;
+        let far = (sample - v).abs() > limit;
+        match self.held.take() {
+            Some(h) if far && (h - v).signum() == (sample - v).signum() => {
+                // Two in a row on the same side: the level moved.
+                self.value = Some(sample);
+                return;
+            }
+            Some(h) => self.smooth(h),
+            None => {}
+        }
+        if far {
+            self.held = Some(sample);
+        } else {
+            self.smooth(sample);
+        }
+    }
+
+    fn smooth(&mut self, sample: f64) {
+        if let Some(v) = self.value {
+            self.deviation += JITTER_GAIN * ((sample - v).abs() - self.deviation);
+            self.value = Some(v + DELAY_GAIN * (sample - v));
+        }
+    }
+}
+
 /// The running estimates for one neighbour.
 #[derive(Debug, Clone, Default)]
 pub struct LinkQuality {
-    delay: Option<f64>,
-    jitter: f64,
-    rtt: Option<f64>,
+    delay: Smoothed,
+    rtt: Smoothed,
     /// Bit i set: ping `last_id − i` arrived.
     window: u128,
     /// Pings the window covers so far (≤ LOSS_WINDOW).
@@ -96,17 +149,9 @@ impl LinkQuality {
     ) {
         self.heard = Some((sent_at_ns, now));
         self.count(request_id);
-        let sample = one_way_ns as f64;
-        match self.delay {
-            None => self.delay = Some(sample),
-            Some(d) => {
-                self.jitter += JITTER_GAIN * ((sample - d).abs() - self.jitter);
-                self.delay = Some(d + DELAY_GAIN * (sample - d));
-            }
-        }
+        self.delay.push(one_way_ns as f64);
         if let Some(r) = rtt_ns {
-            let r = r as f64;
-            self.rtt = Some(self.rtt.map_or(r, |s| s + DELAY_GAIN * (r - s)));
+            self.rtt.push(r as f64);
         }
     }
 
@@ -120,18 +165,25 @@ impl LinkQuality {
         })
     }
 
-    /// The loss share over the window (0 before two pings).
+    /// The loss share over the window. Until the window is full the pings
+    /// not yet sent count as arrived: a shrinkage toward no loss, so two
+    /// lost pings of the first five do not read as 40 % loss.
     pub fn loss(&self) -> f64 {
-        if self.expected == 0 {
-            return 0.0;
-        }
         let got = self.window.count_ones().min(self.expected);
-        f64::from(self.expected - got) / f64::from(self.expected)
+        f64::from(self.expected - got) / f64::from(LOSS_WINDOW)
+    }
+
+    /// The link was down (its pings stopped): an outage, not a loss rate —
+    /// the window starts afresh with the next ping.
+    pub fn restart_loss(&mut self) {
+        self.last_id = None;
+        self.window = 0;
+        self.expected = 0;
     }
 
     /// The cost to report, or `None` before the first ping.
     pub fn cost(&self, w: &CostWeights) -> Option<LinkCost> {
-        let delay = self.delay?;
+        let delay = self.delay.value?;
         let p = self.loss().min(MAX_LOSS);
         let jitter_weight = if w.jitter_weight.is_finite() {
             w.jitter_weight.max(0.0)
@@ -139,11 +191,11 @@ impl LinkQuality {
             0.0
         };
         let loss_ns = w.loss_penalty.as_nanos() as f64 * p / (1.0 - p);
-        let penalty = (jitter_weight * self.jitter + loss_ns).clamp(0.0, 1e15);
+        let penalty = (jitter_weight * self.delay.deviation + loss_ns).clamp(0.0, 1e15);
         Some(LinkCost {
             one_way_ns: delay as i64,
             penalty_ns: penalty as i64,
-            rtt_ns: self.rtt.map(|r| r as i64),
+            rtt_ns: self.rtt.value.map(|r| r as i64),
             loss_ppm: (p * 1e6) as u32,
         })
     }
@@ -200,10 +252,10 @@ mod tests {
                 q.on_ping(t, id, 0, 10_000_000, None);
             }
         }
-        assert!((q.loss() - 4.0 / 99.0).abs() < 1e-9, "{}", q.loss());
+        assert!((q.loss() - 4.0 / 128.0).abs() < 1e-9, "{}", q.loss());
         // A late ping counts as arrived, not as a new round.
         q.on_ping(t, 80, 0, 10_000_000, None);
-        assert!((q.loss() - 3.0 / 99.0).abs() < 1e-9);
+        assert!((q.loss() - 3.0 / 128.0).abs() < 1e-9);
         // The window forgets: 128 clean pings later, no loss.
         for id in 101..=228u32 {
             q.on_ping(t, id, 0, 10_000_000, None);
@@ -252,6 +304,29 @@ mod tests {
             loss_penalty: Duration::ZERO,
         };
         assert_eq!(q.cost(&bad).unwrap().penalty_ns, 0);
+    }
+
+    #[test]
+    fn a_level_shift_is_followed_at_once_a_spike_is_smoothed() {
+        let t = origin();
+        let w = CostWeights::default();
+        let mut q = LinkQuality::default();
+        let ms = 1_000_000;
+        for id in 1..=20 {
+            q.on_ping(t, id, 0, 10 * ms, Some(20 * ms));
+        }
+        // One spike of +50 ms: held back, then smoothed in (1/8 of it).
+        q.on_ping(t, 21, 0, 60 * ms, Some(70 * ms));
+        assert_eq!(q.cost(&w).unwrap().one_way_ns, 10 * ms);
+        q.on_ping(t, 22, 0, 10 * ms, Some(20 * ms));
+        let c = q.cost(&w).unwrap();
+        assert!((15 * ms..17 * ms).contains(&c.one_way_ns), "{c:?}");
+        // The path really changed to 100 ms: followed after two samples,
+        // round trip alike.
+        q.on_ping(t, 23, 0, 100 * ms, Some(110 * ms));
+        q.on_ping(t, 24, 0, 100 * ms, Some(110 * ms));
+        let c = q.cost(&w).unwrap();
+        assert_eq!((c.one_way_ns, c.rtt_ns), (100 * ms, Some(110 * ms)));
     }
 
     #[test]

@@ -812,6 +812,9 @@ impl Node {
                 let rtt_ns = echo.and_then(|e| e.round_trip_ns(arrived_ns));
                 let mut cost = None;
                 if let Some(p) = self.peers.get_mut(&peer) {
+                    if p.down {
+                        p.quality.restart_loss();
+                    }
                     p.quality
                         .on_ping(now, *request_id, *sent_at_unix_ns, one_way_ns, rtt_ns);
                     cost = p.quality.cost(&self.cost_weights);
