@@ -17,7 +17,8 @@
 //!   [`StabilitySettings::is_significant`]) recomputes no sooner than
 //!   `RecalculateCoolDown` after the previous recomputation; an appearing or
 //!   disappearing edge (or node, or changed additional cost) recomputes at
-//!   once.
+//!   once — or, within the burst window ([`Router::set_burst_window`], off
+//!   unless set) of the previous recomputation, at its end.
 //!
 //! A recomputation driven only by changed weights applies path hysteresis
 //! (`hysteresis.rs`): a pair keeps its next hop unless the new path is
@@ -49,6 +50,11 @@ use std::time::{Duration, Instant};
 const INCREMENTAL_LIMIT: usize = 8;
 /// Undrained events beyond this many drop the oldest.
 const MAX_EVENTS: usize = 64;
+/// A good [`Router::set_burst_window`] for live routing: a burst (every
+/// edge of a starting mesh appearing, N² reports within a second) costs a
+/// few solves and table pushes, not one per report, and a withdrawn link
+/// waits at most this much.
+pub const BURST_WINDOW: Duration = Duration::from_millis(10);
 
 /// How the router is set up (from the config's routing keys).
 #[derive(Clone, Debug, Default)]
@@ -106,6 +112,8 @@ pub struct Router {
     structural: bool,
     pending: Pending,
     last_recompute: Option<Instant>,
+    /// See [`Router::set_burst_window`].
+    burst_window: Duration,
     next_sweep: Instant,
     events: VecDeque<RouterEvent>,
 }
@@ -129,6 +137,7 @@ impl Router {
             structural: true,
             pending: Pending::None,
             last_recompute: None,
+            burst_window: Duration::ZERO,
             next_sweep,
             events: VecDeque::new(),
         }
@@ -193,6 +202,14 @@ impl Router {
         self.maybe_recompute(now);
     }
 
+    /// Changes that recompute at once (edges or nodes appearing or going,
+    /// costs changing) wait until `window` after the previous
+    /// recomputation ([`BURST_WINDOW`] suits live routing; zero, the
+    /// default, recomputes on every one).
+    pub fn set_burst_window(&mut self, window: Duration) {
+        self.burst_window = window;
+    }
+
     /// Replaces the stability settings (e.g. a live `DampingFilterRadius`
     /// change); they apply from the next report on.
     pub fn set_stability(&mut self, stability: StabilitySettings) {
@@ -216,6 +233,13 @@ impl Router {
     /// When to call [`Router::handle_timeout`] next, and why.
     pub fn poll_timeout(&self) -> Option<(Instant, &'static str)> {
         let sweep = (self.next_sweep, "edge expiry sweep");
+        if let (Pending::Now, Some(end)) = (self.pending, self.burst_end()) {
+            return Some(if end < self.next_sweep {
+                (end, "burst of changes")
+            } else {
+                sweep
+            });
+        }
         match (self.pending, self.cool_down_end()) {
             (Pending::AfterCoolDown, Some(end)) if end < self.next_sweep => {
                 Some((end, "recalculate cool-down"))
@@ -263,6 +287,12 @@ impl Router {
         self.pending = self.pending.max(p);
     }
 
+    fn burst_end(&self) -> Option<Instant> {
+        self.last_recompute
+            .filter(|_| !self.burst_window.is_zero())
+            .and_then(|t| t.checked_add(self.burst_window))
+    }
+
     fn cool_down_end(&self) -> Option<Instant> {
         self.last_recompute
             .and_then(|t| t.checked_add(self.stability.recalculate_cool_down))
@@ -271,7 +301,7 @@ impl Router {
     fn maybe_recompute(&mut self, now: Instant) {
         let due = match self.pending {
             Pending::None => false,
-            Pending::Now => true,
+            Pending::Now => self.burst_end().is_none_or(|end| now >= end),
             Pending::AfterCoolDown => self.cool_down_end().is_none_or(|end| now >= end),
         };
         if due {

@@ -299,3 +299,22 @@ fn router_table_equals_a_fresh_solve() {
         let _: Vec<NodeId> = r.graph().nodes().collect();
     }
 }
+
+/// With a burst window, edges appearing together cost one solve each
+/// window, not one each; the rest waits for `poll_timeout`.
+#[test]
+fn a_burst_of_appearing_edges_is_solved_once_per_window() {
+    let t = t0();
+    let mut r = router(t);
+    r.set_burst_window(egd_routing::BURST_WINDOW);
+    triangle(&mut r, t, 30);
+    assert_eq!(recomputed(&mut r), 1, "the first at once, the others wait");
+    let (due, why) = r.poll_timeout().unwrap();
+    assert_eq!(
+        (due, why),
+        (t + egd_routing::BURST_WINDOW, "burst of changes")
+    );
+    r.handle_timeout(due);
+    assert_eq!(recomputed(&mut r), 1);
+    assert_eq!(r.next_hop(id(1), id(3)), Some(id(2)), "all three edges in");
+}

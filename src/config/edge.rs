@@ -90,7 +90,8 @@ pub struct DynamicRoute {
     /// deviation of a link's one-way delay adds to its cost (default 1).
     pub cost_jitter_weight: f64,
     /// `CostLossPenalty` (ms, egd extension): a link losing a share `p` of
-    /// pings costs `CostLossPenalty · p / (1 − p)` more (default 20 ms).
+    /// pings (less three standard errors) costs `CostLossPenalty · p /
+    /// (1 − p)` more (default 100 ms; `node::CostWeights`).
     pub cost_loss_penalty: Duration,
     pub super_node: SuperNodeLink,
     pub p2p: P2pSettings,
@@ -298,7 +299,7 @@ fn dynamic_route(
         cost_loss_penalty: c.millis(
             &r.CostLossPenalty,
             &at.key("CostLossPenalty"),
-            Duration::from_millis(20),
+            Duration::from_millis(100),
         )?,
         super_node: super_node_link(c, r.SuperNode.as_ref(), &at.key("SuperNode"))?,
         p2p: p2p(c, r.P2P.as_ref(), &at.key("P2P"))?,

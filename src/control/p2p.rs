@@ -89,6 +89,7 @@ impl P2pSync {
     /// Starts active (pure P2P); a super-mode edge calls `set_active(false)`.
     pub fn new(cfg: P2pConfig, now: Instant, node: &mut Node) -> Self {
         let mut router = Router::new(router_config(&cfg.graph, cfg.damping_filter_radius), now);
+        router.set_burst_window(egd_routing::BURST_WINDOW);
         router.handle_additional_cost(now, cfg.node_id, latency_of(cfg.additional_cost));
         let mut me = Self {
             next_flood: now + cfg.report_interval,

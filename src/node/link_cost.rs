@@ -21,9 +21,9 @@
 //!   distance from the smoothed delay, times `jitter_weight`.
 //! - **Loss**: the share `p` of the neighbour's last [`LOSS_WINDOW`] pings
 //!   (consecutive request ids; every ping round pings every neighbour, so a
-//!   gap is a loss) that did not arrive — pings before the first one count
-//!   as arrived, and the window restarts after the link was down (an outage
-//!   is not a loss rate) — charged as
+//!   gap is a loss) that did not arrive, less three standard errors (what
+//!   the window cannot tell from chance is not charged; the window restarts
+//!   after the link was down: an outage is not a loss rate), charged as
 //!   `loss_penalty × p / (1 − p)`: ETX − 1 extra transmissions per
 //!   delivered packet, each costing `loss_penalty` of delay.
 //!
@@ -35,6 +35,8 @@ use crate::wire::control::PingEcho;
 
 /// Pings the loss estimate looks back over (a bit window).
 pub const LOSS_WINDOW: u32 = 128;
+/// Standard errors taken off the measured loss share before it is charged.
+pub const LOSS_SIGMAS: f64 = 3.0;
 /// EWMA gain of the delay and of the round trip.
 const DELAY_GAIN: f64 = 1.0 / 8.0;
 /// EWMA gain of the jitter (mean deviation).
@@ -48,8 +50,9 @@ const MAX_LOSS: f64 = 0.99;
 pub struct CostWeights {
     /// Multiplies the smoothed mean deviation (default 1).
     pub jitter_weight: f64,
-    /// Delay one expected retransmission costs (default 20 ms: 5 % loss
-    /// costs ≈ 1 ms, 20 % loss 5 ms, 50 % loss 20 ms).
+    /// Delay one expected retransmission costs (default 100 ms; with the
+    /// confidence bound over a full window, 5 % loss costs nothing, 10 %
+    /// ≈ 2 ms, 20 % ≈ 10 ms, 50 % ≈ 60 ms).
     pub loss_penalty: Duration,
 }
 
@@ -57,7 +60,7 @@ impl Default for CostWeights {
     fn default() -> Self {
         Self {
             jitter_weight: 1.0,
-            loss_penalty: Duration::from_millis(20),
+            loss_penalty: Duration::from_millis(100),
         }
     }
 }
@@ -165,12 +168,20 @@ impl LinkQuality {
         })
     }
 
-    /// The loss share over the window. Until the window is full the pings
-    /// not yet sent count as arrived: a shrinkage toward no loss, so two
-    /// lost pings of the first five do not read as 40 % loss.
+    /// The loss share charged: the measured share over the window, less
+    /// [`LOSS_SIGMAS`] standard errors (never below 0). Loss the window
+    /// cannot tell from chance is not charged, so neither the first few
+    /// pings (two lost of five) nor a window's worth of 5 % loss (±1.9 %)
+    /// moves routes by noise, while 20 % loss over a full window is
+    /// charged as ≥ 9 %.
     pub fn loss(&self) -> f64 {
+        if self.expected == 0 {
+            return 0.0;
+        }
+        let n = f64::from(self.expected);
         let got = self.window.count_ones().min(self.expected);
-        f64::from(self.expected - got) / f64::from(LOSS_WINDOW)
+        let p = f64::from(self.expected - got) / n;
+        (p - LOSS_SIGMAS * (p * (1.0 - p) / n).sqrt()).max(0.0)
     }
 
     /// The link was down (its pings stopped): an outage, not a loss rate —
@@ -252,12 +263,27 @@ mod tests {
                 q.on_ping(t, id, 0, 10_000_000, None);
             }
         }
-        assert!((q.loss() - 4.0 / 128.0).abs() < 1e-9, "{}", q.loss());
+        let bound = |lost: f64, n: f64| {
+            let p = lost / n;
+            (p - 3.0 * (p * (1.0 - p) / n).sqrt()).max(0.0)
+        };
+        assert_eq!(q.loss(), bound(4.0, 99.0));
+        assert_eq!(q.loss(), 0.0, "4 of 99 is not told from chance");
         // A late ping counts as arrived, not as a new round.
         q.on_ping(t, 80, 0, 10_000_000, None);
-        assert!((q.loss() - 3.0 / 128.0).abs() < 1e-9);
+        assert_eq!(q.window.count_ones(), 96);
+        // Heavy loss is: every other ping of the next 100 (window 128).
+        for id in 101..=200u32 {
+            if id % 2 == 0 {
+                q.on_ping(t, id, 0, 10_000_000, None);
+            }
+        }
+        let lost = f64::from(128 - q.window.count_ones());
+        assert!(lost >= 50.0);
+        assert_eq!(q.loss(), bound(lost, 128.0));
+        assert!(q.loss() > 0.25, "{}", q.loss());
         // The window forgets: 128 clean pings later, no loss.
-        for id in 101..=228u32 {
+        for id in 201..=328u32 {
             q.on_ping(t, id, 0, 10_000_000, None);
         }
         assert_eq!(q.loss(), 0.0);
@@ -283,10 +309,11 @@ mod tests {
         assert!((c.one_way_ns + 4_990_000_000).abs() < 2_500_000, "{c:?}");
         // … the penalty is the jitter (≈ 2 ms mean deviation) plus the
         // loss: the window (ids 72..=199) misses 80, 90, …, 190, 12 of 128,
-        // at 20 ms per retransmission (≈ 2.07 ms).
-        let p = 12.0 / 128.0;
-        let loss_ns = 20e6 * p / (1.0 - p);
-        assert_eq!(c.loss_ppm, 93_750);
+        // less three standard errors, at 100 ms per retransmission.
+        let m: f64 = 12.0 / 128.0;
+        let p = m - 3.0 * (m * (1.0 - m) / 128.0).sqrt();
+        let loss_ns = 100e6 * p / (1.0 - p);
+        assert_eq!(c.loss_ppm, (p * 1e6) as u32);
         assert!(
             (c.penalty_ns as f64 - (2e6 + loss_ns)).abs() < 0.3e6,
             "{c:?}"

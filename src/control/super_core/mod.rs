@@ -148,10 +148,13 @@ impl SuperCore {
     /// A supernode knowing `peers` (from its config), all offline until
     /// they register. Queues an `AddPeer` for each.
     pub fn new(cfg: SuperCoreConfig, peers: Vec<SuperPeer>, now: Instant) -> Self {
-        let router = Router::new(
+        let mut router = Router::new(
             router_config(&cfg.graph, cfg.params.damping_filter_radius),
             now,
         );
+        // Edges appearing by the hundred at start-up: a few solves and
+        // table pushes, not one each.
+        router.set_burst_window(egd_routing::BURST_WINDOW);
         let mut core = Self {
             next_repush: now + cfg.repush_interval,
             cfg,
