@@ -30,7 +30,7 @@ use egd::control::edge_sync::{EdgeSync, EdgeSyncConfig};
 use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::control::super_core::{Params, SuperCore, SuperCoreConfig};
 use egd::keys::{private_key_from_random, public_key};
-use egd::node::{CostWeights, Node, NodeConfig, PeerConfig};
+use egd::node::{CostWeights, LOSS_SIGMAS, LOSS_WINDOW, Node, NodeConfig, PeerConfig};
 use egd::sim::{HostId, Link, Sim, SimEdge, SimP2p, SimSuper};
 use egd_routing::{DenseGraph, Latency, NextHopTable, Solution, solve};
 use rand_chacha::ChaCha8Rng;
@@ -73,11 +73,24 @@ fn super_key() -> PrivateKey {
 /// `AdditionalCost` of every edge.
 const ADDITIONAL_COST_MS: u64 = 1;
 
-/// The cost term a loss share `p` adds to a link at the default weights
-/// (docs/routing.md: `CostLossPenalty · p / (1 − p)`, 20 ms).
+/// The loss term (µs) a link losing `p` of its packets is charged once its
+/// window is full, on average (docs/routing.md: the share lost of the last
+/// `LOSS_WINDOW` pings less `LOSS_SIGMAS` standard errors, `q`, costs
+/// `CostLossPenalty · q / (1 − q)`): the expectation over the binomial
+/// number of losses in the window.
 fn loss_term_us(p: f64) -> f64 {
-    let w = CostWeights::default();
-    w.loss_penalty.as_micros() as f64 * p / (1.0 - p)
+    let w = CostWeights::default().loss_penalty.as_micros() as f64;
+    let n = f64::from(LOSS_WINDOW);
+    let mut pmf = (1.0 - p).powf(n); // k = 0
+    let mut sum = 0.0;
+    for k in 0..LOSS_WINDOW {
+        let m = f64::from(k) / n;
+        let q = (m - LOSS_SIGMAS * (m * (1.0 - m) / n).sqrt()).max(0.0);
+        sum += pmf * w * q / (1.0 - q);
+        // pmf(k + 1) from pmf(k).
+        pmf *= (n - f64::from(k)) / f64::from(k + 1) * p / (1.0 - p);
+    }
+    sum
 }
 
 /// A supernode's settings: the config defaults (`SuperConfig`), or, with
@@ -457,6 +470,31 @@ fn fifty_super_edges_with_skew_and_loss_route_within_one_percent_of_optimal() {
     assert!(asymmetric > 0, "some pair takes different paths each way");
     let rejected = mesh.core.as_ref().unwrap().borrow().reports_rejected();
     assert_eq!(rejected, 0, "honest reports all pass the round-trip check");
+}
+
+/// The loss term at work, per direction: 1 → 2 direct is 30 ms but loses
+/// 25 %, 1 → 3 → 2 is 20 + 12 ms (+1 ms through 3) without loss; 2 → 1 is
+/// 30 ms direct without loss. Direct is taken until the loss window tells
+/// the loss from chance, then 1 → 2 moves to the relay and 2 → 1 stays.
+#[test]
+fn a_lossy_link_is_left_for_a_clean_relay_in_its_direction_only() {
+    let mut mesh = Mesh::with_super(41, super_config(true, true), &[1, 2, 3]);
+    for (id, offset) in [(1, 4_200), (2, -3_900), (3, 700)] {
+        mesh.add_super_edge(id, offset);
+    }
+    mesh.link(1, 2, 30, 0, 0.25);
+    mesh.link(2, 1, 30, 0, 0.0);
+    for (a, b, d) in [(1, 3, 20), (3, 1, 20), (3, 2, 12), (2, 3, 12)] {
+        mesh.link(a, b, d, 0, 0.0);
+    }
+    mesh.sim.run_for(secs(20));
+    assert_eq!(mesh.walk(1, 2), [1, 2], "no evidence of loss yet");
+    mesh.sim.run_for(secs(180));
+    assert_eq!(mesh.walk(1, 2), [1, 3, 2], "the loss is charged");
+    assert_eq!(mesh.walk(2, 1), [2, 1], "the other direction is clean");
+    let expected = loss_term_us(0.25) / 1000.0;
+    eprintln!("25 % loss: charged ≈ {expected:.1} ms on average over a full window");
+    assert!(expected > 3.0 + 2.0, "beyond the detour and the hysteresis");
 }
 
 #[test]

@@ -23,7 +23,8 @@
 //!   (consecutive request ids; every ping round pings every neighbour, so a
 //!   gap is a loss) that did not arrive, less three standard errors (what
 //!   the window cannot tell from chance is not charged; the window restarts
-//!   after the link was down: an outage is not a loss rate), charged as
+//!   after more than [`OUTAGE_GAP`] missing in a row: an outage is not a
+//!   loss rate), charged as
 //!   `loss_penalty × p / (1 − p)`: ETX − 1 extra transmissions per
 //!   delivered packet, each costing `loss_penalty` of delay.
 //!
@@ -37,6 +38,9 @@ use crate::wire::control::PingEcho;
 pub const LOSS_WINDOW: u32 = 128;
 /// Standard errors taken off the measured loss share before it is charged.
 pub const LOSS_SIGMAS: f64 = 3.0;
+/// More pings than this missing in a row are an outage, not loss: the
+/// window starts over (random 25 % loss makes such a gap once in ~10⁵ pings).
+pub const OUTAGE_GAP: u32 = 8;
 /// EWMA gain of the delay and of the round trip.
 const DELAY_GAIN: f64 = 1.0 / 8.0;
 /// EWMA gain of the jitter (mean deviation).
@@ -184,14 +188,6 @@ impl LinkQuality {
         (p - LOSS_SIGMAS * (p * (1.0 - p) / n).sqrt()).max(0.0)
     }
 
-    /// The link was down (its pings stopped): an outage, not a loss rate —
-    /// the window starts afresh with the next ping.
-    pub fn restart_loss(&mut self) {
-        self.last_id = None;
-        self.window = 0;
-        self.expected = 0;
-    }
-
     /// The cost to report, or `None` before the first ping.
     pub fn cost(&self, w: &CostWeights) -> Option<LinkCost> {
         let delay = self.delay.value?;
@@ -221,7 +217,13 @@ impl LinkQuality {
         };
         let ahead = id.wrapping_sub(last);
         let behind = last.wrapping_sub(id);
-        if ahead != 0 && ahead < u32::MAX / 2 {
+        if ahead > OUTAGE_GAP && ahead < u32::MAX / 2 {
+            // An outage (the link was down, or the neighbour away), not a
+            // loss rate: start over.
+            self.last_id = Some(id);
+            self.window = 1;
+            self.expected = 1;
+        } else if ahead != 0 && ahead < u32::MAX / 2 {
             // Newer: the ids skipped were lost.
             self.window = if ahead >= LOSS_WINDOW {
                 0
@@ -287,6 +289,9 @@ mod tests {
             q.on_ping(t, id, 0, 10_000_000, None);
         }
         assert_eq!(q.loss(), 0.0);
+        // An outage (20 pings missing in a row) is not a loss rate.
+        q.on_ping(t, 349, 0, 10_000_000, None);
+        assert_eq!((q.loss(), q.expected), (0.0, 1));
         // A restarted neighbour (ids from 1 again) starts afresh.
         q.on_ping(t, 1, 0, 10_000_000, None);
         assert_eq!(q.loss(), 0.0);

@@ -51,7 +51,7 @@ use dedup::{Dedup, Verdict};
 use fib::Fib;
 use forward::Routes;
 pub use from_config::next_hop_table;
-pub use link_cost::{CostWeights, LOSS_WINDOW, LinkCost, LinkQuality};
+pub use link_cost::{CostWeights, LOSS_SIGMAS, LOSS_WINDOW, LinkCost, LinkQuality, OUTAGE_GAP};
 use probe::Probe;
 use ring::PacketRing;
 
@@ -812,9 +812,6 @@ impl Node {
                 let rtt_ns = echo.and_then(|e| e.round_trip_ns(arrived_ns));
                 let mut cost = None;
                 if let Some(p) = self.peers.get_mut(&peer) {
-                    if p.down {
-                        p.quality.restart_loss();
-                    }
                     p.quality
                         .on_ping(now, *request_id, *sent_at_unix_ns, one_way_ns, rtt_ns);
                     cost = p.quality.cost(&self.cost_weights);
