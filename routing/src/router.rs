@@ -42,7 +42,7 @@ use crate::{
     Latency, ManualLatency, NegativeCycle, NextHopTable, NodeId, Solution, StabilitySettings,
     StateHash, solve,
 };
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// At most this many changed edges are applied incrementally; more, and a
@@ -55,10 +55,6 @@ const MAX_EVENTS: usize = 64;
 /// few solves and table pushes, not one per report, and a withdrawn link
 /// waits at most this much.
 pub const BURST_WINDOW: Duration = Duration::from_millis(10);
-/// A good [`Router::set_hysteresis_hold`] for live routing: noise around
-/// near-equal paths does not favour one side for this long, a real
-/// improvement does (and is then taken, once).
-pub const HYSTERESIS_HOLD: Duration = Duration::from_secs(20);
 
 /// How the router is set up (from the config's routing keys).
 #[derive(Clone, Debug, Default)]
@@ -118,10 +114,6 @@ pub struct Router {
     last_recompute: Option<Instant>,
     /// See [`Router::set_burst_window`].
     burst_window: Duration,
-    /// See [`Router::set_hysteresis_hold`].
-    hysteresis_hold: Option<Duration>,
-    /// Pairs served a kept (not the optimal) hop, and since when.
-    kept_since: BTreeMap<(NodeId, NodeId), Instant>,
     next_sweep: Instant,
     events: VecDeque<RouterEvent>,
 }
@@ -146,8 +138,6 @@ impl Router {
             pending: Pending::None,
             last_recompute: None,
             burst_window: Duration::ZERO,
-            hysteresis_hold: None,
-            kept_since: BTreeMap::new(),
             next_sweep,
             events: VecDeque::new(),
         }
@@ -220,15 +210,6 @@ impl Router {
         self.burst_window = window;
     }
 
-    /// Hysteresis keeps a pair's hop against noise, not for ever: a hop
-    /// kept (not the optimum) for `hold` is released at the next
-    /// recomputation, and one is scheduled for then
-    /// ([`HYSTERESIS_HOLD`] suits live routing; `None`, the default, keeps
-    /// hops as long as they stay within the margin).
-    pub fn set_hysteresis_hold(&mut self, hold: Option<Duration>) {
-        self.hysteresis_hold = hold;
-    }
-
     /// Replaces the stability settings (e.g. a live `DampingFilterRadius`
     /// change); they apply from the next report on.
     pub fn set_stability(&mut self, stability: StabilitySettings) {
@@ -237,9 +218,6 @@ impl Router {
 
     /// Runs due timers; calling early is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.next_release().is_some_and(|r| now >= r) {
-            self.schedule(Pending::Now);
-        }
         if now >= self.next_sweep {
             if !self.graph.expire(now).is_empty() {
                 self.structural = true;
@@ -255,12 +233,6 @@ impl Router {
     /// When to call [`Router::handle_timeout`] next, and why.
     pub fn poll_timeout(&self) -> Option<(Instant, &'static str)> {
         let sweep = (self.next_sweep, "edge expiry sweep");
-        if let Some(release) = self.next_release()
-            && release < sweep.0
-            && self.pending == Pending::None
-        {
-            return Some((release, "kept hops released"));
-        }
         if let (Pending::Now, Some(end)) = (self.pending, self.burst_end()) {
             return Some(if end < self.next_sweep {
                 (end, "burst of changes")
@@ -313,12 +285,6 @@ impl Router {
 
     fn schedule(&mut self, p: Pending) {
         self.pending = self.pending.max(p);
-    }
-
-    /// When the oldest kept hop reaches the hold.
-    fn next_release(&self) -> Option<Instant> {
-        let hold = self.hysteresis_hold?;
-        self.kept_since.values().min()?.checked_add(hold)
     }
 
     fn burst_end(&self) -> Option<Instant> {
@@ -388,28 +354,11 @@ impl Router {
             self.graph.mark_applied();
         }
         if let Some(sol) = &self.solution {
-            let optimal = sol.next_hop_table();
             let table = if self.structural {
-                optimal.clone()
+                sol.next_hop_table()
             } else {
-                // Hops kept longer than the hold are candidates no more.
-                let mut old = self.table.clone();
-                for (&(s, d), &since) in &self.kept_since {
-                    if let (Some(hold), Some(best)) = (self.hysteresis_hold, optimal.next_hop(s, d))
-                        && now.saturating_duration_since(since) >= hold
-                    {
-                        old.insert(s, d, best);
-                    }
-                }
-                crate::hysteresis::apply(sol, &old, self.stability.hysteresis())
+                crate::hysteresis::apply(sol, &self.table, self.stability.hysteresis())
             };
-            if self.hysteresis_hold.is_some() {
-                self.kept_since = table
-                    .iter()
-                    .filter(|&(s, d, h)| optimal.next_hop(s, d) != Some(h))
-                    .map(|(s, d, _)| ((s, d), self.kept_since.get(&(s, d)).copied().unwrap_or(now)))
-                    .collect();
-            }
             self.structural = false;
             let changed = table != self.table;
             self.table = table;

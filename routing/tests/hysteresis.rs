@@ -211,33 +211,3 @@ fn tables_stay_loop_free_under_random_jitter() {
     }
     assert!(kept > 0, "the rule was exercised ({kept} kept hops)");
 }
-
-/// Hysteresis holds a hop against noise, not for ever: with a hold set, a
-/// kept hop gives way to the optimum once it has been kept that long.
-#[test]
-fn a_kept_hop_is_released_after_the_hold() {
-    let t = t0();
-    let mut r = router(t, ms(2), 0.05);
-    r.set_hysteresis_hold(Some(Duration::from_secs(20)));
-    diamond(&mut r, t);
-    assert_eq!(r.next_hop(id(1), id(4)), Some(id(2)));
-    // Via 3 becomes 1.5 ms better: within 2 ms, the hop is kept …
-    r.handle_report(t, id(3), id(4), Latency::from_micros(8_500).unwrap(), TTL);
-    assert_eq!(r.next_hop(id(1), id(4)), Some(id(2)));
-    // … until the hold ends: the router asks to be woken then.
-    let (due, why) = r.poll_timeout().unwrap();
-    assert_eq!(
-        (due, why),
-        (t + Duration::from_secs(20), "kept hops released")
-    );
-    r.handle_timeout(due - Duration::from_millis(1));
-    assert_eq!(r.next_hop(id(1), id(4)), Some(id(2)));
-    r.handle_timeout(due);
-    assert_eq!(
-        r.next_hop(id(1), id(4)),
-        Some(id(3)),
-        "the optimum, at last"
-    );
-    // Nothing is kept now: no more wake-ups for it.
-    assert_ne!(r.poll_timeout().map(|p| p.1), Some("kept hops released"));
-}

@@ -155,8 +155,6 @@ impl SuperCore {
         // Edges appearing by the hundred at start-up: a few solves and
         // table pushes, not one each.
         router.set_burst_window(egd_routing::BURST_WINDOW);
-        // Hysteresis against noise, not for ever (docs/routing.md).
-        router.set_hysteresis_hold(Some(egd_routing::HYSTERESIS_HOLD));
         let mut core = Self {
             next_repush: now + cfg.repush_interval,
             cfg,
