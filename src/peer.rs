@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::NodeId;
+use crate::node::LinkQuality;
 use crate::node::ring::PacketRing;
 
 /// Packets kept per neighbour while a handshake is under way; older ones are
@@ -32,6 +33,8 @@ pub struct Peer {
     /// handshake every ping round forever).
     pub failed_handshakes: u32,
     pub ping_initiate_after: Option<Instant>,
+    /// The link from this neighbour: delay, jitter, loss, round trip.
+    pub quality: LinkQuality,
 }
 
 impl Peer {
@@ -46,6 +49,7 @@ impl Peer {
             down: false,
             failed_handshakes: 0,
             ping_initiate_after: None,
+            quality: LinkQuality::default(),
         }
     }
 

@@ -128,7 +128,7 @@ fn example_values_come_through() {
 }
 
 #[test]
-fn path_hysteresis_keys_are_read_and_off_by_default() {
+fn path_hysteresis_is_on_by_default_on_a_supernode_and_its_keys_are_read() {
     let path = Path::new("super.yaml");
     let Config::Super(s) = egd::config::load_str(path, egd::config::example::SUPER, None)
         .unwrap()
@@ -136,20 +136,76 @@ fn path_hysteresis_keys_are_read_and_off_by_default() {
     else {
         panic!("super expected")
     };
-    assert_eq!(s.graph.hysteresis_absolute, std::time::Duration::ZERO);
-    assert_eq!(s.graph.hysteresis_relative, 0.0);
+    // One router computes every table: hysteresis is safe, so it is on.
+    assert_eq!(
+        s.graph.hysteresis_absolute,
+        std::time::Duration::from_millis(2)
+    );
+    assert_eq!(s.graph.hysteresis_relative, 0.10);
     let text = egd::config::example::SUPER.replace(
         "  RecalculateCoolDown: 5\n",
-        "  RecalculateCoolDown: 5\n  PathHysteresis: 3\n  PathHysteresisRelative: 0.1\n",
+        "  RecalculateCoolDown: 5\n  PathHysteresis: 0\n  PathHysteresisRelative: 0\n",
     );
     let Config::Super(s) = egd::config::load_str(path, &text, None).unwrap().config else {
         panic!("super expected")
     };
+    assert_eq!(s.graph.hysteresis_absolute, std::time::Duration::ZERO);
+    assert_eq!(s.graph.hysteresis_relative, 0.0);
+    let bad = text.replace("PathHysteresisRelative: 0", "PathHysteresisRelative: 2");
+    assert!(egd::config::load_str(path, &bad, None).is_err());
+}
+
+#[test]
+fn link_cost_and_dead_band_keys_are_read_with_documented_defaults() {
+    let path = Path::new("edge.yaml");
+    let loaded = egd::config::load_str(path, egd::config::example::EDGE, None).unwrap();
+    let Config::Edge(e) = loaded.config else {
+        panic!("edge expected")
+    };
+    let dr = &e.dynamic_route;
+    assert_eq!(dr.cost_jitter_weight, 1.0);
+    assert_eq!(dr.cost_loss_penalty, std::time::Duration::from_millis(100));
+    // P2P: no hysteresis (edges would disagree), the dead band instead.
+    assert_eq!(dr.p2p.graph.hysteresis_absolute, std::time::Duration::ZERO);
     assert_eq!(
-        s.graph.hysteresis_absolute,
+        dr.p2p.graph.report_dead_band,
+        std::time::Duration::from_millis(2)
+    );
+    assert_eq!(dr.p2p.graph.report_dead_band_relative, 0.05);
+    let text = egd::config::example::EDGE
+        .replace(
+            "  DampingFilterRadius: 4\n",
+            "  DampingFilterRadius: 4\n  CostJitterWeight: 2.5\n  CostLossPenalty: 250\n  CostLossPenality: 1\n",
+        )
+        .replace(
+            "      RecalculateCoolDown: 5\n",
+            "      RecalculateCoolDown: 5\n      ReportDeadBand: 3\n      ReportDeadBandRelative: 0.2\n",
+        );
+    let loaded = egd::config::load_str(path, &text, None).unwrap();
+    let Config::Edge(e) = loaded.config else {
+        panic!("edge expected")
+    };
+    let dr = &e.dynamic_route;
+    assert_eq!(dr.cost_jitter_weight, 2.5);
+    assert_eq!(dr.cost_loss_penalty, std::time::Duration::from_millis(250));
+    assert_eq!(
+        dr.p2p.graph.report_dead_band,
         std::time::Duration::from_millis(3)
     );
-    assert_eq!(s.graph.hysteresis_relative, 0.1);
-    let bad = text.replace("PathHysteresisRelative: 0.1", "PathHysteresisRelative: 2");
-    assert!(egd::config::load_str(path, &bad, None).is_err());
+    assert_eq!(dr.p2p.graph.report_dead_band_relative, 0.2);
+    // A misspelt key is still warned about, not silently taken.
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("CostLossPenality")),
+        "{:?}",
+        loaded.warnings
+    );
+    for bad in [
+        text.replace("CostJitterWeight: 2.5", "CostJitterWeight: -1"),
+        text.replace("ReportDeadBandRelative: 0.2", "ReportDeadBandRelative: 3"),
+    ] {
+        assert!(egd::config::load_str(path, &bad, None).is_err());
+    }
 }

@@ -404,6 +404,7 @@ fn one_way_latency_with_skewed_clocks_sums_to_the_round_trip() {
                 NodeEvent::LatencyMeasured {
                     from: f,
                     one_way_ns,
+                    ..
                 } if *f == n(from) => Some(*one_way_ns),
                 _ => None,
             })

@@ -1,9 +1,11 @@
 //! The decrypted-payload parsers on arbitrary bytes: the routing header, every
-//! kind of control body, and the Ethernet view. None may panic, and whatever
-//! parses must re-emit to bytes that parse to the same value.
+//! kind of control body (pings with or without the echo, pongs and reports
+//! with or without penalty and round trip), and the Ethernet view. None may
+//! panic, and whatever parses must re-emit to bytes that parse to the same
+//! value.
 #![no_main]
 
-use egd::wire::control::Control;
+use egd::wire::control::{Body, Control, report_entries};
 use egd::wire::ethernet::Frame;
 use egd::wire::header::{Header, Kind};
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +23,12 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(msg) = Control::parse(kind, data) {
             let mut out = vec![0u8; data.len() + 16];
             let n = msg.emit(&mut out).unwrap();
-            assert_eq!(Control::parse(kind, &out[..n]), Ok(msg));
+            assert_eq!(Control::parse(kind, &out[..n]), Ok(msg.clone()));
+            // Entries and their optional extensions (penalty, rtt) read
+            // without panicking, one per entry.
+            if let Body::Reports { entries, extras, .. } = msg.body {
+                assert_eq!(report_entries(entries, extras).count(), entries.len() / 14);
+            }
         }
     }
 });

@@ -31,6 +31,9 @@ struct EdgeState {
     /// The filtered (or overridden) value.
     current: Latency,
     valid_until: Instant,
+    /// When the latest report arrived (stale samples go first when the
+    /// samples contradict each other).
+    reported_at: Instant,
 }
 
 /// The live graph.
@@ -75,10 +78,12 @@ impl Graph {
             filter: DampingFilter::default(),
             current: latency,
             valid_until,
+            reported_at: now,
         });
         let filtered = state.filter.push(latency, settings.damping_filter_radius);
         state.current = override_.unwrap_or(filtered);
         state.valid_until = valid_until;
+        state.reported_at = now;
         let applied = self.applied.get(&(src, dst)).copied();
         match applied {
             None => Change::Appeared,
@@ -117,6 +122,16 @@ impl Graph {
             self.edges.remove(key);
         }
         gone
+    }
+
+    /// Of `edges`, the one whose latest report is oldest (the first of
+    /// equals), if any is in the graph.
+    pub fn oldest(&self, edges: &[(NodeId, NodeId)]) -> Option<(NodeId, NodeId)> {
+        edges
+            .iter()
+            .filter_map(|k| self.edges.get(k).map(|e| (e.reported_at, *k)))
+            .min_by_key(|(at, _)| *at)
+            .map(|(_, k)| k)
     }
 
     /// The current value of `src → dst`.

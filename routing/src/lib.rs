@@ -63,7 +63,7 @@ pub use manual::{ManualEndpoint, ManualLatency};
 pub use matrix::{MatrixError, parse_matrix, render_path, render_yaml};
 pub use negative_cycle::NegativeCycle;
 pub use node_id::NodeId;
-pub use router::{Router, RouterConfig, RouterEvent};
+pub use router::{BURST_WINDOW, Router, RouterConfig, RouterEvent};
 pub use solution::Solution;
 pub use solver::{solve, solver_isa};
 pub use stability::{DampingFilter, StabilitySettings};

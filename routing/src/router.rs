@@ -17,7 +17,8 @@
 //!   [`StabilitySettings::is_significant`]) recomputes no sooner than
 //!   `RecalculateCoolDown` after the previous recomputation; an appearing or
 //!   disappearing edge (or node, or changed additional cost) recomputes at
-//!   once.
+//!   once — or, within the burst window ([`Router::set_burst_window`], off
+//!   unless set) of the previous recomputation, at its end.
 //!
 //! A recomputation driven only by changed weights applies path hysteresis
 //! (`hysteresis.rs`): a pair keeps its next hop unless the new path is
@@ -27,8 +28,13 @@
 //! A recomputation applies the few changed edges incrementally
 //! ([`Solution::update_edge`]) when the node set is unchanged, and solves
 //! from scratch otherwise; both give the same table. Inconsistent samples
-//! (a negative cycle) are reported as [`RouterEvent::Inconsistent`] and the
-//! previous table stays in force. In static mode the configured table is
+//! (a negative cycle: around a cycle the clock offsets cancel, so only
+//! samples of different ages — a clock stepped in between — make one) are
+//! resolved by discarding the stalest sample on the cycle and solving
+//! again, until none is left: each cycle is reported as
+//! [`RouterEvent::Inconsistent`], each discarded sample as
+//! [`RouterEvent::Discarded`]. Nothing is clamped; a fresh report of a
+//! discarded edge brings it back. In static mode the configured table is
 //! served unchanged and nothing is solved.
 
 use crate::graph::{Change, Graph};
@@ -44,6 +50,11 @@ use std::time::{Duration, Instant};
 const INCREMENTAL_LIMIT: usize = 8;
 /// Undrained events beyond this many drop the oldest.
 const MAX_EVENTS: usize = 64;
+/// A good [`Router::set_burst_window`] for live routing: a burst (every
+/// edge of a starting mesh appearing, N² reports within a second) costs a
+/// few solves and table pushes, not one per report, and a withdrawn link
+/// waits at most this much.
+pub const BURST_WINDOW: Duration = Duration::from_millis(10);
 
 /// How the router is set up (from the config's routing keys).
 #[derive(Clone, Debug, Default)]
@@ -66,8 +77,16 @@ pub enum RouterEvent {
         /// Whether any next hop changed.
         changed: bool,
     },
-    /// The samples contain a negative cycle; the old table stays.
+    /// The samples contained this negative cycle.
     Inconsistent(NegativeCycle),
+    /// To break a negative cycle, this edge's sample (the stalest on the
+    /// cycle) was dropped until it is reported again.
+    Discarded {
+        /// The edge's source.
+        src: NodeId,
+        /// The edge's destination.
+        dst: NodeId,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -93,6 +112,8 @@ pub struct Router {
     structural: bool,
     pending: Pending,
     last_recompute: Option<Instant>,
+    /// See [`Router::set_burst_window`].
+    burst_window: Duration,
     next_sweep: Instant,
     events: VecDeque<RouterEvent>,
 }
@@ -116,6 +137,7 @@ impl Router {
             structural: true,
             pending: Pending::None,
             last_recompute: None,
+            burst_window: Duration::ZERO,
             next_sweep,
             events: VecDeque::new(),
         }
@@ -180,6 +202,14 @@ impl Router {
         self.maybe_recompute(now);
     }
 
+    /// Changes that recompute at once (edges or nodes appearing or going,
+    /// costs changing) wait until `window` after the previous
+    /// recomputation ([`BURST_WINDOW`] suits live routing; zero, the
+    /// default, recomputes on every one).
+    pub fn set_burst_window(&mut self, window: Duration) {
+        self.burst_window = window;
+    }
+
     /// Replaces the stability settings (e.g. a live `DampingFilterRadius`
     /// change); they apply from the next report on.
     pub fn set_stability(&mut self, stability: StabilitySettings) {
@@ -203,6 +233,13 @@ impl Router {
     /// When to call [`Router::handle_timeout`] next, and why.
     pub fn poll_timeout(&self) -> Option<(Instant, &'static str)> {
         let sweep = (self.next_sweep, "edge expiry sweep");
+        if let (Pending::Now, Some(end)) = (self.pending, self.burst_end()) {
+            return Some(if end < self.next_sweep {
+                (end, "burst of changes")
+            } else {
+                sweep
+            });
+        }
         match (self.pending, self.cool_down_end()) {
             (Pending::AfterCoolDown, Some(end)) if end < self.next_sweep => {
                 Some((end, "recalculate cool-down"))
@@ -250,6 +287,12 @@ impl Router {
         self.pending = self.pending.max(p);
     }
 
+    fn burst_end(&self) -> Option<Instant> {
+        self.last_recompute
+            .filter(|_| !self.burst_window.is_zero())
+            .and_then(|t| t.checked_add(self.burst_window))
+    }
+
     fn cool_down_end(&self) -> Option<Instant> {
         self.last_recompute
             .and_then(|t| t.checked_add(self.stability.recalculate_cool_down))
@@ -258,7 +301,7 @@ impl Router {
     fn maybe_recompute(&mut self, now: Instant) {
         let due = match self.pending {
             Pending::None => false,
-            Pending::Now => true,
+            Pending::Now => self.burst_end().is_none_or(|end| now >= end),
             Pending::AfterCoolDown => self.cool_down_end().is_none_or(|end| now >= end),
         };
         if due {
@@ -283,16 +326,32 @@ impl Router {
         self.graph.mark_applied();
         self.topology_changed = false;
         if !incremental {
-            match solve(&self.graph.snapshot()) {
-                Ok(sol) => self.solution = Some(sol),
-                Err(cycle) => {
-                    // Keep serving the old table; solve afresh next time.
-                    self.solution = None;
-                    self.topology_changed = true;
-                    self.push_event(RouterEvent::Inconsistent(cycle));
-                    return;
+            loop {
+                match solve(&self.graph.snapshot()) {
+                    Ok(sol) => {
+                        self.solution = Some(sol);
+                        break;
+                    }
+                    Err(cycle) => {
+                        // Stale samples: drop the oldest on the cycle and
+                        // solve again (each round removes an edge, so this
+                        // ends).
+                        let oldest = self.graph.oldest(&cycle.edges);
+                        self.push_event(RouterEvent::Inconsistent(cycle));
+                        let Some((src, dst)) = oldest else {
+                            // Not made of graph edges (cannot happen): keep
+                            // serving the old table; solve afresh next time.
+                            self.solution = None;
+                            self.topology_changed = true;
+                            return;
+                        };
+                        self.graph.remove_edge(src, dst);
+                        self.push_event(RouterEvent::Discarded { src, dst });
+                        self.structural = true;
+                    }
                 }
             }
+            self.graph.mark_applied();
         }
         if let Some(sol) = &self.solution {
             let table = if self.structural {

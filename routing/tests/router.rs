@@ -212,24 +212,48 @@ fn static_mode_serves_the_configured_table() {
     assert_eq!(r.poll_event(), None);
 }
 
+/// A clock stepped between two samples: the stale one goes, not a clamp.
 #[test]
-fn inconsistent_samples_keep_the_previous_table() {
+fn a_negative_cycle_discards_the_stalest_sample_and_solves_again() {
     let t = t0();
     let mut r = router(t);
-    triangle(&mut r, t, 30);
+    // 1 ⇄ 2, 10 ms each way, and 2 → 3 so there is something to route.
+    r.handle_report(t, id(1), id(2), ms(10), TTL);
+    r.handle_report(t, id(2), id(1), ms(10), TTL);
+    r.handle_report(t, id(2), id(3), ms(10), TTL);
+    r.handle_report(t, id(3), id(2), ms(10), TTL);
     recomputed(&mut r);
-    let before = r.next_hop_table().clone();
-    r.handle_report(t, id(3), id(1), ms(-40), TTL); // 1→3→1 sums to −10 ms
+    // Node 2's clock steps 50 ms back: its fresh sample of 1 → 2 reads
+    // −40 ms, while 2 → 1 (measured by 1 before the step was visible in
+    // any sample of it) still says 10: 1 → 2 → 1 sums to −30 ms.
+    let later = t + Duration::from_secs(6);
+    r.handle_report(later, id(1), id(2), ms(-40), TTL);
     let events: Vec<RouterEvent> = std::iter::from_fn(|| r.poll_event()).collect();
     assert!(
-        matches!(&events[..], [RouterEvent::Inconsistent(c)] if !c.edges.is_empty()),
+        matches!(
+            &events[..],
+            [
+                RouterEvent::Inconsistent(c),
+                RouterEvent::Discarded { src, dst },
+                RouterEvent::Recomputed { .. },
+            ] if c.edges.len() == 2 && (*src, *dst) == (id(2), id(1))
+        ),
         "{events:?}"
     );
-    assert_eq!(r.next_hop_table(), &before);
-    // A consistent correction recovers.
-    r.handle_report(t + Duration::from_secs(6), id(3), id(1), ms(40), TTL);
-    assert_eq!(recomputed(&mut r), 1);
-    assert_eq!(r.next_hop(id(3), id(1)), Some(id(1)));
+    // The fresh sample is in force (no clamping), the stale one is gone.
+    assert_eq!(r.graph().edge(id(1), id(2)), Some(ms(-40)));
+    assert_eq!(r.graph().edge(id(2), id(1)), None);
+    assert_eq!(r.next_hop(id(1), id(2)), Some(id(2)));
+    assert_eq!(
+        r.next_hop(id(2), id(1)),
+        None,
+        "until 2 → 1 is measured again"
+    );
+    // Its fresh sample (+60 ms after the step) is consistent: back in.
+    r.handle_report(later, id(2), id(1), ms(60), TTL);
+    assert!(recomputed(&mut r) >= 1);
+    assert_eq!(r.next_hop(id(2), id(1)), Some(id(1)));
+    assert_eq!(r.graph().edge(id(2), id(1)), Some(ms(60)));
 }
 
 /// Many reports through the router (incremental and full paths mixed) end
@@ -274,4 +298,23 @@ fn router_table_equals_a_fresh_solve() {
         assert_eq!(r.next_hop_table(), &fresh.next_hop_table());
         let _: Vec<NodeId> = r.graph().nodes().collect();
     }
+}
+
+/// With a burst window, edges appearing together cost one solve each
+/// window, not one each; the rest waits for `poll_timeout`.
+#[test]
+fn a_burst_of_appearing_edges_is_solved_once_per_window() {
+    let t = t0();
+    let mut r = router(t);
+    r.set_burst_window(egd_routing::BURST_WINDOW);
+    triangle(&mut r, t, 30);
+    assert_eq!(recomputed(&mut r), 1, "the first at once, the others wait");
+    let (due, why) = r.poll_timeout().unwrap();
+    assert_eq!(
+        (due, why),
+        (t + egd_routing::BURST_WINDOW, "burst of changes")
+    );
+    r.handle_timeout(due);
+    assert_eq!(recomputed(&mut r), 1);
+    assert_eq!(r.next_hop(id(1), id(3)), Some(id(2)), "all three edges in");
 }

@@ -150,13 +150,34 @@ pub struct GraphSettings {
     pub timeout_check_interval: Duration,
     pub recalculate_cool_down: Duration,
     /// `PathHysteresis` (ms; egd extension): path hysteresis, absolute part
-    /// (`StabilitySettings::hysteresis_absolute`). Default 0 (off) because each P2P edge's kept hops
-    /// depend on its own history, so edges' tables (and broadcast trees)
-    /// could disagree for good. The routing crate's default is 2 ms.
+    /// (`StabilitySettings::hysteresis_absolute`). Default 2 ms on a
+    /// supernode (one router computes every table, so its history is
+    /// consistent) and 0 (off) in P2P, because each P2P edge's kept hops
+    /// would depend on its own history, so edges' tables (and broadcast
+    /// trees) could disagree for good; P2P uses the reporter-side dead band
+    /// below instead (docs/routing.md).
     pub hysteresis_absolute: Duration,
     /// `PathHysteresisRelative` (egd extension): the relative part; default
-    /// 0 (off), 0.10 in the routing crate.
+    /// 0.10 on a supernode, 0 (off) in P2P.
     pub hysteresis_relative: f64,
+    /// `ReportDeadBand` (ms; egd extension, P2P only): an edge changes the
+    /// cost it floods for a link only when the measured one moved by more
+    /// than `max(ReportDeadBand, ReportDeadBandRelative · rtt / 2)`; every
+    /// edge then solves the same numbers. Default 2 ms / 0.05.
+    pub report_dead_band: Duration,
+    /// `ReportDeadBandRelative` (egd extension, P2P only).
+    pub report_dead_band_relative: f64,
+}
+
+impl GraphSettings {
+    /// A supernode's defaults: path hysteresis on (2 ms / 10 %).
+    pub fn for_super() -> Self {
+        Self {
+            hysteresis_absolute: Duration::from_millis(2),
+            hysteresis_relative: 0.10,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for GraphSettings {
@@ -170,16 +191,20 @@ impl Default for GraphSettings {
             recalculate_cool_down: Duration::from_secs(5),
             hysteresis_absolute: Duration::ZERO,
             hysteresis_relative: 0.0,
+            report_dead_band: Duration::from_millis(2),
+            report_dead_band_relative: 0.05,
         }
     }
 }
 
+/// A `GraphRecalculateSetting` block; absent keys take `d` (P2P:
+/// `GraphSettings::default()`, supernode: `GraphSettings::for_super()`).
 pub fn graph_settings(
     c: Check<'_>,
     raw: Option<&raw::GraphRecalculateSetting>,
     at: &KeyPath,
+    d: GraphSettings,
 ) -> Result<GraphSettings, ConfigError> {
-    let d = GraphSettings::default();
     let Some(r) = raw else { return Ok(d) };
     let mut manual_latency = Vec::new();
     let ml = at.key("ManualLatency");
@@ -239,15 +264,29 @@ pub fn graph_settings(
             &r.PathHysteresisRelative,
             &at.key("PathHysteresisRelative"),
             d.hysteresis_relative,
-            |f| {
-                if f.is_finite() && (0.0..=1.0).contains(&f) {
-                    Ok(f)
-                } else {
-                    Err(format!("relative hysteresis must be in 0..=1, got {f}"))
-                }
-            },
+            fraction,
+        )?,
+        report_dead_band: c.millis(
+            &r.ReportDeadBand,
+            &at.key("ReportDeadBand"),
+            d.report_dead_band,
+        )?,
+        report_dead_band_relative: c.value_or(
+            &r.ReportDeadBandRelative,
+            &at.key("ReportDeadBandRelative"),
+            d.report_dead_band_relative,
+            fraction,
         )?,
     })
+}
+
+/// A relative setting: a number in 0..=1.
+fn fraction(f: f64) -> Result<f64, String> {
+    if f.is_finite() && (0.0..=1.0).contains(&f) {
+        Ok(f)
+    } else {
+        Err(format!("must be a fraction in 0..=1, got {f}"))
+    }
 }
 
 fn node_selector(raw: u64) -> Result<NodeSelector, String> {

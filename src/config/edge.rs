@@ -86,6 +86,13 @@ pub struct DynamicRoute {
     pub additional_cost: Duration,
     pub damping_filter_radius: u32,
     pub save_new_peers: bool,
+    /// `CostJitterWeight` (egd extension): how much the smoothed mean
+    /// deviation of a link's one-way delay adds to its cost (default 1).
+    pub cost_jitter_weight: f64,
+    /// `CostLossPenalty` (ms, egd extension): a link losing a share `p` of
+    /// pings (less three standard errors) costs `CostLossPenalty · p /
+    /// (1 − p)` more (default 100 ms; `node::CostWeights`).
+    pub cost_loss_penalty: Duration,
     pub super_node: SuperNodeLink,
     pub p2p: P2pSettings,
     pub ntp: NtpSettings,
@@ -277,6 +284,23 @@ fn dynamic_route(
             &at.key("DampingFilterRadius"),
         )?,
         save_new_peers: Check::flag(&r.SaveNewPeers, false),
+        cost_jitter_weight: c.value_or(
+            &r.CostJitterWeight,
+            &at.key("CostJitterWeight"),
+            1.0,
+            |w| {
+                if w.is_finite() && (0.0..=100.0).contains(&w) {
+                    Ok(w)
+                } else {
+                    Err(format!("weight must be in 0..=100, got {w}"))
+                }
+            },
+        )?,
+        cost_loss_penalty: c.millis(
+            &r.CostLossPenalty,
+            &at.key("CostLossPenalty"),
+            Duration::from_millis(100),
+        )?,
         super_node: super_node_link(c, r.SuperNode.as_ref(), &at.key("SuperNode"))?,
         p2p: p2p(c, r.P2P.as_ref(), &at.key("P2P"))?,
         ntp: ntp(c, r.NTPConfig.as_ref(), &at.key("NTPConfig"))?,
@@ -376,6 +400,7 @@ fn p2p(c: Check<'_>, raw: Option<&raw::P2P>, at: &KeyPath) -> Result<P2pSettings
             c,
             r.GraphRecalculateSetting.as_ref(),
             &at.key("GraphRecalculateSetting"),
+            common::GraphSettings::default(),
         )?,
     })
 }

@@ -104,6 +104,11 @@ pub struct GraphRecalculateSetting {
     /// egd extension: path hysteresis, relative part (fraction of half the
     /// pair's round trip).
     pub PathHysteresisRelative: Field<f64>,
+    /// egd extension (P2P): reporter-side dead band, absolute part (ms).
+    pub ReportDeadBand: Field<f64>,
+    /// egd extension (P2P): dead band, relative part (fraction of half the
+    /// link's round trip).
+    pub ReportDeadBandRelative: Field<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -148,6 +153,10 @@ pub struct DynamicRoute {
     pub AdditionalCost: Field<f64>,
     pub DampingFilterRadius: Field<i64>,
     pub SaveNewPeers: Field<bool>,
+    /// egd extension: weight of the jitter term in a link's cost.
+    pub CostJitterWeight: Field<f64>,
+    /// egd extension: delay one expected retransmission costs (ms).
+    pub CostLossPenalty: Field<f64>,
     pub SuperNode: Option<SuperNode>,
     pub P2P: Option<P2P>,
     pub NTPConfig: Option<NTPConfig>,

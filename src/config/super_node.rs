@@ -220,6 +220,7 @@ pub fn super_node(
             c,
             r.GraphRecalculateSetting.as_ref(),
             &root.key("GraphRecalculateSetting"),
+            common::GraphSettings::for_super(),
         )?,
         next_hop_table: common::next_hop_table(
             c,

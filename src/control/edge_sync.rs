@@ -34,7 +34,7 @@ use super::PROTOCOL_VERSION;
 use super::api::{LatencyReport, NhTableInfo, NodeInfo, PeerInfo, SuperParams};
 use crate::NodeId;
 use crate::config::{EdgePeer, Endpoint, PresharedKey, PublicKey};
-use crate::node::{Node, NodeEvent, PeerConfig};
+use crate::node::{LinkCost, Node, NodeEvent, PeerConfig};
 use crate::wire::control::{Body, Control, ServerAction};
 use crate::wire::header::Kind;
 
@@ -102,7 +102,7 @@ pub struct EdgeSync {
     post_interval: Duration,
     next_post: Instant,
     post_count: u64,
-    reports: BTreeMap<u16, i64>,
+    reports: BTreeMap<u16, LinkCost>,
     candidates: BTreeMap<NodeId, Candidates>,
     next_try: Instant,
     next_reset: Option<Instant>,
@@ -111,7 +111,7 @@ pub struct EdgeSync {
     last_contact: Option<Instant>,
     /// The supernode's table, to put back after a P2P fallback.
     last_table: Option<NextHopTable>,
-    /// The last latency reported per neighbour, and when: with fast pings
+    /// The last cost reported per neighbour, and when: with fast pings
     /// (while traffic flows) only changes and refreshes are reported.
     last_pong: BTreeMap<NodeId, (Instant, i64)>,
 }
@@ -157,15 +157,21 @@ impl EdgeSync {
     /// An event of the node this edge drives.
     pub fn handle_event(&mut self, now: Instant, node: &mut Node, event: &NodeEvent) {
         match event {
-            NodeEvent::LatencyMeasured { from, one_way_ns } => {
-                self.report(now, node, *from, *one_way_ns);
+            NodeEvent::LatencyMeasured { from, cost, .. } => {
+                self.report(now, node, *from, *cost);
             }
             NodeEvent::LinkDown { from } => {
                 // Withdraw the link at once (`valid_for` 0): the supernode
                 // routes around it now, not when the report expires.
                 self.last_pong.remove(from);
                 self.reports.remove(&from.get());
-                self.send_pong(now, node, *from, 0, 0);
+                let gone = LinkCost {
+                    one_way_ns: 0,
+                    penalty_ns: 0,
+                    rtt_ns: None,
+                    loss_ppm: 0,
+                };
+                self.send_pong(now, node, *from, &gone, 0);
             }
             NodeEvent::Control {
                 from_peer,
@@ -214,10 +220,12 @@ impl EdgeSync {
             let latencies = self
                 .reports
                 .iter()
-                .map(|(from, ns)| LatencyReport {
+                .map(|(from, c)| LatencyReport {
                     from: *from,
                     to: self.cfg.node_id.get(),
-                    one_way_ns: *ns,
+                    one_way_ns: c.one_way_ns,
+                    penalty_ns: c.penalty_ns,
+                    rtt_ns: c.rtt_ns.unwrap_or(0),
                 })
                 .collect();
             self.reports.clear();
@@ -412,23 +420,26 @@ impl EdgeSync {
         self.applied
     }
 
-    fn report(&mut self, now: Instant, node: &mut Node, from: NodeId, one_way_ns: i64) {
+    fn report(&mut self, now: Instant, node: &mut Node, from: NodeId, cost: LinkCost) {
         if self.reports.len() < MAX_REPORTS || self.reports.contains_key(&from.get()) {
-            self.reports.insert(from.get(), one_way_ns);
+            self.reports.insert(from.get(), cost);
         }
         // Fast pings: report a change at once, the same value only as a
-        // refresh once per regular interval.
+        // refresh once per regular interval. A change counts from 1 ms or
+        // 5 % of half the round trip (the offset in the one-way value says
+        // nothing about the link's size).
+        let value = cost.one_way_ns.saturating_add(cost.penalty_ns);
         if let Some((at, last)) = self.last_pong.get(&from) {
-            let change = (one_way_ns - last).unsigned_abs();
-            let threshold = (last.unsigned_abs() / 20).max(1_000_000);
+            let change = value.abs_diff(*last);
+            let threshold = (cost.rtt_ns.unwrap_or(0).unsigned_abs() / 40).max(1_000_000);
             if now < *at + self.register_interval && change < threshold {
                 return;
             }
         }
-        self.last_pong.insert(from, (now, one_way_ns));
+        self.last_pong.insert(from, (now, value));
         let valid_for_ms =
             u32::try_from(self.cfg.peer_alive_timeout.as_millis()).unwrap_or(u32::MAX);
-        self.send_pong(now, node, from, one_way_ns, valid_for_ms);
+        self.send_pong(now, node, from, &cost, valid_for_ms);
     }
 
     fn send_pong(
@@ -436,7 +447,7 @@ impl EdgeSync {
         now: Instant,
         node: &mut Node,
         from: NodeId,
-        one_way_ns: i64,
+        cost: &LinkCost,
         valid_for_ms: u32,
     ) {
         let pong = Control {
@@ -445,9 +456,11 @@ impl EdgeSync {
                 request_id: 0,
                 from: from.get(),
                 to: self.cfg.node_id.get(),
-                one_way_ns,
+                one_way_ns: cost.one_way_ns,
                 valid_for_ms,
                 additional_cost_us: 0,
+                penalty_us: micros_u32(cost.penalty_ns),
+                rtt_us: cost.rtt_ns.map_or(0, micros_u32),
             },
         };
         node.send_control(now, NodeId::SUPER_NODE, &pong);
@@ -482,6 +495,11 @@ impl EdgeSync {
             self.requests.push_back(r);
         }
     }
+}
+
+/// ns → µs in a u32 field (saturating; negative as 0).
+pub(crate) fn micros_u32(ns: i64) -> u32 {
+    u32::try_from((ns / 1000).max(0)).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -32,12 +32,15 @@ use std::time::{Duration, Instant};
 
 use egd_routing::{Latency, NextHopTable, Router, RouterEvent};
 
+use super::edge_sync::micros_u32;
+use super::honesty::{Honesty, Tolerance};
 use super::router_config;
 use crate::NodeId;
 use crate::config::{GraphSettings, PublicKey};
-use crate::node::{Node, NodeEvent, PeerConfig};
+use crate::node::{LinkCost, Node, NodeEvent, PeerConfig};
 use crate::wire::control::{
-    Body, Control, MAX_REPORT_ENTRIES, REPORT_ENTRY_LEN, ReportEntry, report_entries,
+    Body, Control, MAX_REPORT_ENTRIES, REPORT_ENTRY_LEN, REPORT_EXTRA_LEN, ReportEntry,
+    report_entries,
 };
 use crate::wire::header::Kind;
 
@@ -61,9 +64,11 @@ pub struct P2pConfig {
     pub damping_filter_radius: u32,
 }
 
+/// The cost reported for one neighbour's link (held inside the dead band)
+/// and when the link was last measured.
 #[derive(Debug, Clone, Copy)]
 struct Measured {
-    one_way_ns: i64,
+    held: LinkCost,
     at: Instant,
 }
 
@@ -72,6 +77,7 @@ pub struct P2pSync {
     cfg: P2pConfig,
     router: Router,
     measured: BTreeMap<NodeId, Measured>,
+    honesty: Honesty,
     next_flood: Instant,
     next_peers: Instant,
     learned: usize,
@@ -83,6 +89,7 @@ impl P2pSync {
     /// Starts active (pure P2P); a super-mode edge calls `set_active(false)`.
     pub fn new(cfg: P2pConfig, now: Instant, node: &mut Node) -> Self {
         let mut router = Router::new(router_config(&cfg.graph, cfg.damping_filter_radius), now);
+        router.set_burst_window(egd_routing::BURST_WINDOW);
         router.handle_additional_cost(now, cfg.node_id, latency_of(cfg.additional_cost));
         let mut me = Self {
             next_flood: now + cfg.report_interval,
@@ -90,6 +97,7 @@ impl P2pSync {
             cfg,
             router,
             measured: BTreeMap::new(),
+            honesty: Honesty::new(Tolerance::default()),
             learned: 0,
             active: true,
             solves: 0,
@@ -115,6 +123,12 @@ impl P2pSync {
         self.solves
     }
 
+    /// Reports ignored because the pair's one-way sum contradicted the
+    /// measured round trip (`egd_reports_rejected_total`).
+    pub fn reports_rejected(&self) -> u64 {
+        self.honesty.rejected()
+    }
+
     /// The graph's current one-way latencies, `(src, dst, latency)`.
     pub fn latencies(&self) -> Vec<(NodeId, NodeId, Latency)> {
         let g = self.router.graph();
@@ -137,23 +151,13 @@ impl P2pSync {
 
     pub fn handle_event(&mut self, now: Instant, node: &mut Node, event: &NodeEvent) {
         match event {
-            NodeEvent::LatencyMeasured { from, one_way_ns } => {
-                self.measured.insert(
-                    *from,
-                    Measured {
-                        one_way_ns: *one_way_ns,
-                        at: now,
-                    },
-                );
-                if let Some(l) = latency_ns(*one_way_ns) {
-                    let me = self.cfg.node_id;
-                    self.router
-                        .handle_report(now, *from, me, l, self.cfg.peer_alive_timeout);
-                }
+            NodeEvent::LatencyMeasured { from, cost, .. } => {
+                self.measured_link(now, node, *from, *cost);
             }
             NodeEvent::LinkDown { from } => {
                 self.measured.remove(from);
                 let me = self.cfg.node_id;
+                self.honesty.forget(*from, me);
                 self.router.handle_link_down(now, *from, me);
                 // Tell everyone at once, not at the next regular flood.
                 self.flood_withdrawal(now, node, *from);
@@ -219,6 +223,7 @@ impl P2pSync {
             Body::Reports {
                 additional_cost_us,
                 entries,
+                extras,
             } => {
                 let Some(reporter) = NodeId::new(src).filter(|s| *s != self.cfg.node_id) else {
                     return;
@@ -226,18 +231,24 @@ impl P2pSync {
                 let cost =
                     Latency::from_micros(i64::from(additional_cost_us)).unwrap_or(Latency::MAX_ABS);
                 self.router.handle_additional_cost(now, reporter, cost);
-                for e in report_entries(entries) {
-                    let (Some(from), Some(l)) = (NodeId::new(e.from), latency_ns(e.one_way_ns))
-                    else {
+                for e in report_entries(entries, extras) {
+                    let Some(from) = NodeId::new(e.from) else {
                         continue;
                     };
                     if e.valid_for_ms == 0 {
+                        self.honesty.forget(from, reporter);
                         self.router.handle_link_down(now, from, reporter);
                         continue;
                     }
                     let ttl = Duration::from_millis(u64::from(e.valid_for_ms))
                         .min(self.cfg.peer_alive_timeout * 4);
-                    self.router.handle_report(now, from, reporter, l, ttl);
+                    let cost = LinkCost {
+                        one_way_ns: e.one_way_ns,
+                        penalty_ns: i64::from(e.penalty_us) * 1000,
+                        rtt_ns: (e.rtt_us > 0).then_some(i64::from(e.rtt_us) * 1000),
+                        loss_ppm: 0,
+                    };
+                    self.apply(now, from, reporter, &cost, ttl);
                 }
             }
             // A neighbour asks directly: answer it with what we know.
@@ -296,22 +307,84 @@ impl P2pSync {
         }
     }
 
-    /// Floods the latest measurement from each neighbour (still valid).
+    /// A measurement of `from → me`. Reporter-side dead band: the cost
+    /// reported (and used by this edge's own router) changes only when the
+    /// new one is off by more than the band; a change is flooded at once,
+    /// so every edge routes on the same numbers (see `docs/routing.md`).
+    fn measured_link(&mut self, now: Instant, node: &mut Node, from: NodeId, cost: LinkCost) {
+        let band = self.dead_band_ns(&cost);
+        let value = cost.one_way_ns.saturating_add(cost.penalty_ns);
+        let moved = self.measured.get(&from).is_none_or(|m| {
+            value.abs_diff(m.held.one_way_ns.saturating_add(m.held.penalty_ns)) as f64 > band
+        });
+        let held = match self.measured.get(&from) {
+            Some(m) if !moved => m.held,
+            _ => cost,
+        };
+        self.measured.insert(from, Measured { held, at: now });
+        if moved {
+            let me = self.cfg.node_id;
+            self.apply(now, from, me, &held, self.cfg.peer_alive_timeout);
+            let entry = report_entry(from, &held, self.valid_for_ms());
+            self.flood(now, node, &[entry]);
+        }
+    }
+
+    /// `max(ReportDeadBand, ReportDeadBandRelative · rtt / 2)` in ns.
+    fn dead_band_ns(&self, cost: &LinkCost) -> f64 {
+        let g = &self.cfg.graph;
+        let rel = if g.report_dead_band_relative.is_finite() {
+            g.report_dead_band_relative.max(0.0)
+        } else {
+            0.0
+        };
+        let rel = rel * cost.rtt_ns.unwrap_or(0).max(0) as f64 / 2.0;
+        (g.report_dead_band.as_nanos() as f64).max(rel)
+    }
+
+    /// A report of `from → to` for this edge's router, after the honesty
+    /// check: routed on delay plus penalty.
+    fn apply(&mut self, now: Instant, from: NodeId, to: NodeId, cost: &LinkCost, ttl: Duration) {
+        if !self
+            .honesty
+            .check(now, from, to, cost.one_way_ns, cost.rtt_ns, ttl)
+        {
+            return;
+        }
+        let value = cost.one_way_ns.saturating_add(cost.penalty_ns.max(0));
+        if let Some(l) = latency_ns(value) {
+            self.router.handle_report(now, from, to, l, ttl);
+        }
+    }
+
+    fn valid_for_ms(&self) -> u32 {
+        u32::try_from(self.cfg.peer_alive_timeout.as_millis()).unwrap_or(u32::MAX)
+    }
+
+    /// Floods the reported cost of each neighbour's link (still valid), and
+    /// refreshes the same numbers in this edge's own router.
     fn flood_reports(&mut self, now: Instant, node: &mut Node) {
         let alive = self.cfg.peer_alive_timeout;
         self.measured.retain(|_, m| now < m.at + alive);
-        let valid_for_ms = u32::try_from(alive.as_millis()).unwrap_or(u32::MAX);
-        let cost_us = u32::try_from(self.cfg.additional_cost.as_micros()).unwrap_or(u32::MAX);
-        let entries: Vec<ReportEntry> = self
-            .measured
+        let valid_for_ms = self.valid_for_ms();
+        let me = self.cfg.node_id;
+        let held: Vec<(NodeId, LinkCost)> =
+            self.measured.iter().map(|(f, m)| (*f, m.held)).collect();
+        for (from, cost) in &held {
+            self.apply(now, *from, me, cost, alive);
+        }
+        let entries: Vec<ReportEntry> = held
             .iter()
-            .map(|(from, m)| ReportEntry {
-                from: from.get(),
-                one_way_ns: m.one_way_ns,
-                valid_for_ms,
-            })
+            .map(|(from, c)| report_entry(*from, c, valid_for_ms))
             .collect();
+        self.flood(now, node, &entries);
+    }
+
+    /// Floods `entries` (in chunks), with this edge's additional cost.
+    fn flood(&mut self, now: Instant, node: &mut Node, entries: &[ReportEntry]) {
+        let cost_us = u32::try_from(self.cfg.additional_cost.as_micros()).unwrap_or(u32::MAX);
         let mut buf = [0u8; MAX_REPORT_ENTRIES * REPORT_ENTRY_LEN];
+        let mut extra = [0u8; MAX_REPORT_ENTRIES * REPORT_EXTRA_LEN];
         // Even with nothing measured the cost goes out, so others know it.
         let chunks: Vec<&[ReportEntry]> = if entries.is_empty() {
             vec![&[]]
@@ -319,10 +392,11 @@ impl P2pSync {
             entries.chunks(MAX_REPORT_ENTRIES).collect()
         };
         for chunk in chunks {
-            let mut len = 0;
+            let (mut len, mut xlen) = (0, 0);
             for e in chunk {
-                if e.emit(&mut buf[len..]) {
+                if e.emit(&mut buf[len..]) && e.emit_extra(&mut extra[xlen..]) {
                     len += REPORT_ENTRY_LEN;
+                    xlen += REPORT_EXTRA_LEN;
                 }
             }
             let msg = Control {
@@ -330,6 +404,7 @@ impl P2pSync {
                 body: Body::Reports {
                     additional_cost_us: cost_us,
                     entries: &buf[..len],
+                    extras: &extra[..xlen],
                 },
             };
             node.send_control(now, NodeId::SPREAD, &msg);
@@ -343,6 +418,8 @@ impl P2pSync {
             from: from.get(),
             one_way_ns: 0,
             valid_for_ms: 0,
+            penalty_us: 0,
+            rtt_us: 0,
         };
         if !entry.emit(&mut buf) {
             return;
@@ -353,6 +430,7 @@ impl P2pSync {
                 additional_cost_us: u32::try_from(self.cfg.additional_cost.as_micros())
                     .unwrap_or(u32::MAX),
                 entries: &buf,
+                extras: &[],
             },
         };
         node.send_control(now, NodeId::SPREAD, &msg);
@@ -369,6 +447,16 @@ impl P2pSync {
         if changed && self.active {
             node.set_next_hops(self.router.next_hop_table().clone());
         }
+    }
+}
+
+fn report_entry(from: NodeId, c: &LinkCost, valid_for_ms: u32) -> ReportEntry {
+    ReportEntry {
+        from: from.get(),
+        one_way_ns: c.one_way_ns,
+        valid_for_ms,
+        penalty_us: micros_u32(c.penalty_ns),
+        rtt_us: c.rtt_ns.map_or(0, micros_u32),
     }
 }
 

@@ -108,6 +108,10 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     let seed = entropy::random_32().map_err(|e| RunError(format!("randomness: {e}")))?;
     let node_cfg = NodeConfig::from_edge(cfg, resolve);
     let mut node = Node::new(node_cfg, seed, clock::now(), clock::unix_now());
+    node.set_cost_weights(crate::node::CostWeights {
+        jitter_weight: cfg.dynamic_route.cost_jitter_weight,
+        loss_penalty: cfg.dynamic_route.cost_loss_penalty,
+    });
 
     let mut control = match cfg.mode() {
         EdgeMode::Super => Some(start_control(cfg, bound.port, opts)?),
@@ -388,7 +392,10 @@ fn drain_events(
         if let Some(c) = control.as_deref_mut() {
             c.on_event(now, node, &e);
         }
-        if let NodeEvent::LatencyMeasured { from, one_way_ns } = &e {
+        if let NodeEvent::LatencyMeasured {
+            from, one_way_ns, ..
+        } = &e
+        {
             metrics::publish_latency(from.get(), node.id().get(), *one_way_ns as f64 / 1e9);
         }
         if let Some(p) = p2p.as_deref_mut() {
@@ -402,6 +409,7 @@ fn timed_solve(p: &mut P2pSync, f: impl FnOnce(&mut P2pSync)) {
     let before = p.solves();
     let started = clock::now();
     f(p);
+    metrics::publish_reports_rejected(p.reports_rejected());
     if p.solves() > before {
         metrics::record_solve(started.elapsed().as_secs_f64());
     }

@@ -12,6 +12,9 @@
 //!   no answer within REKEY_ATTEMPT_TIME; rejected handshake messages are
 //!   in `egd_dropped_packets_total` by their reason)
 //! - `egd_route_changes_total`: next hops of this node that changed
+//! - `egd_reports_rejected_total`: link reports the solver (supernode or
+//!   P2P edge) ignored because OWD(a→b) + OWD(b→a) contradicted the round
+//!   trip the ends measured (`control::honesty`)
 //! - `egd_oneway_latency_seconds{src,dst}`: one-way latencies this node
 //!   knows (measured toward it; a P2P edge or a supernode: the whole graph)
 //! - `egd_solver_seconds`: histogram of route computations
@@ -107,6 +110,10 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
     describe_counter!(
         "egd_handshake_failures_total",
         "Handshakes with a neighbour that failed, by reason"
+    );
+    describe_counter!(
+        "egd_reports_rejected_total",
+        "Link reports ignored: OWD(a→b) + OWD(b→a) disagreed with the measured round trip"
     );
     describe_counter!(
         "egd_route_changes_total",
@@ -206,6 +213,11 @@ pub fn publish_latency(src: u16, dst: u16, seconds: f64) {
         .set(seconds);
 }
 
+/// Link reports ignored by the round-trip cross-check (P2P solver).
+pub fn publish_reports_rejected(n: u64) {
+    counter!("egd_reports_rejected_total").absolute(n);
+}
+
 /// How long one route computation took.
 pub fn record_solve(seconds: f64) {
     histogram!("egd_solver_seconds").record(seconds);
@@ -218,6 +230,7 @@ pub fn publish_ntp_offset(offset_ns: i64) {
 
 /// Copies a supernode's view into the registry.
 pub fn publish_super(core: &SuperCore) {
+    counter!("egd_reports_rejected_total").absolute(core.reports_rejected());
     let state = core.state();
     let online = state.PeerInfo.values().filter(|p| p.Online).count();
     gauge!("egd_super_peers", "state" => "online").set(online as f64);

@@ -28,6 +28,7 @@ mod dedup;
 mod fib;
 mod forward;
 mod from_config;
+mod link_cost;
 mod probe;
 pub(crate) mod ring;
 
@@ -42,7 +43,7 @@ use crate::config::{PresharedKey, PrivateKey, PublicKey};
 use crate::metrics::Metrics;
 use crate::peer::Peer;
 use crate::wg::{self, Opened, SealError, Wg, WgEvent, WgTransmit};
-use crate::wire::control::Control;
+use crate::wire::control::{Body, Control};
 use crate::wire::ethernet::{self, Frame};
 use crate::wire::header::{self, Header, Kind};
 
@@ -50,6 +51,7 @@ use dedup::{Dedup, Verdict};
 use fib::Fib;
 use forward::Routes;
 pub use from_config::next_hop_table;
+pub use link_cost::{CostWeights, LOSS_SIGMAS, LOSS_WINDOW, LinkCost, LinkQuality, OUTAGE_GAP};
 use probe::Probe;
 use ring::PacketRing;
 
@@ -104,8 +106,14 @@ pub enum NodeEvent {
     /// A neighbour's endpoint changed (roaming).
     EndpointChanged { peer: NodeId, endpoint: SocketAddr },
     /// A ping from neighbour `from` arrived: the one-way latency from it to
-    /// this node, as the two wall clocks see it (ns; may be negative).
-    LatencyMeasured { from: NodeId, one_way_ns: i64 },
+    /// this node, as the two wall clocks see it (ns; may be negative), and
+    /// the link's cost so far (smoothed delay, jitter and loss terms, round
+    /// trip) — what the control plane reports.
+    LatencyMeasured {
+        from: NodeId,
+        one_way_ns: i64,
+        cost: LinkCost,
+    },
     /// Neighbour `from` missed its announced pings: the link from it to
     /// this node is down (until its next ping arrives).
     LinkDown { from: NodeId },
@@ -156,6 +164,7 @@ pub struct Node {
     direct_fallback: bool,
     next_sweep: Instant,
     probe: Probe,
+    cost_weights: CostWeights,
     metrics: Metrics,
 }
 
@@ -208,6 +217,7 @@ impl Node {
             direct_fallback: cfg.ping_interval.is_some(),
             next_sweep,
             probe: Probe::new(cfg.ping_interval, now, unix_now),
+            cost_weights: CostWeights::default(),
         }
     }
 
@@ -489,6 +499,13 @@ impl Node {
         if let Some(ping) = self.probe.ping(now) {
             for i in 0..self.neighbours.len() {
                 let peer = self.neighbours[i];
+                // Each neighbour's ping echoes the last one it sent us, so
+                // it can measure the round trip (link_cost.rs).
+                let mut ping = ping.clone();
+                if let (Body::Ping { echo, .. }, Some(p)) = (&mut ping.body, self.peers.get(&peer))
+                {
+                    *echo = p.quality.echo(now);
+                }
                 self.originate_control(now, peer.get(), Some(peer), &ping);
             }
         }
@@ -552,6 +569,11 @@ impl Node {
     /// Applies a wall-clock correction from NTP to the ping timestamps.
     pub fn set_clock_offset_ns(&mut self, offset_ns: i64) {
         self.probe.set_clock_offset_ns(offset_ns);
+    }
+
+    /// Sets how jitter and loss weigh in the reported link costs.
+    pub fn set_cost_weights(&mut self, weights: CostWeights) {
+        self.cost_weights = weights;
     }
 
     /// Changes how often neighbours are pinged (`None`: never).
@@ -781,15 +803,24 @@ impl Node {
             }
             if let (
                 true,
-                crate::wire::control::Body::Ping {
+                Body::Ping {
+                    request_id,
                     sent_at_unix_ns,
                     interval_ms,
-                    ..
+                    echo,
                 },
             ) = (for_me, &control.body)
                 && header.src == peer.get()
             {
+                // Only a neighbour's own ping measures a direct link.
+                let arrived_ns = self.probe.unix_ns(now);
+                let one_way_ns = probe::one_way(*sent_at_unix_ns, arrived_ns);
+                let rtt_ns = echo.and_then(|e| e.round_trip_ns(arrived_ns));
+                let mut cost = None;
                 if let Some(p) = self.peers.get_mut(&peer) {
+                    p.quality
+                        .on_ping(now, *request_id, *sent_at_unix_ns, one_way_ns, rtt_ns);
+                    cost = p.quality.cost(&self.cost_weights);
                     p.last_ping = Some(now);
                     p.down = false;
                     p.alive_for = if *interval_ms == 0 {
@@ -799,16 +830,17 @@ impl Node {
                             + probe::LIVENESS_SLACK
                     };
                 }
-                // Only a neighbour's own ping measures a direct link.
-                let one_way_ns = probe::one_way(*sent_at_unix_ns, self.probe.unix_ns(now));
-                push_event(
-                    &mut self.events,
-                    &mut self.metrics,
-                    NodeEvent::LatencyMeasured {
-                        from: peer,
-                        one_way_ns,
-                    },
-                );
+                if let Some(cost) = cost {
+                    push_event(
+                        &mut self.events,
+                        &mut self.metrics,
+                        NodeEvent::LatencyMeasured {
+                            from: peer,
+                            one_way_ns,
+                            cost,
+                        },
+                    );
+                }
                 return;
             }
             if for_me || flood {

@@ -15,9 +15,11 @@
 //! [`FAST_INTERVAL`] instead of `SendPingInterval`, and every ping says when
 //! the next one comes, so a neighbour notices a dead link after three
 //! missed pings — well under a second — without an idle mesh paying for it.
-//! Control budget per node: `(N − 1)` pings of ~80 bytes per interval, i.e.
-//! `(N − 1) × 5` packets/s (≈ 0.4·(N − 1) KB/s) while busy and
-//! `(N − 1) / SendPingInterval` when idle.
+//! Control budget per node: `(N − 1)` pings of 80 bytes per interval, i.e.
+//! `(N − 1) × 5` packets/s while busy and `(N − 1) / SendPingInterval`
+//! when idle; `docs/routing.md` has the whole budget (Pongs, Reports).
+//! Each ping also echoes the neighbour's last one (round trip, NTP-style;
+//! `link_cost.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -130,6 +132,8 @@ impl Probe {
                 request_id: self.request_id,
                 sent_at_unix_ns: self.unix_ns(now),
                 interval_ms: u32::try_from(interval.as_millis()).unwrap_or(u32::MAX),
+                // Filled in per neighbour by the node.
+                echo: None,
             },
         })
     }

@@ -14,17 +14,27 @@
 //! Kind fields:
 //! - `Ping`: request_id u32, sent_at i64 (sender's wall clock, ns since the
 //!   Unix epoch), then optionally interval u32 (ms until the sender's next
-//!   ping; absent from older senders, read as 0 = unknown).
+//!   ping; absent from older senders, read as 0 = unknown), then optionally
+//!   the echo: echo_sent_at i64 (the `sent_at` of the last ping the sender
+//!   received from the receiver, verbatim) and echo_hold u32 (µs between
+//!   that ping's arrival and this ping's departure). The receiver gets the
+//!   round trip as `arrival − echo_sent_at − echo_hold`, all on its own
+//!   clock (NTP-style, no clock offset in it).
 //!   A `Pong` or `Reports` entry with `valid_for` 0 withdraws the link: it
 //!   was found down.
-//! - `Pong`: request_id u32, from u16, to u16, one_way i64 (ns; receiver's clock minus the ping's `sent_at`, may be negative), valid_for u32 (ms), additional_cost u32 (µs of `to`).
+//! - `Pong`: request_id u32, from u16, to u16, one_way i64 (ns; receiver's clock minus the ping's `sent_at`, may be negative), valid_for u32 (ms), additional_cost u32 (µs of `to`),
+//!   then optionally penalty u32 (µs: jitter and loss terms of the link
+//!   cost, added to `one_way` for routing) and rtt u32 (µs, the measured
+//!   round trip `from`↔`to`; 0 = unknown).
 //! - `Register`: version str8, peer_state u64, nh_state u64, params_state u64, post_count u64.
 //! - `ServerUpdate`: action u8 ([`ServerAction`]), code i32, params str16.
 //! - `QueryPeer`: request_id u32.
 //! - `BroadcastPeer`: request_id u32, node u16, public_key [u8; 32], endpoint str8.
 //! - `Reports`: additional_cost_us u32 (the sender's), count u8, then `count`
 //!   entries of from u16, one_way i64 (ns, as `Pong`), valid_for u32 (ms):
-//!   latencies toward the header's source, measured by it.
+//!   latencies toward the header's source, measured by it; then optionally
+//!   `count` extensions of penalty u32 (µs) and rtt u32 (µs), as in `Pong`
+//!   (older senders stop after the entries: penalty and rtt read as 0).
 //!
 //! Drive it with [`Control::parse`] (untrusted bytes; borrows strings from
 //! the input) and [`Control::emit`] (into a caller's buffer).
@@ -72,6 +82,8 @@ pub enum Body<'a> {
         /// When the sender pings again (ms; 0: not said), so the receiver
         /// knows when a missing ping means the link is down.
         interval_ms: u32,
+        /// The receiver's last ping, echoed (none: not heard from it yet).
+        echo: Option<PingEcho>,
     },
     Pong {
         request_id: u32,
@@ -80,6 +92,10 @@ pub enum Body<'a> {
         one_way_ns: i64,
         valid_for_ms: u32,
         additional_cost_us: u32,
+        /// Jitter and loss terms of the link cost (µs, ≥ 0).
+        penalty_us: u32,
+        /// The round trip `from`↔`to` (µs; 0 = unknown).
+        rtt_us: u32,
     },
     Register {
         version: &'a str,
@@ -107,11 +123,37 @@ pub enum Body<'a> {
         /// `count` entries of [`REPORT_ENTRY_LEN`] bytes; read them with
         /// [`report_entries`], write them with [`ReportEntry::emit`].
         entries: &'a [u8],
+        /// Empty (an older sender) or `count` extensions of
+        /// [`REPORT_EXTRA_LEN`] bytes ([`ReportEntry::emit_extra`]).
+        extras: &'a [u8],
     },
+}
+
+/// The echo part of a `Ping` (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PingEcho {
+    /// The `sent_at` of the ping being echoed (the receiver's own clock).
+    pub sent_at_unix_ns: i64,
+    /// How long the echoing node held it before this ping left (µs).
+    pub hold_us: u32,
+}
+
+impl PingEcho {
+    /// The round trip it shows when it arrives at `arrived_ns` (the same
+    /// clock as `sent_at_unix_ns`); `None` if that is negative or beyond a
+    /// minute (a garbled echo, not a measurement).
+    pub fn round_trip_ns(&self, arrived_ns: i64) -> Option<i64> {
+        let rtt = arrived_ns
+            .checked_sub(self.sent_at_unix_ns)?
+            .checked_sub(i64::from(self.hold_us).checked_mul(1000)?)?;
+        (0..=60_000_000_000).contains(&rtt).then_some(rtt)
+    }
 }
 
 /// Bytes of one `Reports` entry.
 pub const REPORT_ENTRY_LEN: usize = 14;
+/// Bytes of one `Reports` entry's extension (penalty, rtt).
+pub const REPORT_EXTRA_LEN: usize = 8;
 /// Most entries one `Reports` body carries (fits a node's control slot).
 pub const MAX_REPORT_ENTRIES: usize = 32;
 
@@ -121,6 +163,10 @@ pub struct ReportEntry {
     pub from: u16,
     pub one_way_ns: i64,
     pub valid_for_ms: u32,
+    /// Jitter and loss terms (µs; 0 from older senders).
+    pub penalty_us: u32,
+    /// Round trip (µs; 0 = unknown).
+    pub rtt_us: u32,
 }
 
 impl ReportEntry {
@@ -134,21 +180,44 @@ impl ReportEntry {
         out[10..].copy_from_slice(&self.valid_for_ms.to_be_bytes());
         true
     }
+
+    /// Writes the entry's extension into `out[..REPORT_EXTRA_LEN]`; false
+    /// if too short.
+    pub fn emit_extra(&self, out: &mut [u8]) -> bool {
+        let Some(out) = out.get_mut(..REPORT_EXTRA_LEN) else {
+            return false;
+        };
+        out[..4].copy_from_slice(&self.penalty_us.to_be_bytes());
+        out[4..].copy_from_slice(&self.rtt_us.to_be_bytes());
+        true
+    }
 }
 
-/// The entries of a parsed `Reports` body.
-pub fn report_entries(entries: &[u8]) -> impl Iterator<Item = ReportEntry> + '_ {
-    entries.chunks_exact(REPORT_ENTRY_LEN).map(|e| {
+/// The entries of a parsed `Reports` body, with their extensions when the
+/// sender wrote them.
+pub fn report_entries<'a>(
+    entries: &'a [u8],
+    extras: &'a [u8],
+) -> impl Iterator<Item = ReportEntry> + 'a {
+    let mut extras = extras.chunks_exact(REPORT_EXTRA_LEN);
+    entries.chunks_exact(REPORT_ENTRY_LEN).map(move |e| {
         let mut from = [0u8; 2];
         let mut ns = [0u8; 8];
         let mut valid = [0u8; 4];
         from.copy_from_slice(&e[..2]);
         ns.copy_from_slice(&e[2..10]);
         valid.copy_from_slice(&e[10..]);
+        let (mut penalty, mut rtt) = ([0u8; 4], [0u8; 4]);
+        if let Some(x) = extras.next() {
+            penalty.copy_from_slice(&x[..4]);
+            rtt.copy_from_slice(&x[4..]);
+        }
         ReportEntry {
             from: u16::from_be_bytes(from),
             one_way_ns: i64::from_be_bytes(ns),
             valid_for_ms: u32::from_be_bytes(valid),
+            penalty_us: u32::from_be_bytes(penalty),
+            rtt_us: u32::from_be_bytes(rtt),
         }
     })
 }
@@ -202,15 +271,35 @@ impl<'a> Control<'a> {
                 request_id: r.u32()?,
                 sent_at_unix_ns: r.i64()?,
                 interval_ms: if r.bytes.is_empty() { 0 } else { r.u32()? },
+                // Shorter tails are ignored (trailing bytes always are).
+                echo: if r.bytes.len() < 12 {
+                    None
+                } else {
+                    Some(PingEcho {
+                        sent_at_unix_ns: r.i64()?,
+                        hold_us: r.u32()?,
+                    })
+                },
             },
-            Kind::Pong => Body::Pong {
-                request_id: r.u32()?,
-                from: r.u16()?,
-                to: r.u16()?,
-                one_way_ns: r.i64()?,
-                valid_for_ms: r.u32()?,
-                additional_cost_us: r.u32()?,
-            },
+            Kind::Pong => {
+                let (request_id, from, to) = (r.u32()?, r.u16()?, r.u16()?);
+                let (one_way_ns, valid_for_ms, additional_cost_us) = (r.i64()?, r.u32()?, r.u32()?);
+                let (penalty_us, rtt_us) = if r.bytes.len() < 8 {
+                    (0, 0)
+                } else {
+                    (r.u32()?, r.u32()?)
+                };
+                Body::Pong {
+                    request_id,
+                    from,
+                    to,
+                    one_way_ns,
+                    valid_for_ms,
+                    additional_cost_us,
+                    penalty_us,
+                    rtt_us,
+                }
+            }
             Kind::Register => Body::Register {
                 version: r.str8()?,
                 peer_state: r.u64()?,
@@ -235,9 +324,17 @@ impl<'a> Control<'a> {
             Kind::Reports => {
                 let additional_cost_us = r.u32()?;
                 let count = usize::from(r.u8()?);
+                let entries = r.take(count * REPORT_ENTRY_LEN)?;
+                // The extensions are all there or absent (an older sender).
+                let extras = if r.bytes.len() >= count * REPORT_EXTRA_LEN {
+                    r.take(count * REPORT_EXTRA_LEN)?
+                } else {
+                    &[]
+                };
                 Body::Reports {
                     additional_cost_us,
-                    entries: r.take(count * REPORT_ENTRY_LEN)?,
+                    entries,
+                    extras,
                 }
             }
         };
@@ -254,10 +351,15 @@ impl<'a> Control<'a> {
                 request_id,
                 sent_at_unix_ns,
                 interval_ms,
+                echo,
             } => {
                 w.put(&request_id.to_be_bytes())?;
                 w.put(&sent_at_unix_ns.to_be_bytes())?;
                 w.put(&interval_ms.to_be_bytes())?;
+                if let Some(e) = echo {
+                    w.put(&e.sent_at_unix_ns.to_be_bytes())?;
+                    w.put(&e.hold_us.to_be_bytes())?;
+                }
             }
             Body::Pong {
                 request_id,
@@ -266,6 +368,8 @@ impl<'a> Control<'a> {
                 one_way_ns,
                 valid_for_ms,
                 additional_cost_us,
+                penalty_us,
+                rtt_us,
             } => {
                 w.put(&request_id.to_be_bytes())?;
                 w.put(&from.to_be_bytes())?;
@@ -273,6 +377,8 @@ impl<'a> Control<'a> {
                 w.put(&one_way_ns.to_be_bytes())?;
                 w.put(&valid_for_ms.to_be_bytes())?;
                 w.put(&additional_cost_us.to_be_bytes())?;
+                w.put(&penalty_us.to_be_bytes())?;
+                w.put(&rtt_us.to_be_bytes())?;
             }
             Body::Register {
                 version,
@@ -310,14 +416,19 @@ impl<'a> Control<'a> {
             Body::Reports {
                 additional_cost_us,
                 entries,
+                extras,
             } => {
                 let count = entries.len() / REPORT_ENTRY_LEN;
-                if entries.len() % REPORT_ENTRY_LEN != 0 || count > usize::from(u8::MAX) {
+                if entries.len() % REPORT_ENTRY_LEN != 0
+                    || count > usize::from(u8::MAX)
+                    || !(extras.is_empty() || extras.len() == count * REPORT_EXTRA_LEN)
+                {
                     return Err(ControlError::NoRoom);
                 }
                 w.put(&additional_cost_us.to_be_bytes())?;
                 w.put(&[count as u8])?;
                 w.put(entries)?;
+                w.put(extras)?;
             }
         }
         Ok(w.at)
@@ -411,6 +522,10 @@ mod tests {
                     request_id: 7,
                     sent_at_unix_ns: -5,
                     interval_ms: 200,
+                    echo: Some(PingEcho {
+                        sent_at_unix_ns: 1_700_000_000_000_000_000,
+                        hold_us: 150_000,
+                    }),
                 },
             },
             Control {
@@ -422,6 +537,8 @@ mod tests {
                     one_way_ns: -3_000_000_000,
                     valid_for_ms: 70_000,
                     additional_cost_us: 10_000,
+                    penalty_us: 1_234,
+                    rtt_us: 41_000,
                 },
             },
             Control {
@@ -465,9 +582,16 @@ mod tests {
             let n = msg.emit(&mut buf).unwrap();
             assert_eq!(Control::parse(msg.kind(), &buf[..n]), Ok(msg.clone()));
             // Every strict prefix is refused, never misread (but a ping
-            // without its trailing interval is an older sender's ping).
+            // without its trailing echo or interval, or a pong without
+            // penalty and rtt, is an older sender's message).
             for cut in 0..n {
-                if matches!(msg.body, Body::Ping { .. }) && cut == n - 4 {
+                let older = match msg.body {
+                    Body::Ping { .. } => cut == n - 16 || cut >= n - 12,
+                    Body::Pong { .. } => cut >= n - 8,
+                    _ => false,
+                };
+                if older {
+                    assert!(Control::parse(msg.kind(), &buf[..cut]).is_ok());
                     continue;
                 }
                 assert!(
@@ -488,6 +612,7 @@ mod tests {
                 request_id: 5,
                 sent_at_unix_ns: 6,
                 interval_ms: 7,
+                echo: None,
             },
         };
         let mut buf = [0u8; 32];
@@ -500,7 +625,97 @@ mod tests {
         );
         // An older sender's ping, without the interval, still parses.
         let old = Control::parse(Kind::Ping, &buf[..n - 4]).unwrap();
-        assert!(matches!(old.body, Body::Ping { interval_ms: 0, .. }));
+        assert!(matches!(
+            old.body,
+            Body::Ping {
+                interval_ms: 0,
+                echo: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn echo_gives_the_round_trip_on_one_clock() {
+        let e = PingEcho {
+            sent_at_unix_ns: 1_000_000_000,
+            hold_us: 300_000,
+        };
+        // Sent at 1 s, held 300 ms over there, back at 1.34 s: 40 ms.
+        assert_eq!(e.round_trip_ns(1_340_000_000), Some(40_000_000));
+        assert_eq!(e.round_trip_ns(1_200_000_000), None, "negative");
+        assert_eq!(e.round_trip_ns(i64::MIN), None, "no overflow");
+    }
+
+    #[test]
+    fn reports_with_and_without_extensions() {
+        let want = [
+            ReportEntry {
+                from: 3,
+                one_way_ns: -7,
+                valid_for_ms: 10_000,
+                penalty_us: 500,
+                rtt_us: 30_000,
+            },
+            ReportEntry {
+                from: 4,
+                one_way_ns: 9,
+                valid_for_ms: 0,
+                penalty_us: 0,
+                rtt_us: 0,
+            },
+        ];
+        let mut e = [0u8; 2 * REPORT_ENTRY_LEN];
+        let mut x = [0u8; 2 * REPORT_EXTRA_LEN];
+        for (i, r) in want.iter().enumerate() {
+            assert!(r.emit(&mut e[i * REPORT_ENTRY_LEN..]));
+            assert!(r.emit_extra(&mut x[i * REPORT_EXTRA_LEN..]));
+        }
+        let msg = Control {
+            seq: 1,
+            body: Body::Reports {
+                additional_cost_us: 1000,
+                entries: &e,
+                extras: &x,
+            },
+        };
+        let mut buf = [0u8; 128];
+        let n = msg.emit(&mut buf).unwrap();
+        let Ok(Control {
+            body: Body::Reports {
+                entries, extras, ..
+            },
+            ..
+        }) = Control::parse(Kind::Reports, &buf[..n])
+        else {
+            panic!("parses")
+        };
+        let back: Vec<ReportEntry> = report_entries(entries, extras).collect();
+        assert_eq!(back, want);
+        // An older sender's body (no extensions): penalty and rtt are 0.
+        let old = n - x.len();
+        let Ok(Control {
+            body: Body::Reports {
+                entries, extras, ..
+            },
+            ..
+        }) = Control::parse(Kind::Reports, &buf[..old])
+        else {
+            panic!("parses")
+        };
+        let back: Vec<ReportEntry> = report_entries(entries, extras).collect();
+        assert_eq!((back[0].penalty_us, back[0].rtt_us), (0, 0));
+        assert_eq!(back[0].one_way_ns, -7);
+        // Extensions that do not match the entries are refused on emit.
+        let bad = Control {
+            seq: 1,
+            body: Body::Reports {
+                additional_cost_us: 0,
+                entries: &e,
+                extras: &x[..REPORT_EXTRA_LEN],
+            },
+        };
+        assert_eq!(bad.emit(&mut buf), Err(ControlError::NoRoom));
     }
 
     #[test]

@@ -34,6 +34,7 @@ use super::api::{
     UpdateSuper, edge_token, shared_secret,
 };
 use super::hash::Fnv;
+use super::honesty::{Honesty, Tolerance};
 use super::{PROTOCOL_VERSION, router_config};
 use crate::NodeId;
 use crate::config::{GraphSettings, PresharedKey, PrivateKey, SuperPeer};
@@ -131,16 +132,29 @@ pub struct SuperCore {
     next_repush: Instant,
     outputs: VecDeque<SuperOutput>,
     solves: u64,
+    honesty: Honesty,
+}
+
+/// A link report as it arrived (a `Pong` or a posted `LatencyReport`).
+struct Report {
+    from: u16,
+    one_way_ns: i64,
+    penalty_ns: i64,
+    rtt_ns: i64,
+    valid_for_ms: u32,
 }
 
 impl SuperCore {
     /// A supernode knowing `peers` (from its config), all offline until
     /// they register. Queues an `AddPeer` for each.
     pub fn new(cfg: SuperCoreConfig, peers: Vec<SuperPeer>, now: Instant) -> Self {
-        let router = Router::new(
+        let mut router = Router::new(
             router_config(&cfg.graph, cfg.params.damping_filter_radius),
             now,
         );
+        // Edges appearing by the hundred at start-up: a few solves and
+        // table pushes, not one each.
+        router.set_burst_window(egd_routing::BURST_WINDOW);
         let mut core = Self {
             next_repush: now + cfg.repush_interval,
             cfg,
@@ -151,6 +165,7 @@ impl SuperCore {
             next_sweep: now + SWEEP_INTERVAL,
             outputs: VecDeque::new(),
             solves: 0,
+            honesty: Honesty::new(Tolerance::default()),
         };
         for p in peers {
             core.insert_edge(now, p);
@@ -225,8 +240,20 @@ impl SuperCore {
                 to,
                 one_way_ns,
                 valid_for_ms,
+                penalty_us,
+                rtt_us,
                 ..
-            } if to == src => self.report(now, from, to, one_way_ns, valid_for_ms),
+            } if to == src => self.report(
+                now,
+                to,
+                Report {
+                    from,
+                    one_way_ns,
+                    penalty_ns: i64::from(penalty_us) * 1000,
+                    rtt_ns: i64::from(rtt_us) * 1000,
+                    valid_for_ms,
+                },
+            ),
             _ => {}
         }
     }
@@ -247,6 +274,7 @@ impl SuperCore {
                     e.online = false;
                 }
                 self.router.handle_node_removed(now, *id);
+                self.honesty.forget_node(*id);
             }
             if !gone.is_empty() {
                 self.rehash_peers();
@@ -380,7 +408,14 @@ impl SuperCore {
         for r in &info.latencies {
             // An edge reports only what it measured itself.
             if r.to == node.get() {
-                self.report(now, r.from, r.to, r.one_way_ns, valid_ms);
+                let report = Report {
+                    from: r.from,
+                    one_way_ns: r.one_way_ns,
+                    penalty_ns: r.penalty_ns,
+                    rtt_ns: r.rtt_ns,
+                    valid_for_ms: valid_ms,
+                };
+                self.report(now, r.to, report);
             }
         }
         if locals_changed {
@@ -440,6 +475,7 @@ impl SuperCore {
         self.edges.remove(&id);
         self.push(SuperOutput::RemovePeer(id));
         self.router.handle_node_removed(now, id);
+        self.honesty.forget_node(id);
         self.drain_router();
         self.peers_changed();
         Ok(id)
@@ -556,26 +592,41 @@ impl SuperCore {
         self.notify(node, ServerAction::NoAction, 0, String::new());
     }
 
-    fn report(&mut self, now: Instant, from: u16, to: u16, one_way_ns: i64, valid_for_ms: u32) {
-        let (Some(from), Some(to)) = (NodeId::new(from), NodeId::new(to)) else {
+    /// One link report measured by `to`: its smoothed one-way delay, the
+    /// jitter and loss terms, the round trip (0 = unknown). The router gets
+    /// the sum of the first two, if the pair passes the honesty check.
+    fn report(&mut self, now: Instant, to: u16, r: Report) {
+        let (Some(from), Some(to)) = (NodeId::new(r.from), NodeId::new(to)) else {
             return;
         };
         if !self.edges.contains_key(&from) || !self.is_online(to) {
             return;
         }
-        let Some(latency) = Latency::from_micros(one_way_ns / 1000) else {
+        let cost_ns = r.one_way_ns.saturating_add(r.penalty_ns.max(0));
+        let Some(latency) = Latency::from_micros(cost_ns / 1000) else {
             return;
         };
-        if valid_for_ms == 0 {
+        if r.valid_for_ms == 0 {
             // Withdrawn: the reporter found the link down.
+            self.honesty.forget(from, to);
             self.router.handle_link_down(now, from, to);
             self.drain_router();
             return;
         }
-        let ttl = Duration::from_millis(u64::from(valid_for_ms))
+        let ttl = Duration::from_millis(u64::from(r.valid_for_ms))
             .min(self.cfg.params.peer_alive_timeout * 4);
+        let rtt = (r.rtt_ns > 0).then_some(r.rtt_ns);
+        if !self.honesty.check(now, from, to, r.one_way_ns, rtt, ttl) {
+            return;
+        }
         self.router.handle_report(now, from, to, latency, ttl);
         self.drain_router();
+    }
+
+    /// Reports ignored because the pair's one-way sum contradicted the
+    /// measured round trip (`egd_reports_rejected_total`).
+    pub fn reports_rejected(&self) -> u64 {
+        self.honesty.rejected()
     }
 
     fn insert_edge(&mut self, now: Instant, cfg: SuperPeer) {

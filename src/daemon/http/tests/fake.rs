@@ -96,6 +96,8 @@ pub fn node_info() -> NodeInfo {
             from: 2,
             to: 1,
             one_way_ns: -1500,
+            penalty_ns: 0,
+            rtt_ns: 0,
         }],
         local_endpoints: vec!["10.0.0.1:3001".into()],
     }
