@@ -58,6 +58,7 @@ OMIT=2
 ONLY=""
 EGD_BIN=""
 PROFILE=0
+PARALLEL=1
 INSTALL=1
 OUT=""
 ARGS="$*"
@@ -69,6 +70,7 @@ usage: sudo $0 [options]
   --runs N         rounds (default $RUNS; the median needs ≥ 5)
   --time S         iperf3 seconds per run, omitted ones included (default $DURATION)
   --omit S         iperf3 -O (default $OMIT)
+  --parallel N     iperf3 -P: N parallel TCP streams (default 1)
   --egd PATH       use this egd binary instead of building the release one
   --no-install     skip benches/e2e/install.sh
   --profile        after the table, one more egd run under perf record on
@@ -84,6 +86,7 @@ while (($#)); do
     --runs) RUNS=$2; shift 2 ;;
     --time) DURATION=$2; shift 2 ;;
     --omit) OMIT=$2; shift 2 ;;
+    --parallel) PARALLEL=$2; shift 2 ;;
     --egd) EGD_BIN=$2; shift 2 ;;
     --no-install) INSTALL=0; shift ;;
     --profile) PROFILE=1; shift ;;
@@ -400,7 +403,7 @@ measure() {
     read -r -a s0 <<<"$(sched_ns "${daemons[@]}")"
     read -r -a m0 <<<"$(machine_jiffies)"
     w0=$(date +%s%N)
-    in_a iperf3 -c "$DST" -t "$DURATION" -O "$OMIT" -J >"$OUT/iperf3-$impl-$round.json"
+    in_a iperf3 -c "$DST" -t "$DURATION" -O "$OMIT" -P "$PARALLEL" -J >"$OUT/iperf3-$impl-$round.json"
     w1=$(date +%s%N)
     read -r -a s1 <<<"$(sched_ns "${daemons[@]}")"
     read -r -a m1 <<<"$(machine_jiffies)"
