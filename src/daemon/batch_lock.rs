@@ -9,7 +9,7 @@
 //! sends) unlocked and starts the next batch.
 //!
 //! ```text
-//! let mut batch = BatchLock::new(&node);
+//! let mut batch = BatchLock::new(&node, &mut lock_stats);
 //! for packet in wake_up {
 //!     batch.get().handle(packet);           // locks on the first packet only
 //!     if batch.is_full() {
@@ -19,6 +19,10 @@
 //! batch.release();
 //! ```
 //!
+//! Each acquisition is counted in [`LockStats`] (taken, contended, time
+//! waited and held: two clock reads per batch), so a run shows whether the
+//! threads wait for each other.
+//!
 //! A poisoned mutex (a thread panicked while holding it) is used anyway:
 //! the daemon notices the dead thread and stops; until then the other
 //! threads keep forwarding rather than panic in turn.
@@ -26,7 +30,8 @@
 //! [`get`]: BatchLock::get
 //! [`release`]: BatchLock::release
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::Instant;
 
 /// Packets handled per lock acquisition at most: a reactor wake-up's worth
 /// (the UDP send batch is 64, one 64 KB tap read is up to ~46 frames).
@@ -37,12 +42,36 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// How a thread's batches used the lock: whether threads wait for each
+/// other (then the work under the lock is what limits them) or not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LockStats {
+    /// Times the lock was taken (batches).
+    pub acquisitions: u64,
+    /// Of those, how often another thread held it.
+    pub contended: u64,
+    /// Time spent waiting for it.
+    pub wait_ns: u64,
+    /// Time it was held.
+    pub held_ns: u64,
+}
+
+impl LockStats {
+    pub fn accumulate(&mut self, o: &LockStats) {
+        self.acquisitions += o.acquisitions;
+        self.contended += o.contended;
+        self.wait_ns += o.wait_ns;
+        self.held_ns += o.held_ns;
+    }
+}
+
 /// A lazily taken guard over `mutex` that counts the packets of its batch.
 pub struct BatchLock<'a, T> {
     mutex: &'a Mutex<T>,
     guard: Option<MutexGuard<'a, T>>,
     in_batch: usize,
-    acquisitions: u64,
+    held_since: Option<Instant>,
+    stats: &'a mut LockStats,
 }
 
 impl<T> std::fmt::Debug for BatchLock<'_, T> {
@@ -55,13 +84,14 @@ impl<T> std::fmt::Debug for BatchLock<'_, T> {
 }
 
 impl<'a, T> BatchLock<'a, T> {
-    /// Not locked yet.
-    pub fn new(mutex: &'a Mutex<T>) -> Self {
+    /// Not locked yet; acquisitions and times are added to `stats`.
+    pub fn new(mutex: &'a Mutex<T>, stats: &'a mut LockStats) -> Self {
         BatchLock {
             mutex,
             guard: None,
             in_batch: 0,
-            acquisitions: 0,
+            held_since: None,
+            stats,
         }
     }
 
@@ -70,10 +100,27 @@ impl<'a, T> BatchLock<'a, T> {
     pub fn get(&mut self) -> &mut T {
         self.in_batch += 1;
         if self.guard.is_none() {
-            self.acquisitions += 1;
+            self.acquire();
         }
         let mutex = self.mutex;
         self.guard.get_or_insert_with(|| lock(mutex))
+    }
+
+    fn acquire(&mut self) {
+        self.stats.acquisitions += 1;
+        let guard = match self.mutex.try_lock() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                self.stats.contended += 1;
+                let start = Instant::now();
+                let g = lock(self.mutex);
+                self.stats.wait_ns += nanos(start.elapsed());
+                g
+            }
+        };
+        self.guard = Some(guard);
+        self.held_since = Some(Instant::now());
     }
 
     /// The batch has [`BATCH`] packets: time to [`release`](Self::release).
@@ -90,12 +137,20 @@ impl<'a, T> BatchLock<'a, T> {
     pub fn release(&mut self) {
         self.guard = None;
         self.in_batch = 0;
+        if let Some(t) = self.held_since.take() {
+            self.stats.held_ns += nanos(t.elapsed());
+        }
     }
+}
 
-    /// How often the lock was taken so far.
-    pub fn acquisitions(&self) -> u64 {
-        self.acquisitions
+impl<T> Drop for BatchLock<'_, T> {
+    fn drop(&mut self) {
+        self.release();
     }
+}
+
+fn nanos(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -114,7 +169,8 @@ mod tests {
             .map(|t| {
                 let shared = Arc::clone(&shared);
                 std::thread::spawn(move || {
-                    let mut batch = BatchLock::new(&*shared);
+                    let mut stats = LockStats::default();
+                    let mut batch = BatchLock::new(&*shared, &mut stats);
                     for _ in 0..PER_THREAD {
                         let v = batch.get();
                         v.0 += 1;
@@ -127,16 +183,20 @@ mod tests {
                         }
                     }
                     batch.release();
-                    batch.acquisitions()
+                    drop(batch);
+                    stats
                 })
             })
             .collect();
-        let locks: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let stats: Vec<LockStats> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         let (sum, runs) = &*lock(&shared);
         assert_eq!(*sum, 4 * PER_THREAD as u64);
-        for l in &locks {
-            assert_eq!(*l, PER_THREAD.div_ceil(BATCH) as u64);
+        for s in &stats {
+            assert_eq!(s.acquisitions, PER_THREAD.div_ceil(BATCH) as u64);
+            assert!(s.contended <= s.acquisitions);
+            assert!(s.held_ns > 0);
         }
+        let locks: Vec<u64> = stats.iter().map(|s| s.acquisitions).collect();
         // Each run of one thread's updates is at least a whole batch (only a
         // thread's last run can be shorter), so the runs are few.
         assert!(
@@ -152,7 +212,8 @@ mod tests {
         #[test]
         fn one_acquisition_per_batch(ops in proptest::collection::vec(any::<bool>(), 0..500)) {
             let m = Mutex::new(0u32);
-            let mut batch = BatchLock::new(&m);
+            let mut stats = LockStats::default();
+            let mut batch = BatchLock::new(&m, &mut stats);
             let mut expected = 0u64;
             let mut in_batch = 0usize;
             for packet in ops {
@@ -176,7 +237,10 @@ mod tests {
                     prop_assert!(m.try_lock().is_ok());
                 }
             }
-            prop_assert_eq!(batch.acquisitions(), expected);
+            drop(batch);
+            prop_assert_eq!(stats.acquisitions, expected);
+            // Nobody else wanted the lock.
+            prop_assert_eq!((stats.contended, stats.wait_ns), (0, 0));
         }
     }
 }

@@ -53,7 +53,7 @@ use egd_ifaces::L2Interface;
 use egd_ifaces::offload::OffloadPath;
 use egd_uring::{Completion, Reactor, SocketId, WatchId};
 
-use super::batch_lock::{BATCH, BatchLock, lock};
+use super::batch_lock::{BATCH, BatchLock, LockStats};
 use super::clock;
 use super::outbox::Outbox;
 use super::wake::WakeHandle;
@@ -74,12 +74,14 @@ pub struct PathStats {
     pub iface: egd_ifaces::IfaceStats,
     pub reactor: egd_uring::Stats,
     pub offload: Option<egd_ifaces::offload::OffloadStats>,
+    pub lock: LockStats,
 }
 
 impl PathStats {
     pub fn accumulate(&mut self, o: &PathStats) {
         self.iface.accumulate(&o.iface);
         self.reactor.accumulate(&o.reactor);
+        self.lock.accumulate(&o.lock);
         match (&mut self.offload, &o.offload) {
             (Some(a), Some(b)) => a.accumulate(b),
             (a @ None, Some(b)) => *a = Some(*b),
@@ -102,6 +104,7 @@ pub struct DataPath {
     readable: bool,
     /// Wakes the control thread when the node has events (worker threads).
     wake: Option<WakeHandle>,
+    lock_stats: LockStats,
 }
 
 impl std::fmt::Debug for DataPath {
@@ -140,6 +143,7 @@ impl DataPath {
             out: Outbox::new(slot_len.max(max_frame)),
             readable: false,
             wake,
+            lock_stats: LockStats::default(),
         })
     }
 
@@ -161,6 +165,7 @@ impl DataPath {
             iface: self.iface.stats(),
             reactor: self.reactor.stats(),
             offload: self.offload.as_ref().map(OffloadPath::stats),
+            lock: self.lock_stats,
         }
     }
 
@@ -180,10 +185,11 @@ impl DataPath {
             out,
             watch,
             readable,
+            lock_stats,
             ..
         } = self;
         let iface_watch = watch.map(|(w, _)| w);
-        let mut batch = BatchLock::new(node);
+        let mut batch = BatchLock::new(node, lock_stats);
         let waited = reactor.wait(deadline, &mut |c| match c {
             Completion::Datagram { from, payload, .. } => {
                 let n = batch.get();
@@ -199,7 +205,7 @@ impl DataPath {
             Completion::Readable(id) => other(id),
             Completion::Timeout => {}
         });
-        batch.release();
+        drop(batch);
         self.flush();
         waited
     }
@@ -213,14 +219,14 @@ impl DataPath {
         for _ in 0..IFACE_READ_BUDGET {
             let more = self.read_once(node);
             if self.inbox.len() >= BATCH {
-                handle_inbox(node, &mut self.inbox, &mut self.out);
+                handle_inbox(node, &mut self.inbox, &mut self.out, &mut self.lock_stats);
                 self.flush();
             }
             if !more {
                 break;
             }
         }
-        handle_inbox(node, &mut self.inbox, &mut self.out);
+        handle_inbox(node, &mut self.inbox, &mut self.out, &mut self.lock_stats);
         self.flush();
         true
     }
@@ -232,12 +238,13 @@ impl DataPath {
             offload,
             inbox,
             out,
+            lock_stats,
             ..
         } = self;
         let result = match offload.as_mut() {
             Some(path) => path.read(iface.as_mut(), |f| {
                 if inbox.reserve().is_none() {
-                    handle_inbox(node, inbox, out);
+                    handle_inbox(node, inbox, out, lock_stats);
                 }
                 if let Some(slot) = inbox.reserve()
                     && let Some(dst) = slot.get_mut(..f.len())
@@ -248,7 +255,7 @@ impl DataPath {
             }),
             None => {
                 if inbox.reserve().is_none() {
-                    handle_inbox(node, inbox, out);
+                    handle_inbox(node, inbox, out, lock_stats);
                 }
                 match inbox.reserve() {
                     Some(slot) => iface.read_frame(slot).map(|r| {
@@ -323,15 +330,21 @@ impl DataPath {
 
 /// Handles the gathered frames under one lock (a batch at most, as the
 /// inbox is emptied at [`BATCH`]).
-fn handle_inbox(node: &Mutex<Node>, inbox: &mut PacketRing<()>, out: &mut Outbox) {
+fn handle_inbox(
+    node: &Mutex<Node>,
+    inbox: &mut PacketRing<()>,
+    out: &mut Outbox,
+    stats: &mut LockStats,
+) {
     if inbox.is_empty() {
         return;
     }
-    let mut n = lock(node);
+    let mut batch = BatchLock::new(node, stats);
     let now = clock::now();
     while let Some(((), frame)) = inbox.pop() {
+        let n = batch.get();
         n.handle_frame(now, frame);
-        out.collect(&mut n);
+        out.collect(n);
     }
     inbox.clear_popped();
 }

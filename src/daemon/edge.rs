@@ -296,10 +296,15 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         }
         path.flush();
     }
-    drop(workers);
-    if let Some(s) = path.stats().offload {
-        tracing::info!(target: target::INTERNAL, "tap offload counters (data path 0): {s:?}");
+    let mut total = path.stats();
+    for s in &workers.stats() {
+        total.accumulate(s);
     }
+    drop(workers);
+    if let Some(s) = total.offload {
+        tracing::info!(target: target::INTERNAL, "tap offload counters: {s:?}");
+    }
+    tracing::info!(target: target::INTERNAL, "node lock: {:?}", total.lock);
     super::systemd::stopping();
     tracing::info!(target: target::NORMAL, "stopping");
     Ok(())
@@ -308,10 +313,12 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
 /// Copies the node's and every data path's counters into the registry.
 fn publish(node: &Node, path: &DataPath, workers: &Workers) {
     let mut total = path.stats();
-    for s in workers.stats() {
-        total.accumulate(&s);
+    let others = workers.stats();
+    for s in &others {
+        total.accumulate(s);
     }
     metrics::publish(node);
+    metrics::publish_datapath(1 + others.len(), &total.lock);
     metrics::publish_iface(&total.iface);
     metrics::publish_reactor(&total.reactor);
     if let Some(o) = &total.offload {
