@@ -3,7 +3,7 @@
 //! `--threads 2`. Checks that each egd runs its worker thread (`egd-dp-1`
 //! in `/proc/PID/task`) and opened a two-queue tap; that four parallel TCP
 //! streams each way and four parallel UDP flows all arrive; that the worker
-//! threads did part of the work (CPU time); and that the sessions survived
+//! thread of each node did part of the work (CPU time); and that the sessions survived
 //! the concurrency: no failed handshake, no re-handshake, no datagram that
 //! failed to decrypt. Namespaces are always removed, also when the test
 //! fails.

@@ -27,7 +27,7 @@
 //! # Driving it (each thread its own)
 //!
 //! ```text
-//! let mut path = DataPath::new(reactor, v4, v6, iface, offload_frame_len, slot_len, wake)?;
+//! let mut path = DataPath::new(reactor, v4, v6, queue, writer, max_frame, slot_len, wake)?;
 //! loop {
 //!     path.wait(&node, deadline, &mut |other_watch| …)?;  // datagrams, in batches
 //!     path.read_iface(&node);                               // frames, in batches
@@ -43,6 +43,13 @@
 //! out through the thread that handled it. Other threads may seal for the
 //! same peer meanwhile: their nonces interleave, and the receiver's replay
 //! window (2048 packets wide) takes the small reordering between threads.
+//!
+//! Frames for a multi-queue tap are written through a `QueueSet`: each flow
+//! always through the same queue, chosen by hashing the flow, because the
+//! kernel hands a flow's packets in the other direction to the queue it was
+//! written to. Writing through the receiving thread's own queue would pull
+//! all flows of one peer (whose datagrams all reach one thread) onto that
+//! thread.
 
 use std::io;
 use std::net::SocketAddr;
@@ -96,6 +103,9 @@ pub struct DataPath {
     v4: Option<SocketId>,
     v6: Option<SocketId>,
     iface: Box<dyn L2Interface>,
+    /// Where frames are written when not to `iface`: a multi-queue tap's
+    /// [`egd_ifaces::QueueSet`], one queue per flow.
+    writer: Option<Box<dyn L2Interface>>,
     watch: Option<(WatchId, i32)>,
     offload: Option<OffloadPath>,
     inbox: PacketRing<()>,
@@ -125,6 +135,7 @@ impl DataPath {
         v4: Option<SocketId>,
         v6: Option<SocketId>,
         iface: Box<dyn L2Interface>,
+        writer: Option<Box<dyn L2Interface>>,
         max_frame: usize,
         slot_len: usize,
         wake: Option<WakeHandle>,
@@ -136,6 +147,7 @@ impl DataPath {
             v4,
             v6,
             iface,
+            writer,
             watch,
             offload,
             // 64 bytes over the frame: a too-long frame is seen as such.
@@ -161,8 +173,12 @@ impl DataPath {
     }
 
     pub fn stats(&self) -> PathStats {
+        let mut iface = self.iface.stats();
+        if let Some(w) = &self.writer {
+            iface.accumulate(&w.stats());
+        }
         PathStats {
-            iface: self.iface.stats(),
+            iface,
             reactor: self.reactor.stats(),
             offload: self.offload.as_ref().map(OffloadPath::stats),
             lock: self.lock_stats,
@@ -181,6 +197,7 @@ impl DataPath {
         let DataPath {
             reactor,
             iface,
+            writer,
             offload,
             out,
             watch,
@@ -188,6 +205,7 @@ impl DataPath {
             lock_stats,
             ..
         } = self;
+        let write_to = writer.as_mut().unwrap_or(iface);
         let iface_watch = watch.map(|(w, _)| w);
         let mut batch = BatchLock::new(node, lock_stats);
         let waited = reactor.wait(deadline, &mut |c| match c {
@@ -198,7 +216,7 @@ impl DataPath {
                 if batch.is_full() || out.frames_full() {
                     // Sends wait for the reactor; frames go now, unlocked.
                     batch.release();
-                    write_frames(out, iface.as_mut(), offload.as_mut());
+                    write_frames(out, write_to.as_mut(), offload.as_mut());
                 }
             }
             Completion::Readable(id) if Some(id) == iface_watch => *readable = true,
@@ -294,8 +312,9 @@ impl DataPath {
         if let Err(e) = self.reactor.flush() {
             tracing::debug!(target: target::TRANSIT, "flush: {e}");
         }
-        write_frames(&mut self.out, self.iface.as_mut(), self.offload.as_mut());
-        if let Some(Err(e)) = self.offload.as_mut().map(|p| p.flush(self.iface.as_mut())) {
+        let write_to = self.writer.as_mut().unwrap_or(&mut self.iface);
+        write_frames(&mut self.out, write_to.as_mut(), self.offload.as_mut());
+        if let Some(Err(e)) = self.offload.as_mut().map(|p| p.flush(write_to.as_mut())) {
             tracing::warn!(target: target::INTERNAL, "interface write: {e}");
         }
         if std::mem::take(&mut self.out.events)

@@ -67,7 +67,10 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     let threads = thread_count(cfg, opts);
     let mut spec = iface_spec(cfg)?;
     spec.queues = threads;
-    let (iface, mut queues) = open_iface(&spec)?;
+    let mut queues = open_iface(&spec)?.into_iter();
+    let (iface, writer) = queues
+        .next()
+        .ok_or_else(|| RunError("interface: no queue".into()))?;
     tracing::info!(target: target::NORMAL, "interface {} ({}) is up", iface.name(), cfg.interface.itype.name());
     if spec.kind == IfaceKind::Vpp {
         log_vpp_cli(&spec, cfg.interface.vpp_bridge_id);
@@ -143,7 +146,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     if let Some(f) = iface.offloads() {
         tracing::info!(target: target::INTERNAL, "tap offloads: {f}");
     }
-    let mut path = DataPath::new(reactor, v4, v6, iface, max_frame, slot_len, None)
+    let mut path = DataPath::new(reactor, v4, v6, iface, writer, max_frame, slot_len, None)
         .map_err(|e| RunError(format!("watch interface: {e}")))?;
     // Worker threads wake this one when the node has events for it.
     let (waker, wake_handle) = super::wake::pair().map_err(|e| RunError(format!("wake: {e}")))?;
@@ -151,8 +154,10 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         .watch_readable(waker.fd())
         .map_err(|e| RunError(format!("watch: {e}")))?;
     let ios: Vec<WorkerIo> = groups
-        .map(|g| WorkerIo {
-            iface: queues.remove(0),
+        .zip(queues)
+        .map(|(g, (iface, writer))| WorkerIo {
+            iface,
+            writer,
             v4: g.v4,
             v6: g.v6,
         })
@@ -351,22 +356,46 @@ fn default_threads() -> usize {
 /// The kernel caps a tap at 256 queues; more threads than that make no sense.
 pub const MAX_THREADS: usize = 256;
 
-/// Opens the interface; for a multi-queue tap also its further queues.
-fn open_iface(
-    spec: &IfaceSpec,
-) -> Result<(Box<dyn L2Interface>, Vec<Box<dyn L2Interface>>), RunError> {
+/// What one data-path thread reads from and writes to.
+type ThreadIface = (Box<dyn L2Interface>, Option<Box<dyn L2Interface>>);
+
+/// Opens the interface: one `(reader, writer)` per thread. A multi-queue
+/// tap gives each thread its own queue to read and a `QueueSet` over all
+/// queues to write (see `datapath`); otherwise the one endpoint does both.
+fn open_iface(spec: &IfaceSpec) -> Result<Vec<ThreadIface>, RunError> {
+    let err = |e: egd_ifaces::IfaceError| RunError(e.to_string());
     if spec.kind != IfaceKind::Tap || spec.queues <= 1 {
-        let iface = egd_ifaces::open(spec).map_err(|e| RunError(e.to_string()))?;
-        return Ok((iface, Vec::new()));
+        return Ok(vec![(egd_ifaces::open(spec).map_err(err)?, None)]);
     }
-    let tap = egd_ifaces::Tap::open(spec).map_err(|e| RunError(e.to_string()))?;
-    let mut queues: Vec<Box<dyn L2Interface>> = Vec::with_capacity(spec.queues - 1);
+    let tap = egd_ifaces::Tap::open(spec).map_err(err)?;
+    let mut others = Vec::with_capacity(spec.queues - 1);
     for _ in 1..spec.queues {
-        queues.push(Box::new(
-            tap.open_queue().map_err(|e| RunError(e.to_string()))?,
-        ));
+        others.push(tap.open_queue().map_err(err)?);
     }
-    Ok((Box::new(tap), queues))
+    // Every thread writes through its own fds of all queues.
+    let mut sets = Vec::with_capacity(spec.queues);
+    for _ in 0..spec.queues {
+        let mut all = vec![tap.clone_queue().map_err(err)?];
+        for q in &others {
+            all.push(
+                q.try_clone()
+                    .map_err(|e| RunError(format!("tap queue: {e}")))?,
+            );
+        }
+        sets.push(egd_ifaces::QueueSet::new(all).map_err(|e| RunError(format!("tap: {e}")))?);
+    }
+    let mut readers: Vec<Box<dyn L2Interface>> = vec![Box::new(tap)];
+    readers.extend(
+        others
+            .into_iter()
+            .map(|q| Box::new(q) as Box<dyn L2Interface>),
+    );
+    let threads = readers
+        .into_iter()
+        .zip(sets)
+        .map(|(r, w)| (r, Some(Box::new(w) as Box<dyn L2Interface>)))
+        .collect();
+    Ok(threads)
 }
 
 /// How often `systemctl status` learns how the edge is doing.

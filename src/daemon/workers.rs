@@ -41,6 +41,8 @@ const STATS_PERIOD: Duration = Duration::from_secs(1);
 /// What one worker thread is given.
 pub struct WorkerIo {
     pub iface: Box<dyn L2Interface>,
+    /// See [`DataPath::new`].
+    pub writer: Option<Box<dyn L2Interface>>,
     pub v4: Option<UdpSocket>,
     pub v6: Option<UdpSocket>,
 }
@@ -161,8 +163,17 @@ fn build(
         v4.map_err(|e| e.to_string())?,
         v6.map_err(|e| e.to_string())?,
     );
-    DataPath::new(reactor, v4, v6, io.iface, max_frame, slot_len, Some(wake))
-        .map_err(|e| e.to_string())
+    DataPath::new(
+        reactor,
+        v4,
+        v6,
+        io.iface,
+        io.writer,
+        max_frame,
+        slot_len,
+        Some(wake),
+    )
+    .map_err(|e| e.to_string())
 }
 
 fn run(
