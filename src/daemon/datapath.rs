@@ -27,7 +27,8 @@
 //! # Driving it (each thread its own)
 //!
 //! ```text
-//! let mut path = DataPath::new(reactor, v4, v6, queue, writer, max_frame, slot_len, wake)?;
+//! let io = PathIo { reactor, v4, v6, iface: queue, writer };
+//! let mut path = DataPath::new(io, max_frame, slot_len, wake)?;
 //! loop {
 //!     path.wait(&node, deadline, &mut |other_watch| …)?;  // datagrams, in batches
 //!     path.read_iface(&node);                               // frames, in batches
@@ -97,6 +98,28 @@ impl PathStats {
     }
 }
 
+/// The I/O a data path drives.
+pub struct PathIo {
+    /// The thread's reactor, with `v4`/`v6` already added.
+    pub reactor: Box<dyn Reactor>,
+    pub v4: Option<SocketId>,
+    pub v6: Option<SocketId>,
+    /// The interface (queue) this thread reads.
+    pub iface: Box<dyn L2Interface>,
+    /// Where frames are written when not to `iface`: a multi-queue tap's
+    /// [`egd_ifaces::QueueSet`], one queue per flow.
+    pub writer: Option<Box<dyn L2Interface>>,
+}
+
+impl std::fmt::Debug for PathIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PathIo")
+            .field("iface", &self.iface.name())
+            .field("writer", &self.writer.is_some())
+            .finish()
+    }
+}
+
 /// One thread's reactor, sockets, interface queue and output buffers.
 pub struct DataPath {
     reactor: Box<dyn Reactor>,
@@ -127,19 +150,21 @@ impl std::fmt::Debug for DataPath {
 }
 
 impl DataPath {
-    /// `reactor` with the sockets already added; `iface` is watched here.
-    /// `max_frame` is MTU + Ethernet header; `slot_len` is
-    /// `Node::max_transmit_len`.
+    /// A data path over `io`; the interface is watched here. `max_frame`
+    /// is MTU + Ethernet header; `slot_len` is `Node::max_transmit_len`.
     pub fn new(
-        mut reactor: Box<dyn Reactor>,
-        v4: Option<SocketId>,
-        v6: Option<SocketId>,
-        iface: Box<dyn L2Interface>,
-        writer: Option<Box<dyn L2Interface>>,
+        io: PathIo,
         max_frame: usize,
         slot_len: usize,
         wake: Option<WakeHandle>,
     ) -> io::Result<Self> {
+        let PathIo {
+            mut reactor,
+            v4,
+            v6,
+            iface,
+            writer,
+        } = io;
         let watch = watch_iface(reactor.as_mut(), iface.as_ref(), None)?;
         let offload = iface.offloads().map(|_| OffloadPath::new(max_frame));
         Ok(DataPath {

@@ -21,7 +21,7 @@ use egd_ifaces::{
 use egd_uring::{Backend, ReactorConfig};
 
 use super::batch_lock::lock;
-use super::datapath::DataPath;
+use super::datapath::{DataPath, PathIo};
 use super::edge_control::EdgeControl;
 use super::signals::Signals;
 use super::workers::{WorkerIo, Workers};
@@ -146,7 +146,14 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     if let Some(f) = iface.offloads() {
         tracing::info!(target: target::INTERNAL, "tap offloads: {f}");
     }
-    let mut path = DataPath::new(reactor, v4, v6, iface, writer, max_frame, slot_len, None)
+    let io = PathIo {
+        reactor,
+        v4,
+        v6,
+        iface,
+        writer,
+    };
+    let mut path = DataPath::new(io, max_frame, slot_len, None)
         .map_err(|e| RunError(format!("watch interface: {e}")))?;
     // Worker threads wake this one when the node has events for it.
     let (waker, wake_handle) = super::wake::pair().map_err(|e| RunError(format!("wake: {e}")))?;

@@ -27,7 +27,7 @@ use egd_uring::{Backend, ReactorConfig};
 
 use super::batch_lock::lock;
 use super::clock;
-use super::datapath::{DataPath, PathStats};
+use super::datapath::{DataPath, PathIo, PathStats};
 use super::edge::RunError;
 use super::wake::WakeHandle;
 use crate::logging::target;
@@ -163,17 +163,14 @@ fn build(
         v4.map_err(|e| e.to_string())?,
         v6.map_err(|e| e.to_string())?,
     );
-    DataPath::new(
+    let io = PathIo {
         reactor,
         v4,
         v6,
-        io.iface,
-        io.writer,
-        max_frame,
-        slot_len,
-        Some(wake),
-    )
-    .map_err(|e| e.to_string())
+        iface: io.iface,
+        writer: io.writer,
+    };
+    DataPath::new(io, max_frame, slot_len, Some(wake)).map_err(|e| e.to_string())
 }
 
 fn run(
