@@ -33,6 +33,11 @@ pub struct Cli {
     /// Do not open the WireGuard UAPI socket.
     #[arg(long)]
     pub no_uapi: bool,
+    /// Data-path threads for a tap edge: tap queues, UDP sockets and
+    /// reactors, one each per thread (default: `EGD_THREADS`, else one per
+    /// CPU). Other interface kinds always run one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
     /// Print an example configuration for `--mode edge` or `--mode super`.
     #[arg(long)]
     pub example: bool,
@@ -183,6 +188,10 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         metrics_listen: cli.metrics_listen,
         config_path: Some(path.to_path_buf()),
         uapi: !cli.no_uapi,
+        threads: match cli.threads {
+            Some(n) => Some(usize::from(n)),
+            None => threads_from_env()?,
+        },
     };
     match loaded.config {
         Config::Edge(edge) => crate::daemon::edge::run(&edge, &opts).map_err(|e| os(e.to_string())),
@@ -193,6 +202,19 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             None => Err(usage("--mode gencfg needs --cfgmode static, super or p2p")),
             Some(m) => gencfg(path, &generator, m),
         },
+    }
+}
+
+/// `EGD_THREADS` (what `--threads` takes), when set.
+fn threads_from_env() -> Result<Option<usize>, Failure> {
+    let Some(v) = std::env::var_os("EGD_THREADS") else {
+        return Ok(None);
+    };
+    match v.to_str().and_then(|s| s.parse::<usize>().ok()) {
+        Some(n @ 1..=256) => Ok(Some(n)),
+        _ => Err(usage(format!(
+            "EGD_THREADS={v:?}: expected a number from 1 to 256"
+        ))),
     }
 }
 

@@ -493,3 +493,35 @@ fn user_must_exist_and_must_not_be_root() {
         );
     }
 }
+
+/// `--threads` and `EGD_THREADS` take 1 to 256; anything else is a usage
+/// error (exit 2) before any interface or socket is opened.
+#[test]
+fn thread_counts_out_of_range_are_rejected() {
+    let cfg = example("static_mode/EgNet_edge1.yaml");
+    let cfg = cfg.to_str().unwrap();
+    for n in ["0", "257", "two"] {
+        let out = egd(&["--threads", n, "--config", cfg], "");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "--threads {n}: {}",
+            text(&out.stderr)
+        );
+    }
+    for v in ["0", "300", "x"] {
+        let child = Command::new(EGD)
+            .args(["--config", cfg])
+            .env("EGD_THREADS", v)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = finish(child, &["EGD_THREADS"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "EGD_THREADS={v}: {err}");
+        assert!(err.contains("EGD_THREADS"), "{err}");
+    }
+}

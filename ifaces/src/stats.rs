@@ -31,6 +31,23 @@ pub struct IfaceStats {
 }
 
 impl IfaceStats {
+    /// Adds `other`'s counters to these (several reactor threads' totals).
+    pub fn accumulate(&mut self, other: &IfaceStats) {
+        self.rx_frames += other.rx_frames;
+        self.rx_bytes += other.rx_bytes;
+        self.tx_frames += other.tx_frames;
+        self.tx_bytes += other.tx_bytes;
+        self.rx_errors += other.rx_errors;
+        self.tx_errors += other.tx_errors;
+        self.dropped_too_long += other.dropped_too_long;
+        self.dropped_would_block += other.dropped_would_block;
+        self.dropped_disconnected += other.dropped_disconnected;
+        self.connections += other.connections;
+        self.connect_errors += other.connect_errors;
+    }
+}
+
+impl IfaceStats {
     pub(crate) fn rx(&mut self, len: usize) {
         self.rx_frames += 1;
         self.rx_bytes += len as u64;

@@ -1,20 +1,30 @@
-//! Running an edge: the interface, the UDP sockets and the sans-IO node,
-//! driven by one reactor on one thread (ARCHITECTURE.md "The daemon loop"):
-//! wait for completions → read the clock once → feed completions to the node
-//! → handle due timeouts → turn transmits into batched sends and frames into
-//! interface writes → re-arm one timeout.
+//! Running an edge: the interface, the UDP sockets and the sans-IO node
+//! (ARCHITECTURE.md "The daemon loop"): wait for completions → read the
+//! clock → feed completions to the node → handle due timeouts → turn
+//! transmits into batched sends and frames into interface writes → re-arm
+//! one timeout.
+//!
+//! Threads: with a tap, `--threads N` data paths ([`DataPath`]), each with
+//! its own reactor, its own UDP sockets on the shared port (`SO_REUSEPORT`)
+//! and its own tap queue (`IFF_MULTI_QUEUE`). This (main) thread is data
+//! path 0 and also runs the timers, the control plane, metrics and reloads;
+//! the others are [`Workers`]. The node is shared behind a mutex taken once
+//! per batch of packets (see `datapath` and docs/multiqueue.md).
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use egd_ifaces::offload::OffloadPath;
 use egd_ifaces::{
     IfaceKind, IfaceSpec, L2HeaderMode as IfaceL2Mode, L2Interface, MemifRole, MemifSpec, SockSpec,
 };
-use egd_uring::{Backend, Completion, Reactor, ReactorConfig, SocketId, WatchId};
+use egd_uring::{Backend, ReactorConfig};
 
+use super::batch_lock::lock;
+use super::datapath::{DataPath, PathIo};
 use super::edge_control::EdgeControl;
 use super::signals::Signals;
+use super::workers::{WorkerIo, Workers};
 use super::{clock, entropy, metrics, sockets};
 use crate::config::{EdgeConfig, EdgeMode, IType, L2HeaderMode, SocketSpec, VppRole};
 use crate::control::api;
@@ -32,6 +42,8 @@ pub struct RunOptions {
     pub config_path: Option<std::path::PathBuf>,
     /// Serve the WireGuard UAPI socket (`--no-uapi` turns it off).
     pub uapi: bool,
+    /// Data-path threads (`--threads`, `EGD_THREADS`); None: the default.
+    pub threads: Option<usize>,
 }
 
 /// Why an edge stopped abnormally. `Display` names what failed.
@@ -46,17 +58,19 @@ impl std::fmt::Display for RunError {
 
 /// How often the node's counters are copied to the metrics registry.
 const METRICS_PERIOD: Duration = Duration::from_secs(1);
-/// Most frames read from the interface per wake-up before the sockets get a
-/// turn (fairness between directions).
-const IFACE_READ_BUDGET: usize = 256;
 /// Longest the loop sleeps, so signals are noticed promptly.
 const MAX_SLEEP: Duration = Duration::from_millis(200);
 
 /// Runs an edge until SIGTERM/SIGINT.
 pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     let signals = Signals::install().map_err(|e| RunError(format!("signal handlers: {e}")))?;
-    let spec = iface_spec(cfg)?;
-    let mut iface = egd_ifaces::open(&spec).map_err(|e| RunError(e.to_string()))?;
+    let threads = thread_count(cfg, opts);
+    let mut spec = iface_spec(cfg)?;
+    spec.queues = threads;
+    let mut queues = open_iface(&spec)?.into_iter();
+    let (iface, writer) = queues
+        .next()
+        .ok_or_else(|| RunError("interface: no queue".into()))?;
     tracing::info!(target: target::NORMAL, "interface {} ({}) is up", iface.name(), cfg.interface.itype.name());
     if spec.kind == IfaceKind::Vpp {
         log_vpp_cli(&spec, cfg.interface.vpp_bridge_id);
@@ -77,9 +91,14 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
             Err(e) => tracing::warn!(target: target::NORMAL, "PostScript failed: {e}"),
         }
     }
-    let bound = sockets::bind(&cfg.address_families, cfg.listen_port)
-        .map_err(|e| RunError(format!("UDP socket: {e}")))?;
-    tracing::info!(target: target::NORMAL, "listening on UDP port {}", bound.port);
+    let mut groups = sockets::bind_reuseport(&cfg.address_families, cfg.listen_port, threads)
+        .map_err(|e| RunError(format!("UDP socket: {e}")))?
+        .into_iter();
+    let bound = groups
+        .next()
+        .ok_or_else(|| RunError("UDP socket: none bound".into()))?;
+    let port = bound.port;
+    tracing::info!(target: target::NORMAL, "listening on UDP port {port}");
 
     let (mut reactor, warning) = egd_uring::new_reactor(opts.backend, ReactorConfig::default())
         .map_err(|e| RunError(format!("reactor: {e}")))?;
@@ -107,30 +126,59 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
 
     let seed = entropy::random_32().map_err(|e| RunError(format!("randomness: {e}")))?;
     let node_cfg = NodeConfig::from_edge(cfg, resolve);
-    let mut node = Node::new(node_cfg, seed, clock::now(), clock::unix_now());
-    node.set_cost_weights(crate::node::CostWeights {
+    let mut first = Node::new(node_cfg, seed, clock::now(), clock::unix_now());
+    first.set_cost_weights(crate::node::CostWeights {
         jitter_weight: cfg.dynamic_route.cost_jitter_weight,
         loss_penalty: cfg.dynamic_route.cost_loss_penalty,
     });
 
     let mut control = match cfg.mode() {
-        EdgeMode::Super => Some(start_control(cfg, bound.port, opts)?),
+        EdgeMode::Super => Some(start_control(cfg, port, opts)?),
         _ => None,
     };
     let mut p2p = (cfg.mode() != EdgeMode::Static && cfg.dynamic_route.p2p.enabled)
-        .then(|| P2pSync::new(p2p_config(cfg), clock::now(), &mut node));
+        .then(|| P2pSync::new(p2p_config(cfg), clock::now(), &mut first));
     let wake_watch = control
         .as_ref()
         .map(|c| reactor.watch_readable(c.wake_fd()))
         .transpose()
         .map_err(|e| RunError(format!("watch: {e}")))?;
 
-    let mut watch = watch_iface(reactor.as_mut(), iface.as_ref(), None)?;
+    let max_frame = usize::from(cfg.interface.mtu.get()) + ethernet::HEADER_LEN;
+    let slot_len = first.max_transmit_len();
+    let node = Arc::new(Mutex::new(first));
+    if let Some(f) = iface.offloads() {
+        tracing::info!(target: target::INTERNAL, "tap offloads: {f}");
+    }
+    let io = PathIo {
+        reactor,
+        v4,
+        v6,
+        iface,
+        writer,
+    };
+    let mut path = DataPath::new(io, max_frame, slot_len, None)
+        .map_err(|e| RunError(format!("watch interface: {e}")))?;
+    // Worker threads wake this one when the node has events for it.
+    let (waker, wake_handle) = super::wake::pair().map_err(|e| RunError(format!("wake: {e}")))?;
+    let worker_watch = path
+        .watch_readable(waker.fd())
+        .map_err(|e| RunError(format!("watch: {e}")))?;
+    let ios: Vec<WorkerIo> = groups
+        .zip(queues)
+        .map(|(g, (iface, writer))| WorkerIo {
+            iface,
+            writer,
+            v4: g.v4,
+            v6: g.v6,
+        })
+        .collect();
+
     let uapi = if opts.uapi {
-        match super::uapi::Uapi::start(iface.name()) {
+        match super::uapi::Uapi::start(path.iface().name()) {
             Ok(u) => Some(u),
             Err(e) => {
-                tracing::warn!(target: target::NORMAL, "UAPI socket for `wg show {}`: {e}", iface.name());
+                tracing::warn!(target: target::NORMAL, "UAPI socket for `wg show {}`: {e}", path.iface().name());
                 None
             }
         }
@@ -144,32 +192,31 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         super::ntp::start(&cfg.dynamic_route.ntp)
     };
     super::privdrop::after_setup(super::privdrop::Role::Edge).map_err(RunError)?;
+    // After the privilege drop: capabilities, the bounding set and
+    // no_new_privs are per thread, and the data path threads need none.
+    let workers = Workers::start(ios, opts.backend, &node, &wake_handle, max_frame, slot_len)?;
+    tracing::info!(target: target::NORMAL, "{threads} data path thread(s)");
     let mut applied_offset = i64::MIN;
     let mut running_cfg = cfg.clone();
     let mut next_status = clock::now();
-    super::systemd::ready(&status_line(&node, cfg));
-    let mut frame = vec![0u8; usize::from(cfg.interface.mtu.get()) + ethernet::HEADER_LEN + 64];
-    // With tap offloads: 64 KB reads cut into MTU-sized frames, and frames
-    // for the tap merged into 64 KB writes (egd_ifaces::offload).
-    let mut offload = iface.offloads().map(|f| {
-        tracing::info!(target: target::INTERNAL, "tap offloads: {f}");
-        OffloadPath::new(usize::from(cfg.interface.mtu.get()) + ethernet::HEADER_LEN)
-    });
+    super::systemd::ready(&status_line(&lock(&node), cfg));
     let mut next_publish = clock::now();
-    let mut next_maintain = iface.maintain_interval().map(|d| clock::now() + d);
+    let mut next_maintain = path.maintain_interval().map(|d| clock::now() + d);
 
     while !signals.stop_requested() {
+        workers.check()?;
         if signals.take_reload()
             && let Some(path) = &opts.config_path
         {
             super::systemd::reloading();
+            let mut node = lock(&node);
             if let Some(new) = super::reload::edge(path, &running_cfg, &mut node, clock::now()) {
                 running_cfg = new;
             }
             super::systemd::reloaded(&status_line(&node, &running_cfg));
         }
         let now = clock::now();
-        let mut deadline = node
+        let mut deadline = lock(&node)
             .poll_timeout()
             .map_or(now + MAX_SLEEP, |(t, _)| t.min(now + MAX_SLEEP));
         if let Some(m) = next_maintain {
@@ -181,74 +228,43 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         if let Some(t) = p2p.as_ref().and_then(P2pSync::poll_timeout) {
             deadline = deadline.min(t);
         }
-        let mut readable = false;
         let mut woken = false;
-        {
-            let node = &mut node;
-            reactor
-                .wait(Some(deadline), &mut |c| match c {
-                    Completion::Datagram { from, payload, .. } => {
-                        node.handle_datagram(clock::now(), from, payload);
-                    }
-                    Completion::Readable(id) if watch.map(|(w, _)| w) == Some(id) => {
-                        readable = true
-                    }
-                    Completion::Readable(id) if wake_watch == Some(id) => woken = true,
-                    Completion::Readable(id) => {
-                        tracing::debug!(target: target::INTERNAL, "readable: unknown watch {id:?}")
-                    }
-                    Completion::Timeout => {}
-                })
-                .map_err(|e| RunError(format!("reactor wait: {e}")))?;
-        }
+        path.wait(&node, Some(deadline), &mut |id| {
+            if wake_watch == Some(id) {
+                woken = true;
+            } else if id == worker_watch {
+                waker.drain();
+            } else {
+                tracing::debug!(target: target::INTERNAL, "readable: unknown watch {id:?}");
+            }
+        })
+        .map_err(|e| RunError(format!("reactor wait: {e}")))?;
+        let readable = path.read_iface(&node);
         let now = clock::now();
-        if let (true, Some(path)) = (readable, offload.as_mut()) {
-            for _ in 0..IFACE_READ_BUDGET {
-                match path.read(iface.as_mut(), |f| node.handle_frame(now, f)) {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(e) => {
-                        tracing::warn!(target: target::INTERNAL, "interface read: {e}");
-                        break;
-                    }
-                }
-            }
-        } else if readable {
-            for _ in 0..IFACE_READ_BUDGET {
-                match iface.read_frame(&mut frame) {
-                    Ok(Some(len)) => {
-                        tracing::trace!(target: target::TRANSIT, "frame of {len} bytes from the interface");
-                        node.handle_frame(now, &frame[..len]);
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::warn!(target: target::INTERNAL, "interface read: {e}");
-                        break;
-                    }
-                }
-            }
-        }
-        if node.poll_timeout().is_some_and(|(t, _)| t <= now) {
-            node.handle_timeout(now);
+        // The control plane's turn: one lock for timers, control and events.
+        let mut guard = lock(&node);
+        let node_ref: &mut Node = &mut guard;
+        if node_ref.poll_timeout().is_some_and(|(t, _)| t <= now) {
+            node_ref.handle_timeout(now);
         }
         if let Some(c) = control.as_mut() {
             if woken {
-                c.on_wake(now, &mut node);
+                c.on_wake(now, node_ref);
             }
             if c.poll_timeout().is_some_and(|t| t <= now) {
-                c.on_timeout(now, &mut node);
+                c.on_timeout(now, node_ref);
             }
         }
         if let Some(p) = p2p.as_mut() {
             if p.poll_timeout().is_some_and(|t| t <= now) {
-                timed_solve(p, |p| p.handle_timeout(now, &mut node));
+                timed_solve(p, |p| p.handle_timeout(now, node_ref));
             }
             // Super mode with P2P: the edge's own table while the supernode
             // is silent (`SuperNodeInfoTimeout`), the supernode's otherwise.
             let (sync, timeout) = control.as_ref().map_or((None, Duration::ZERO), |c| {
                 (Some(c.sync()), c.info_timeout())
             });
-            if let Some(own) = crate::control::choose_table(now, sync, timeout, p, &mut node) {
+            if let Some(own) = crate::control::choose_table(now, sync, timeout, p, node_ref) {
                 let what = if own {
                     "no word from the supernode: routing on this edge's own P2P table"
                 } else {
@@ -257,72 +273,143 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
                 tracing::warn!(target: target::CONTROL, "{what}");
             }
         }
-        drain_events(now, &mut node, control.as_mut(), p2p.as_mut());
-        if let Some(reason) = control.as_ref().and_then(EdgeControl::shutdown) {
-            flush_outputs(
-                &mut node,
-                reactor.as_mut(),
-                iface.as_mut(),
-                offload.as_mut(),
-                v4,
-                v6,
-            );
-            return Err(RunError(format!("shut down by the supernode: {reason}")));
-        }
-        if readable || next_maintain.is_some_and(|m| m <= now) {
-            if let Err(e) = iface.maintain() {
-                tracing::warn!(target: target::INTERNAL, "interface: {e}");
-            }
-            watch = watch_iface(reactor.as_mut(), iface.as_ref(), watch)?;
-            next_maintain = iface.maintain_interval().map(|d| now + d);
-        }
-        flush_outputs(
-            &mut node,
-            reactor.as_mut(),
-            iface.as_mut(),
-            offload.as_mut(),
-            v4,
-            v6,
-        );
+        drain_events(now, node_ref, control.as_mut(), p2p.as_mut());
         if let Some(offset) = ntp.as_ref().map(super::ntp::NtpOffset::ns)
             && offset != applied_offset
         {
-            node.set_clock_offset_ns(offset);
+            node_ref.set_clock_offset_ns(offset);
             applied_offset = offset;
             metrics::publish_ntp_offset(offset);
         }
+        path.collect(node_ref);
+        if let Some(reason) = control.as_ref().and_then(EdgeControl::shutdown) {
+            drop(guard);
+            path.flush();
+            return Err(RunError(format!("shut down by the supernode: {reason}")));
+        }
         if now >= next_publish {
-            metrics::publish(&node);
-            metrics::publish_iface(&iface.stats());
-            metrics::publish_reactor(&reactor.stats());
-            if let Some(path) = &offload {
-                metrics::publish_offload(&path.stats());
-            }
+            publish(node_ref, &path, &workers);
             if let Some(p) = &p2p {
                 for (s, d, l) in p.latencies() {
                     metrics::publish_latency(s.get(), d.get(), l.as_secs_f64());
                 }
             }
             if let Some(w) = &web {
-                w.publish(&node, p2p.as_ref(), &running_cfg);
+                w.publish(node_ref, p2p.as_ref(), &running_cfg);
             }
             if let Some(u) = &uapi {
                 let key = running_cfg.private_key.as_bytes();
-                u.update(&node, key, bound.port, cfg.fwmark, now, clock::unix_now());
+                u.update(node_ref, key, port, cfg.fwmark, now, clock::unix_now());
             }
             next_publish = now + METRICS_PERIOD;
         }
         if now >= next_status {
-            super::systemd::status(&status_line(&node, &running_cfg));
+            super::systemd::status(&status_line(node_ref, &running_cfg));
             next_status = now + STATUS_PERIOD;
         }
+        drop(guard);
+        if readable || next_maintain.is_some_and(|m| m <= now) {
+            path.maintain()
+                .map_err(|e| RunError(format!("watch interface: {e}")))?;
+            next_maintain = path.maintain_interval().map(|d| now + d);
+        }
+        path.flush();
     }
-    if let Some(path) = &offload {
-        tracing::info!(target: target::INTERNAL, "tap offload counters: {:?}", path.stats());
+    let mut total = path.stats();
+    for s in &workers.stats() {
+        total.accumulate(s);
     }
+    drop(workers);
+    if let Some(s) = total.offload {
+        tracing::info!(target: target::INTERNAL, "tap offload counters: {s:?}");
+    }
+    tracing::info!(target: target::INTERNAL, "node lock: {:?}", total.lock);
     super::systemd::stopping();
     tracing::info!(target: target::NORMAL, "stopping");
     Ok(())
+}
+
+/// Copies the node's and every data path's counters into the registry.
+fn publish(node: &Node, path: &DataPath, workers: &Workers) {
+    let mut total = path.stats();
+    let others = workers.stats();
+    for s in &others {
+        total.accumulate(s);
+    }
+    metrics::publish(node);
+    metrics::publish_datapath(1 + others.len(), &total.lock);
+    metrics::publish_iface(&total.iface);
+    metrics::publish_reactor(&total.reactor);
+    if let Some(o) = &total.offload {
+        metrics::publish_offload(o);
+    }
+}
+
+/// Data-path threads: `--threads`/`EGD_THREADS`, else one per CPU; more
+/// than one only for a tap (the other kinds have a single queue).
+fn thread_count(cfg: &EdgeConfig, opts: &RunOptions) -> usize {
+    let wanted = opts.threads.unwrap_or_else(default_threads);
+    if cfg.interface.itype != IType::Tap {
+        if wanted > 1 && opts.threads.is_some() {
+            tracing::warn!(
+                target: target::NORMAL,
+                "{wanted} threads asked for, but IType {} has one queue: running one",
+                cfg.interface.itype.name()
+            );
+        }
+        return 1;
+    }
+    wanted.clamp(1, MAX_THREADS)
+}
+
+/// The default thread count (see docs/multiqueue.md for the measurements).
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The kernel caps a tap at 256 queues; more threads than that make no sense.
+pub const MAX_THREADS: usize = 256;
+
+/// What one data-path thread reads from and writes to.
+type ThreadIface = (Box<dyn L2Interface>, Option<Box<dyn L2Interface>>);
+
+/// Opens the interface: one `(reader, writer)` per thread. A multi-queue
+/// tap gives each thread its own queue to read and a `QueueSet` over all
+/// queues to write (see `datapath`); otherwise the one endpoint does both.
+fn open_iface(spec: &IfaceSpec) -> Result<Vec<ThreadIface>, RunError> {
+    let err = |e: egd_ifaces::IfaceError| RunError(e.to_string());
+    if spec.kind != IfaceKind::Tap || spec.queues <= 1 {
+        return Ok(vec![(egd_ifaces::open(spec).map_err(err)?, None)]);
+    }
+    let tap = egd_ifaces::Tap::open(spec).map_err(err)?;
+    let mut others = Vec::with_capacity(spec.queues - 1);
+    for _ in 1..spec.queues {
+        others.push(tap.open_queue().map_err(err)?);
+    }
+    // Every thread writes through its own fds of all queues.
+    let mut sets = Vec::with_capacity(spec.queues);
+    for _ in 0..spec.queues {
+        let mut all = vec![tap.clone_queue().map_err(err)?];
+        for q in &others {
+            all.push(
+                q.try_clone()
+                    .map_err(|e| RunError(format!("tap queue: {e}")))?,
+            );
+        }
+        sets.push(egd_ifaces::QueueSet::new(all).map_err(|e| RunError(format!("tap: {e}")))?);
+    }
+    let mut readers: Vec<Box<dyn L2Interface>> = vec![Box::new(tap)];
+    readers.extend(
+        others
+            .into_iter()
+            .map(|q| Box::new(q) as Box<dyn L2Interface>),
+    );
+    let threads = readers
+        .into_iter()
+        .zip(sets)
+        .map(|(r, w)| (r, Some(Box::new(w) as Box<dyn L2Interface>)))
+        .collect();
+    Ok(threads)
 }
 
 /// How often `systemctl status` learns how the edge is doing.
@@ -340,39 +427,6 @@ fn status_line(node: &Node, cfg: &EdgeConfig) -> String {
         peers.len(),
         node.next_hops().state_hash().0
     )
-}
-
-/// Sends every queued datagram and writes every delivered frame.
-fn flush_outputs(
-    node: &mut Node,
-    reactor: &mut dyn Reactor,
-    iface: &mut dyn L2Interface,
-    mut offload: Option<&mut OffloadPath>,
-    v4: Option<SocketId>,
-    v6: Option<SocketId>,
-) {
-    while let Some(t) = node.poll_transmit() {
-        let socket = if t.dst.is_ipv4() { v4 } else { v6 };
-        let Some(socket) = socket else { continue };
-        if let Err(e) = reactor.queue_send(socket, t.dst, t.payload) {
-            tracing::debug!(target: target::TRANSIT, "send to {}: {e}", t.dst);
-        }
-    }
-    if let Err(e) = reactor.flush() {
-        tracing::debug!(target: target::TRANSIT, "flush: {e}");
-    }
-    while let Some(f) = node.poll_frame() {
-        let written = match offload.as_deref_mut() {
-            Some(path) => path.write(iface, f),
-            None => iface.write_frame(f),
-        };
-        if let Err(e) = written {
-            tracing::warn!(target: target::INTERNAL, "interface write: {e}");
-        }
-    }
-    if let Some(Err(e)) = offload.map(|path| path.flush(iface)) {
-        tracing::warn!(target: target::INTERNAL, "interface write: {e}");
-    }
 }
 
 /// Hands the node's events to the control plane (which may cause more).
@@ -468,27 +522,6 @@ fn start_control(cfg: &EdgeConfig, port: u16, opts: &RunOptions) -> Result<EdgeC
         opts.config_path.clone(),
     )
     .map_err(|e| RunError(format!("control plane: {e}")))
-}
-
-/// (Re)registers the interface's fd when it changed (stream sockets
-/// reconnect with a new fd).
-fn watch_iface(
-    reactor: &mut dyn Reactor,
-    iface: &dyn L2Interface,
-    current: Option<(WatchId, i32)>,
-) -> Result<Option<(WatchId, i32)>, RunError> {
-    let fd = iface.read_fd();
-    match (current, fd) {
-        (Some((id, old)), Some(new)) if old == new => Ok(Some((id, old))),
-        (current, fd) => {
-            if let Some((id, _)) = current {
-                reactor.unwatch(id);
-            }
-            fd.map(|fd| reactor.watch_readable(fd).map(|id| (id, fd)))
-                .transpose()
-                .map_err(|e| RunError(format!("watch interface: {e}")))
-        }
-    }
 }
 
 /// Resolves a host-name endpoint once at start (DNS is the daemon's job).

@@ -22,6 +22,9 @@
 //! - `egd_ntp_offset_seconds`
 //! - `egd_udp_io_total{what}`: the reactor's datagrams, send calls, GSO
 //!   batches, GRO receives, zero-copy sends and copies, buffer shortages
+//! - `egd_datapath_threads`; `egd_datapath_lock_total{what="batches"|"contended"}`
+//!   and `egd_datapath_lock_microseconds_total{what="wait"|"held"}`: how the
+//!   data-path threads shared the node
 //! - `egd_tap_offload_total{what}`, `egd_tap_offload_dropped_total{reason}`:
 //!   a tap with offloads
 //! - `egd_forwarded_packets_total{kind="unicast"|"broadcast"}`
@@ -123,6 +126,18 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
         "egd_interface_errors_total",
         "Interface read (rx) and write (tx) errors"
     );
+    describe_gauge!(
+        "egd_datapath_threads",
+        "Data-path threads (reactors, tap queues)"
+    );
+    describe_counter!(
+        "egd_datapath_lock_total",
+        "Node lock acquisitions by the data-path threads (one per batch), and how many found it held"
+    );
+    describe_counter!(
+        "egd_datapath_lock_microseconds_total",
+        "Time the data-path threads waited for the node lock, and held it"
+    );
     describe_counter!(
         "egd_udp_io_total",
         "UDP reactor counters: datagrams, send calls, GSO batches, GRO receives, zero-copy sends and copies"
@@ -181,6 +196,15 @@ pub fn publish_reactor(s: &egd_uring::Stats) {
     for (what, v) in series {
         counter!("egd_udp_io_total", "what" => what).absolute(v);
     }
+}
+
+/// How the data-path threads shared the node (summed over threads).
+pub fn publish_datapath(threads: usize, s: &super::batch_lock::LockStats) {
+    gauge!("egd_datapath_threads").set(threads as f64);
+    counter!("egd_datapath_lock_total", "what" => "batches").absolute(s.acquisitions);
+    counter!("egd_datapath_lock_total", "what" => "contended").absolute(s.contended);
+    counter!("egd_datapath_lock_microseconds_total", "what" => "wait").absolute(s.wait_ns / 1000);
+    counter!("egd_datapath_lock_microseconds_total", "what" => "held").absolute(s.held_ns / 1000);
 }
 
 /// Tap offload counters: big frames cut, segments made, frames merged.

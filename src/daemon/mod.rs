@@ -3,7 +3,9 @@
 //! here with time, randomness and packets passed in.
 #![allow(clippy::disallowed_methods)]
 
+pub mod batch_lock;
 pub mod clock;
+pub mod datapath;
 pub mod edge;
 pub mod edge_control;
 pub mod edge_web;
@@ -12,6 +14,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod ntp;
+pub mod outbox;
 pub mod privdrop;
 pub mod reload;
 pub mod signals;
@@ -21,3 +24,4 @@ pub mod super_node;
 pub mod systemd;
 pub mod uapi;
 pub mod wake;
+pub mod workers;

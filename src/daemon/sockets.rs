@@ -2,6 +2,15 @@
 //! same port (`ListenPort`, or one the kernel picks when it is 0), with the
 //! IPv6 socket IPv6-only so the two never overlap.
 //!
+//! With several reactor threads ([`bind_reuseport`]) every thread gets its
+//! own socket per family, all bound to the same port with `SO_REUSEPORT`:
+//! the kernel hashes each datagram's 4-tuple to one socket of the group, so
+//! all datagrams of one peer (one endpoint) reach the same thread, in order,
+//! as long as the group does not change (it is fixed for the daemon's
+//! life). Replies leave from the same port, so peers see one endpoint.
+//! `SO_REUSEPORT` lets another process of the same user bind the port too;
+//! it is only set when more than one thread is asked for.
+//!
 //! Socket buffers and UDP GRO are set by the reactor when it takes the
 //! sockets (`Reactor::add_udp`: `SO_RCVBUFFORCE`/`SO_SNDBUFFORCE` as root,
 //! else `SO_RCVBUF`/`SO_SNDBUF` capped by `net.core.rmem_max`/`wmem_max`, size
@@ -31,10 +40,27 @@ pub struct Bound {
 /// Binds the sockets for `port` and the enabled families. With port 0 the
 /// IPv4 socket's kernel-chosen port is reused for IPv6.
 pub fn bind(af: &AddressFamilies, port: u16) -> io::Result<Bound> {
+    bind_one(af, port, false)
+}
+
+/// `count` groups of sockets on one port (each group as [`bind`] makes
+/// it), all with `SO_REUSEPORT` when `count > 1`; group 0 first.
+pub fn bind_reuseport(af: &AddressFamilies, port: u16, count: usize) -> io::Result<Vec<Bound>> {
+    let reuse = count > 1;
+    let first = bind_one(af, port, reuse)?;
+    let port = first.port;
+    let mut all = vec![first];
+    for _ in 1..count {
+        all.push(bind_one(af, port, reuse)?);
+    }
+    Ok(all)
+}
+
+fn bind_one(af: &AddressFamilies, port: u16, reuse: bool) -> io::Result<Bound> {
     let mut port = port;
     let v4 = if af.ipv4 {
         let ip = af.listen_v4.unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let s = udp(Domain::IPV4, SocketAddr::from((ip, port)))?;
+        let s = udp(Domain::IPV4, SocketAddr::from((ip, port)), reuse)?;
         port = s.local_addr()?.port();
         Some(s)
     } else {
@@ -42,7 +68,7 @@ pub fn bind(af: &AddressFamilies, port: u16) -> io::Result<Bound> {
     };
     let v6 = if af.ipv6 {
         let ip = af.listen_v6.unwrap_or(Ipv6Addr::UNSPECIFIED);
-        match udp(Domain::IPV6, SocketAddr::from((ip, port))) {
+        match udp(Domain::IPV6, SocketAddr::from((ip, port)), reuse) {
             Ok(s) => {
                 port = s.local_addr()?.port();
                 Some(s)
@@ -57,10 +83,13 @@ pub fn bind(af: &AddressFamilies, port: u16) -> io::Result<Bound> {
     Ok(Bound { v4, v6, port })
 }
 
-fn udp(domain: Domain, addr: SocketAddr) -> io::Result<UdpSocket> {
+fn udp(domain: Domain, addr: SocketAddr, reuse_port: bool) -> io::Result<UdpSocket> {
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     if domain == Domain::IPV6 {
         s.set_only_v6(true)?;
+    }
+    if reuse_port {
+        s.set_reuse_port(true)?;
     }
     s.set_nonblocking(true)?;
     bind_patiently(&s, addr, BIND_PATIENCE)?;
@@ -148,5 +177,56 @@ mod tests {
         if let Some(v6) = &b.v6 {
             assert_eq!(v6.local_addr().unwrap().port(), b.port);
         }
+    }
+
+    /// Four sockets share one port; datagrams from one source always reach
+    /// the same socket of the group (the kernel's 4-tuple hash), and
+    /// several sources spread over more than one socket.
+    #[test]
+    fn reuseport_group_steers_each_source_to_one_socket() {
+        let af = AddressFamilies {
+            ipv4: true,
+            ipv6: false,
+            listen_v4: Some(Ipv4Addr::LOCALHOST),
+            listen_v6: None,
+        };
+        let groups = bind_reuseport(&af, 0, 4).unwrap();
+        assert_eq!(groups.len(), 4);
+        let port = groups[0].port;
+        let socks: Vec<&UdpSocket> = groups.iter().map(|g| g.v4.as_ref().unwrap()).collect();
+        for s in &socks {
+            assert_eq!(s.local_addr().unwrap().port(), port);
+        }
+        let senders: Vec<UdpSocket> = (0..16)
+            .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let dst = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let mut used = std::collections::BTreeSet::new();
+        for (i, tx) in senders.iter().enumerate() {
+            for _ in 0..8 {
+                tx.send_to(&[i as u8], dst).unwrap();
+            }
+            // Every datagram of this source is on exactly one socket.
+            let mut got = vec![0usize; socks.len()];
+            let mut buf = [0u8; 8];
+            for _ in 0..100 {
+                for (k, s) in socks.iter().enumerate() {
+                    while let Ok((n, from)) = s.recv_from(&mut buf) {
+                        assert_eq!((n, buf[0]), (1, i as u8));
+                        assert_eq!(from, tx.local_addr().unwrap());
+                        got[k] += 1;
+                    }
+                }
+                if got.iter().sum::<usize>() == 8 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let holders: Vec<usize> = (0..socks.len()).filter(|k| got[*k] > 0).collect();
+            assert_eq!(got.iter().sum::<usize>(), 8, "source {i}: {got:?}");
+            assert_eq!(holders.len(), 1, "source {i} split over sockets: {got:?}");
+            used.insert(holders[0]);
+        }
+        assert!(used.len() > 1, "16 sources all on one socket: {used:?}");
     }
 }

@@ -597,6 +597,18 @@ impl Node {
         self.events.pop_front()
     }
 
+    /// Whether events wait for `poll_event` (a data-path thread that is not
+    /// the control thread wakes it when this turns true).
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// The longest datagram `poll_transmit` can return (for sizing buffers
+    /// that take transmits out of the node).
+    pub fn max_transmit_len(&self) -> usize {
+        self.slot_len
+    }
+
     fn next_seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1);
         self.seq

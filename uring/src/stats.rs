@@ -49,3 +49,27 @@ pub struct Stats {
     /// `Completion::Timeout` delivered.
     pub timeouts: u64,
 }
+
+impl Stats {
+    /// Adds `other`'s counters to these (several reactor threads' totals).
+    pub fn accumulate(&mut self, other: &Stats) {
+        self.datagrams_received += other.datagrams_received;
+        self.datagrams_sent += other.datagrams_sent;
+        self.send_calls += other.send_calls;
+        self.gso_batches_sent += other.gso_batches_sent;
+        self.zerocopy_sends += other.zerocopy_sends;
+        self.zerocopy_copied += other.zerocopy_copied;
+        self.gro_receives += other.gro_receives;
+        self.gro_refused += other.gro_refused;
+        self.recv_truncated += other.recv_truncated;
+        self.recv_bad_address += other.recv_bad_address;
+        self.recv_no_buffers += other.recv_no_buffers;
+        self.recv_rearms += other.recv_rearms;
+        self.recv_errors += other.recv_errors;
+        self.send_errors += other.send_errors;
+        self.send_would_block += other.send_would_block;
+        self.gso_disabled += other.gso_disabled;
+        self.watch_errors += other.watch_errors;
+        self.timeouts += other.timeouts;
+    }
+}

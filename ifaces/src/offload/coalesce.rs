@@ -48,6 +48,16 @@ pub struct CoalesceStats {
     pub coalesced_segments: u64,
 }
 
+impl CoalesceStats {
+    /// Adds `other`'s counters to these (several reactor threads' totals).
+    pub fn accumulate(&mut self, other: &CoalesceStats) {
+        self.frames_in += other.frames_in;
+        self.passed += other.passed;
+        self.coalesced += other.coalesced;
+        self.coalesced_segments += other.coalesced_segments;
+    }
+}
+
 /// Merges TCP segments per flow; see the module docs.
 pub struct Coalescer {
     slots: Vec<Slot>,

@@ -39,6 +39,19 @@ pub struct OffloadStats {
 }
 
 impl OffloadStats {
+    /// Adds `other`'s counters to these (several reactor threads' totals).
+    pub fn accumulate(&mut self, other: &OffloadStats) {
+        self.gso_frames += other.gso_frames;
+        self.segments += other.segments;
+        self.checksums_completed += other.checksums_completed;
+        for (a, b) in self.dropped.iter_mut().zip(other.dropped) {
+            *a += b;
+        }
+        self.coalesce.accumulate(&other.coalesce);
+    }
+}
+
+impl OffloadStats {
     /// `(reason, count)` for every drop reason.
     pub fn drops(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
         SegmentError::REASONS.iter().copied().zip(self.dropped)

@@ -16,7 +16,11 @@
 //! Multi-queue: with `spec.queues > 1` the device is created with
 //! `IFF_MULTI_QUEUE` and [`Tap::open_queue`] attaches each further queue (one fd
 //! each, to be driven by its own thread). The kernel spreads flows over the
-//! attached queues, so attach only queues that will be read.
+//! attached queues, so attach only queues that will be read. The kernel
+//! also steers a flow's packets to the queue its packets were last written
+//! to; [`QueueSet`] writes each flow through one queue chosen by a hash, so
+//! the flows of one peer spread over the queues (and the threads reading
+//! them). [`TapQueue::try_clone`] gives every thread its own fds for that.
 //!
 //! Offloads: with `spec.offload` the device is opened with `IFF_VNET_HDR`,
 //! a 10-byte little-endian virtio-net header (`TUNSETVNETHDRSZ`,
@@ -33,6 +37,9 @@
 
 mod ifreq;
 mod netlink;
+mod queue_set;
+
+pub use queue_set::{QueueSet, flow_queue};
 
 use std::io;
 use std::net::IpAddr;
@@ -146,6 +153,13 @@ impl Tap {
     /// The device's name (as the kernel reports it).
     pub fn name(&self) -> &str {
         &self.queue.name
+    }
+
+    /// A second handle on the first queue (see [`TapQueue::try_clone`]).
+    pub fn clone_queue(&self) -> Result<TapQueue, IfaceError> {
+        self.queue
+            .try_clone()
+            .map_err(|e| IfaceError::io(format!("tap {}: dup", self.name()), e))
     }
 
     /// The device's current addresses, read back through netlink.
@@ -368,6 +382,18 @@ impl L2Interface for TapQueue {
 }
 
 impl TapQueue {
+    /// Another handle on the same queue (a duplicated fd), with counters of
+    /// its own, for writing from another thread. Dropping it does not
+    /// detach the queue while the original lives.
+    pub fn try_clone(&self) -> io::Result<TapQueue> {
+        Ok(TapQueue {
+            fd: self.fd.try_clone()?,
+            name: self.name.clone(),
+            stats: IfaceStats::default(),
+            offloads: self.offloads,
+        })
+    }
+
     /// `read_frame` on a tap with headers: plain frames only, partial
     /// checksums completed, GSO frames dropped (counted as too long).
     fn read_plain_from_vnet(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
