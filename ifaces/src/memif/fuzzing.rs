@@ -164,10 +164,21 @@ mod tests {
             name: fixed("vpp"),
         };
         input.extend(record(0, &init));
-        input.extend(record(1, &Msg::AddRegion { index: 0, size: 4096 }));
+        input.extend(record(
+            1,
+            &Msg::AddRegion {
+                index: 0,
+                size: 4096,
+            },
+        ));
         input.extend(record(2, &ring(ADD_RING_FLAG_C2S, 0)));
         input.extend(record(2, &ring(0, 512)));
-        input.extend(record(0, &Msg::Connect { if_name: fixed("memif0") }));
+        input.extend(record(
+            0,
+            &Msg::Connect {
+                if_name: fixed("memif0"),
+            },
+        ));
         // Shared memory, repeated every 512 bytes: both rings start with the
         // cookie, the C2S head (offset 6) says one frame is ready, and its
         // descriptor (offset 128) points far outside the region.
