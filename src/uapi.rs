@@ -5,8 +5,12 @@
 //!
 //! Keys are lowercase hex; times are seconds and nanoseconds since the Unix
 //! epoch; an egd interface carries Ethernet, so no peer has `allowed_ip`.
+//!
+//! Requests: [`read_request`] reads one (`get=1` or `set=1` and their lines,
+//! up to a blank line) from the connection, within a byte budget.
 
 use std::fmt::Write as _;
+use std::io::{BufRead, Read as _};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -59,6 +63,50 @@ pub fn render_get(
     out
 }
 
+/// What a client asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UapiRequest {
+    Get,
+    Set,
+}
+
+/// Why no request came: each ends the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestEnd {
+    /// The client hung up or the read failed (timed out).
+    Closed,
+    /// More than the budget before the blank line.
+    TooLong,
+    /// Neither `get=1` nor `set=1`.
+    Unknown,
+}
+
+/// Reads one request: lines up to a blank one, at most `max` bytes in all
+/// (a line without an end is cut at the budget, not read whole).
+pub fn read_request(reader: &mut impl BufRead, max: usize) -> Result<UapiRequest, RequestEnd> {
+    let mut request = String::new();
+    loop {
+        let mut line = String::new();
+        // One byte past the budget tells "too long" from "exactly full".
+        let budget = (max - request.len()) as u64 + 1;
+        match reader.by_ref().take(budget).read_line(&mut line) {
+            Ok(0) | Err(_) => return Err(RequestEnd::Closed),
+            Ok(_) if line == "\n" => break,
+            Ok(_) => {
+                if request.len() + line.len() > max {
+                    return Err(RequestEnd::TooLong);
+                }
+                request.push_str(&line);
+            }
+        }
+    }
+    match request.lines().next() {
+        Some("get=1") => Ok(UapiRequest::Get),
+        Some("set=1") => Ok(UapiRequest::Set),
+        _ => Err(RequestEnd::Unknown),
+    }
+}
+
 fn hex(bytes: &[u8; 32]) -> String {
     bytes.iter().fold(String::with_capacity(64), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -69,6 +117,35 @@ fn hex(bytes: &[u8; 32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_are_read_within_the_budget() {
+        let mut r = "get=1\n\nset=1\nx=y\n\nfoo=1\n\nget=1\n".as_bytes();
+        assert_eq!(read_request(&mut r, 64), Ok(UapiRequest::Get));
+        assert_eq!(read_request(&mut r, 64), Ok(UapiRequest::Set));
+        assert_eq!(read_request(&mut r, 64), Err(RequestEnd::Unknown));
+        // No blank line: the client hung up mid-request.
+        assert_eq!(read_request(&mut r, 64), Err(RequestEnd::Closed));
+        let long = format!("get=1\n{}\n\n", "a".repeat(100));
+        assert_eq!(
+            read_request(&mut long.as_bytes(), 64),
+            Err(RequestEnd::TooLong)
+        );
+        // A line without an end is not read past the budget.
+        let endless = "g".repeat(1 << 20);
+        assert_eq!(
+            read_request(&mut endless.as_bytes(), 64),
+            Err(RequestEnd::TooLong)
+        );
+        assert_eq!(
+            read_request(&mut "get=1\n\n".as_bytes(), 7),
+            Ok(UapiRequest::Get)
+        );
+        assert_eq!(
+            read_request(&mut "get=1\n\n".as_bytes(), 5),
+            Err(RequestEnd::TooLong)
+        );
+    }
 
     #[test]
     fn get_answer_has_the_documented_keys_in_order() {

@@ -7,7 +7,7 @@
 //! The socket is created mode 0600 in a 0700 folder (it shows the private
 //! key, as `wg showconf` needs) and removed when the handle is dropped.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::logging::target;
 use crate::node::Node;
-use crate::uapi::{UapiPeer, render_get};
+use crate::uapi::{RequestEnd, UapiPeer, UapiRequest, read_request, render_get};
 
 const DIR: &str = "/var/run/wireguard";
 /// Longest request egd reads (a `get` is one line).
@@ -105,28 +105,14 @@ fn serve(conn: UnixStream, snapshot: &Mutex<String>) {
     };
     let mut reader = BufReader::new(conn);
     loop {
-        let mut request = String::new();
-        // A request is lines up to a blank one.
-        loop {
-            let mut line = String::new();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) if line == "\n" => break,
-                Ok(_) => {
-                    if request.len() + line.len() > MAX_REQUEST {
-                        return;
-                    }
-                    request.push_str(&line);
-                }
-            }
-        }
-        let answer = match request.lines().next() {
-            Some("get=1") => {
+        let answer = match read_request(&mut reader, MAX_REQUEST) {
+            Ok(UapiRequest::Get) => {
                 let body = snapshot.lock().map(|s| s.clone()).unwrap_or_default();
                 format!("{body}errno=0\n\n")
             }
-            Some("set=1") => "errno=1\n\n".to_owned(),
-            _ => {
+            Ok(UapiRequest::Set) => "errno=1\n\n".to_owned(),
+            Err(RequestEnd::Closed) => return,
+            Err(RequestEnd::TooLong | RequestEnd::Unknown) => {
                 tracing::debug!(target: target::INTERNAL, "UAPI: unknown request");
                 return;
             }

@@ -53,6 +53,10 @@ pub struct Host {
     pub controller: Option<Box<dyn Controller>>,
     /// The signed offset (ns) the node was built with.
     clock_at_add_ns: i64,
+    /// The node's `poll_timeout`, cached: recomputed only after something
+    /// touched the node (`None` = unknown). The node alone decides it, so
+    /// every path that lends the node out marks it stale.
+    node_wake: Option<Option<Instant>>,
 }
 
 /// Control-plane logic attached to a host (super mode's edge or
@@ -82,6 +86,9 @@ struct InFlight {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NetStats {
     pub sent: u64,
+    /// Of those, WireGuard handshake initiations (type 1): each costs its
+    /// sender a few X25519 operations, which dominate a soak's CPU time.
+    pub initiations: u64,
     pub delivered: u64,
     pub lost: u64,
     pub duplicated: u64,
@@ -103,11 +110,18 @@ pub struct Sim {
     rng: ChaCha20Rng,
     order: u64,
     pub stats: NetStats,
+    /// Spent datagram buffers, reused: a soak sends millions of datagrams.
+    pool: Vec<Vec<u8>>,
+    /// Scratch for `pump`, kept for its capacity.
+    outgoing: Vec<(SocketAddr, Vec<u8>)>,
+    events: Vec<NodeEvent>,
 }
 
 /// Loop guard: this many steps without time moving means a node asks to be
 /// woken in the past forever — a bug the test should see at once.
 const MAX_STEPS_WITHOUT_PROGRESS: u32 = 100_000;
+/// Spare datagram buffers kept (beyond this they are freed).
+const MAX_POOLED: usize = 4096;
 
 impl Sim {
     /// An empty network at virtual time `start` (any instant; only
@@ -127,6 +141,9 @@ impl Sim {
             rng: ChaCha20Rng::from_seed(seed_bytes),
             order: 0,
             stats: NetStats::default(),
+            pool: Vec::new(),
+            outgoing: Vec::new(),
+            events: Vec::new(),
         }
     }
 
@@ -163,6 +180,7 @@ impl Sim {
                 let ns = i64::try_from(offset.as_nanos()).unwrap_or(i64::MAX);
                 if behind { -ns } else { ns }
             },
+            node_wake: None,
         });
         self.by_addr.insert(addr, id);
         id
@@ -212,6 +230,7 @@ impl Sim {
         host.clock_offset = offset;
         host.clock_behind = behind;
         host.node.set_clock_offset_ns(delta);
+        host.node_wake = None;
     }
 
     /// Datagrams on the wire now (the network's own queue).
@@ -238,8 +257,12 @@ impl Sim {
         &self.hosts[id]
     }
 
+    /// The host, node included; the caller may change the node, so its
+    /// next timer is looked up afresh.
     pub fn host_mut(&mut self, id: HostId) -> &mut Host {
-        &mut self.hosts[id]
+        let host = &mut self.hosts[id];
+        host.node_wake = None;
+        host
     }
 
     pub fn hosts(&self) -> impl Iterator<Item = &Host> {
@@ -300,20 +323,13 @@ impl Sim {
         self.run_until(until);
     }
 
-    /// Runs the network until virtual time `until`.
+    /// Runs the network until virtual time `until`, jumping straight from
+    /// one arrival or timer to the next.
     pub fn run_until(&mut self, until: Instant) {
         let mut stalled = 0u32;
         loop {
             let next_datagram = self.in_flight.peek().map(|Reverse(d)| d.at);
-            let next_timer = self
-                .hosts
-                .iter()
-                .flat_map(|h| {
-                    let c = h.controller.as_ref().and_then(|c| c.poll_timeout());
-                    h.node.poll_timeout().map(|(t, _)| t).into_iter().chain(c)
-                })
-                .min();
-            let next = match (next_datagram, next_timer) {
+            let next = match (next_datagram, self.next_timer()) {
                 (Some(a), Some(b)) => a.min(b),
                 (a, b) => match a.or(b) {
                     Some(t) => t,
@@ -339,6 +355,35 @@ impl Sim {
         self.now = until.max(self.now);
     }
 
+    /// The earliest timer of any node or controller. Controllers are asked
+    /// every time: a supernode's core is shared with its edges' controllers
+    /// (the Edge API), so another host's turn can move its timer.
+    fn next_timer(&mut self) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        for id in 0..self.hosts.len() {
+            let node = self.node_wake(id);
+            let c = self.hosts[id]
+                .controller
+                .as_ref()
+                .and_then(|c| c.poll_timeout());
+            for t in node.into_iter().chain(c) {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next
+    }
+
+    /// When host `id`'s node next wants `handle_timeout`, from the cache.
+    fn node_wake(&mut self, id: HostId) -> Option<Instant> {
+        let host = &mut self.hosts[id];
+        if let Some(w) = host.node_wake {
+            return w;
+        }
+        let w = host.node.poll_timeout().map(|(t, _)| t);
+        host.node_wake = Some(w);
+        w
+    }
+
     /// Delivers every datagram due now, then runs every timer due now.
     fn step(&mut self) {
         let now = self.now;
@@ -348,20 +393,18 @@ impl Sim {
             };
             let Some(&to) = self.by_addr.get(&d.to) else {
                 self.stats.no_such_host += 1;
+                self.recycle(d.bytes);
                 continue;
             };
             self.stats.delivered += 1;
             self.hosts[to]
                 .node
                 .handle_datagram(now, d.from, &mut d.bytes);
+            self.recycle(d.bytes);
             self.pump(to);
         }
         for id in 0..self.hosts.len() {
-            if self.hosts[id]
-                .node
-                .poll_timeout()
-                .is_some_and(|(t, _)| t <= now)
-            {
+            if self.node_wake(id).is_some_and(|t| t <= now) {
                 self.hosts[id].node.handle_timeout(now);
                 self.pump(id);
             }
@@ -377,23 +420,27 @@ impl Sim {
     }
 
     /// Collects a host's output: datagrams onto the links, frames and events
-    /// into the host's records.
+    /// into the host's records. Every call follows something done to the
+    /// node, so its cached timer is dropped here.
     fn pump(&mut self, id: HostId) {
         let from = self.hosts[id].addr;
         let now = self.now;
         let unix_now = self.unix_time(id);
-        let mut outgoing: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+        let mut outgoing = std::mem::take(&mut self.outgoing);
+        let mut events = std::mem::take(&mut self.events);
+        let host = &mut self.hosts[id];
+        host.node_wake = None;
         // A controller's reaction may produce more output; go round until
         // the host is quiet.
         loop {
-            let host = &mut self.hosts[id];
             while let Some(t) = host.node.poll_transmit() {
-                outgoing.push((t.dst, t.payload.to_vec()));
+                let mut bytes = self.pool.pop().unwrap_or_default();
+                bytes.extend_from_slice(t.payload);
+                outgoing.push((t.dst, bytes));
             }
             while let Some(f) = host.node.poll_frame() {
                 host.frames.push(f.to_vec());
             }
-            let mut events = Vec::new();
             while let Some(e) = host.node.poll_event() {
                 events.push(e);
             }
@@ -405,33 +452,51 @@ impl Sim {
                     c.on_event(now, unix_now, &mut host.node, e);
                 }
             }
-            host.events.extend(events);
+            host.events.append(&mut events);
         }
-        for (to, bytes) in outgoing {
+        for (to, bytes) in outgoing.drain(..) {
             self.send(id, from, to, bytes);
+        }
+        self.outgoing = outgoing;
+        self.events = events;
+    }
+
+    /// Keeps a delivered or dropped datagram's buffer for the next one.
+    fn recycle(&mut self, mut bytes: Vec<u8>) {
+        if self.pool.len() < MAX_POOLED {
+            bytes.clear();
+            self.pool.push(bytes);
         }
     }
 
     fn send(&mut self, src: HostId, from: SocketAddr, to: SocketAddr, bytes: Vec<u8>) {
         self.stats.sent += 1;
+        if bytes.first() == Some(&1) {
+            self.stats.initiations += 1;
+        }
         let Some(&dst) = self.by_addr.get(&to) else {
             self.stats.no_such_host += 1;
+            self.recycle(bytes);
             return;
         };
         let link = self.link(src, dst);
         if !link.up || self.chance(link.loss) {
             self.stats.lost += 1;
+            self.recycle(bytes);
             return;
         }
         if bytes.len() > link.mtu {
             self.stats.too_big += 1;
+            self.recycle(bytes);
             return;
         }
         let at = self.now + link.delay + self.jitter(link.jitter);
         if self.chance(link.duplicate) {
             self.stats.duplicated += 1;
             let again = at + link.delay;
-            self.enqueue(again, from, to, bytes.clone());
+            let mut copy = self.pool.pop().unwrap_or_default();
+            copy.extend_from_slice(&bytes);
+            self.enqueue(again, from, to, copy);
         }
         self.enqueue(at, from, to, bytes);
     }

@@ -22,6 +22,8 @@
 //! id must match `VPPIFaceID`, and `VPPBridgeID` is the VPP bridge domain
 //! the memif joins — egd only prints the lines, it does not talk to VPP's API.
 
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod link;
 mod msg;
 mod session;

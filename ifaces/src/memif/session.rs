@@ -426,7 +426,11 @@ fn is_peer_gone(e: &io::Error) -> bool {
 /// control traffic is a handful of 128-byte records, so a full socket buffer
 /// means a stuck peer and is an error like any other.
 pub(crate) fn send(sock: &OwnedFd, m: &Msg, fd: Option<BorrowedFd<'_>>) -> io::Result<()> {
-    let bytes = m.encode();
+    send_raw(sock, &m.encode(), fd)
+}
+
+/// Sends `bytes` as one record (a fuzzer's peer sends malformed ones too).
+pub(crate) fn send_raw(sock: &OwnedFd, bytes: &[u8], fd: Option<BorrowedFd<'_>>) -> io::Result<()> {
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut control = SendAncillaryBuffer::new(&mut space);
     let fds;
@@ -436,11 +440,11 @@ pub(crate) fn send(sock: &OwnedFd, m: &Msg, fd: Option<BorrowedFd<'_>>) -> io::R
     }
     let n = rustix::net::sendmsg(
         sock,
-        &[io::IoSlice::new(&bytes)],
+        &[io::IoSlice::new(bytes)],
         &mut control,
         SendFlags::NOSIGNAL,
     )?;
-    if n != MSG_LEN {
+    if n != bytes.len() {
         return Err(io::ErrorKind::WriteZero.into());
     }
     Ok(())
