@@ -7,46 +7,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use egd::NodeId;
-use egd::config::{GraphSettings, PrivateKey};
+use egd::config::GraphSettings;
 use egd::control::p2p::{P2pConfig, P2pSync};
-use egd::keys::{private_key_from_random, public_key};
+use egd::keys::public_key;
 use egd::node::{Node, NodeConfig, PeerConfig};
 use egd::sim::{HostId, Link, Sim, SimP2p};
 use egd_routing::{DenseGraph, Latency, NextHopTable, solve};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-#[allow(clippy::disallowed_methods)] // the simulation's origin; only differences matter
-fn origin() -> Instant {
-    Instant::now()
-}
-
-fn n(v: u16) -> NodeId {
-    NodeId::new(v).unwrap()
-}
-
-fn ms(v: u64) -> Duration {
-    Duration::from_millis(v)
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-fn addr(id: u16) -> SocketAddr {
-    SocketAddr::from(([10, 1, (id >> 8) as u8, id as u8], 4000))
-}
-
-fn key(id: u16) -> PrivateKey {
-    let mut seed = [0u8; 32];
-    seed[..2].copy_from_slice(&id.to_be_bytes());
-    seed[2] = 0x5a;
-    private_key_from_random(seed)
-}
+mod sim_common;
+use sim_common::{addr, key, ms, n, origin, secs};
 
 const PING: Duration = Duration::from_secs(1);
 

@@ -24,7 +24,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use egd::NodeId;
 use egd::config::{GraphSettings, PrivateKey, SuperPeer};
@@ -38,35 +38,10 @@ use egd_routing::{DenseGraph, Latency, NextHopTable, Solution, solve};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-#[allow(clippy::disallowed_methods)] // the simulation's origin; only differences matter
-fn origin() -> Instant {
-    Instant::now()
-}
-
-fn n(v: u16) -> NodeId {
-    NodeId::new(v).unwrap()
-}
-
-fn ms(v: u64) -> Duration {
-    Duration::from_millis(v)
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-fn addr(id: u16) -> SocketAddr {
-    SocketAddr::from(([10, 1, (id >> 8) as u8, id as u8], 4000))
-}
+mod sim_common;
+use sim_common::{addr, key, ms, n, origin, secs};
 
 const SUPER_ADDR: ([u8; 4], u16) = ([10, 0, 0, 254], 3456);
-
-fn key(id: u16) -> PrivateKey {
-    let mut seed = [0u8; 32];
-    seed[..2].copy_from_slice(&id.to_be_bytes());
-    seed[2] = 0x5a;
-    private_key_from_random(seed)
-}
 
 fn super_key() -> PrivateKey {
     private_key_from_random([200; 32])

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use egd::NodeId;
 use egd::config::{GraphSettings, PrivateKey};
 use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::keys::{private_key_from_random, public_key};
@@ -21,22 +20,8 @@ use egd_routing::NextHopTable;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-#[allow(clippy::disallowed_methods)] // the simulation's origin; only differences matter
-fn origin() -> Instant {
-    Instant::now()
-}
-
-fn n(v: u16) -> NodeId {
-    NodeId::new(v).unwrap()
-}
-
-fn ms(v: u64) -> Duration {
-    Duration::from_millis(v)
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
+mod sim_common;
+use sim_common::{ms, n, origin, secs};
 
 fn addr(id: u16) -> SocketAddr {
     SocketAddr::from(([10, 2, (id >> 8) as u8, id as u8], 4000))

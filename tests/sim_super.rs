@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use egd::NodeId;
 use egd::config::{GraphSettings, PrivateKey, SuperPeer};
@@ -23,22 +23,8 @@ use egd::sim::{HostId, Link, Sim, SimEdge, SimSuper};
 use egd::wire::control::{Body, Control};
 use egd_routing::NextHopTable;
 
-#[allow(clippy::disallowed_methods)] // the simulation's origin; only differences matter
-fn origin() -> Instant {
-    Instant::now()
-}
-
-fn n(v: u16) -> NodeId {
-    NodeId::new(v).unwrap()
-}
-
-fn ms(v: u64) -> Duration {
-    Duration::from_millis(v)
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
+mod sim_common;
+use sim_common::{ms, n, origin, secs};
 
 fn edge_addr(id: u16) -> SocketAddr {
     SocketAddr::from(([10, 0, 0, id as u8], 3000 + id))
