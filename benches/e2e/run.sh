@@ -98,6 +98,7 @@ DIR_LIST=fwd
 UDP64=0
 TEST_LIST=""
 EGD_BIN=""
+EGD_ALT_BIN=""
 PROFILE=0
 INSTALL=1
 OUT=""
@@ -120,6 +121,10 @@ usage: sudo $0 [options]
   --time S         seconds per test, omitted ones included (default $DURATION)
   --omit S         seconds not measured at the start (iperf3 -O; default $OMIT)
   --egd PATH       use this egd binary instead of building the release one
+  --egd-alt PATH   add implementation egd-alt: egd run from this other binary
+                   (e.g. main's release build), set up exactly like egd, so
+                   a change is measured against its base in the same run;
+                   the table gets an "egd ÷ egd-alt" column
   --no-install     skip benches/e2e/install.sh
   --profile        after the table, one more egd run (tcp1) per scenario
                    under perf record on every egd process; reports in the
@@ -144,6 +149,7 @@ while (($#)); do
     --time) DURATION=$2; shift 2 ;;
     --omit) OMIT=$2; shift 2 ;;
     --egd) EGD_BIN=$2; shift 2 ;;
+    --egd-alt) EGD_ALT_BIN=$2; shift 2 ;;
     --no-install) INSTALL=0; shift ;;
     --profile) PROFILE=1; shift ;;
     --out) OUT=$2; shift 2 ;;
@@ -168,6 +174,11 @@ check_list() {
   done
 }
 
+if [[ -n $EGD_ALT_BIN ]]; then
+  [[ -x $EGD_ALT_BIN ]] || { echo "--egd-alt: $EGD_ALT_BIN is not an executable" >&2; exit 2; }
+  EGD_ALT_BIN=$(realpath "$EGD_ALT_BIN")
+  ALL_IMPLS=(veth egd egd-alt wireguard-go boringtun gotatun tinc)
+fi
 IMPLS=("${ALL_IMPLS[@]}")
 if [[ -n $ONLY ]]; then
   check_list implementation "$ONLY" "${ALL_IMPLS[@]}"
@@ -484,6 +495,11 @@ start_egd() {
   DEV_B=$(ifname eg b)
   wait_until 10 in_b sh -c "ip -4 addr show dev $DEV_B | grep -q 10.202.0.$b/" || return 1
   DST=10.202.0.$b
+}
+
+# egd-alt: egd's setup with the other binary (--egd-alt).
+start_egd-alt() {
+  EGD_BIN=$EGD_ALT_BIN start_egd
 }
 
 # The three userspace WireGuard implementations share everything but the
@@ -878,6 +894,7 @@ sessions=$((RUNS * ${#SCENARIOS[@]} * ${#IMPLS[@]}))
   echo "kernel: $(uname -r); cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo)"
   dirty=$(cd "$REPO" && git status --porcelain -- src uring ifaces routing Cargo.toml Cargo.lock 2>/dev/null | wc -l)
   echo "egd: ${EGD_BIN:-} (commit $(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null)$( ((dirty)) && echo ", $dirty uncommitted source files"))"
+  [[ -z $EGD_ALT_BIN ]] || echo "egd-alt: $EGD_ALT_BIN"
   echo "rounds: $RUNS; scenarios: ${SCENARIOS[*]}; implementations: ${IMPLS[*]}"
   echo "tests per tunnel: ${TESTS[*]}, ${DURATION}s each, first ${OMIT}s not measured"
   echo "cycle counters: $( ((CYCLES)) && echo "perf stat -e cycles" || echo "not supported (CPU time from schedstat only)")"

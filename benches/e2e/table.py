@@ -33,6 +33,8 @@ TARGETS = [
     ("egd ÷ gotatun", "gotatun", 2.0, False),
     ("egd ÷ tinc", "tinc", 5.0, False),
 ]
+# run.sh --egd-alt: egd against another build of itself (no target).
+ALT = ("egd ÷ egd-alt", "egd-alt", None, False)
 RELAY_TARGET = 0.7
 
 
@@ -117,7 +119,8 @@ def main(path: str) -> None:
         return fnum(x / 1000) if test == "udp64" else fnum(x)
 
     # 1. The matrix.
-    head = ["scenario", "test", "unit"] + impls + [t[0] for t in TARGETS]
+    columns = TARGETS + ([ALT] if "egd-alt" in impls else [])
+    head = ["scenario", "test", "unit"] + impls + [t[0] for t in columns]
     if has_relay:
         head.append("egd relay ÷ direct")
     print("| " + " | ".join(head) + " |")
@@ -139,7 +142,7 @@ def main(path: str) -> None:
                     text += f" [{len(c.value)}/{c.runs} ok]"
                 row.append(text)
         egd = cells[(scen, test)].get("egd")
-        for _, other, target, tcp_only in TARGETS:
+        for _, other, target, tcp_only in columns:
             ratios = paired(egd, cells[(scen, test)].get(other))
             use = None if tcp_only and test == "udp64" else target
             row.append(ratio_text(ratios, use))
