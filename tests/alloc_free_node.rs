@@ -6,59 +6,21 @@
 //! other test thread allocates meanwhile.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod node_pair;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use egd::NodeId;
-use egd::keys::{private_key_from_random, public_key};
-use egd::node::{Node, NodeConfig, PeerConfig};
-use egd_routing::NextHopTable;
+use egd::keys::private_key_from_random;
+use egd::node::Node;
+use node_pair::{addr, origin};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
 
-#[allow(clippy::disallowed_methods)] // a test's origin instant
-fn origin() -> Instant {
-    Instant::now()
-}
-
 fn node(me: u16, other: u16, now: Instant) -> Node {
-    let key = |i: u16| private_key_from_random([i as u8; 32]);
-    let mut table = NextHopTable::new();
-    table.insert(
-        NodeId::new(1).unwrap(),
-        NodeId::new(2).unwrap(),
-        NodeId::new(2).unwrap(),
-    );
-    table.insert(
-        NodeId::new(2).unwrap(),
-        NodeId::new(1).unwrap(),
-        NodeId::new(1).unwrap(),
-    );
-    let cfg = NodeConfig {
-        id: NodeId::new(me).unwrap(),
-        private_key: key(me),
-        peers: vec![PeerConfig {
-            id: NodeId::new(other).unwrap(),
-            public_key: public_key(&key(other)),
-            preshared_key: None,
-            endpoint: Some(addr(other)),
-            is_static: true,
-            persistent_keepalive: None,
-        }],
-        default_ttl: 200,
-        l2_fib_timeout: Duration::from_secs(3600),
-        max_frame_len: 1514,
-        next_hops: table,
-        dup_check_timeout: Duration::from_secs(40),
-        ping_interval: None,
-    };
-    Node::new(cfg, [me as u8; 32], now, Duration::from_secs(1_767_225_600))
-}
-
-fn addr(node: u16) -> SocketAddr {
-    SocketAddr::from(([192, 0, 2, node as u8], 3000 + node))
+    node_pair::node(me, other, now, |i| private_key_from_random([i as u8; 32]))
 }
 
 /// Moves every datagram `from` has queued into `to`; returns frames `to`

@@ -6,57 +6,24 @@
 //! datagram is counted under a drop reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+mod node_pair;
 
-use egd::NodeId;
-use egd::keys::{private_key_from_random, public_key};
-use egd::node::{Node, NodeConfig, PeerConfig};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use egd::keys::private_key_from_random;
+use egd::node::Node;
 use egd::noise::kdf::{hash, mac};
 use egd::session::constants::{HANDSHAKE_BUDGET, LABEL_MAC1};
 use egd::wg::DropReason;
-use egd_routing::NextHopTable;
-
-#[allow(clippy::disallowed_methods)] // a test's origin instant
-fn origin() -> Instant {
-    Instant::now()
-}
-
-fn id(n: u16) -> NodeId {
-    NodeId::new(n).unwrap()
-}
+use node_pair::{addr, id, origin};
 
 fn key(n: u16) -> egd::config::PrivateKey {
     private_key_from_random([n as u8 + 90; 32])
 }
 
-fn addr(n: u16) -> SocketAddr {
-    SocketAddr::from(([192, 0, 2, n as u8], 3000 + n))
-}
-
 fn node(me: u16, other: u16, now: Instant) -> Node {
-    let mut table = NextHopTable::new();
-    table.insert(id(1), id(2), id(2));
-    table.insert(id(2), id(1), id(1));
-    let cfg = NodeConfig {
-        id: id(me),
-        private_key: key(me),
-        peers: vec![PeerConfig {
-            id: id(other),
-            public_key: public_key(&key(other)),
-            preshared_key: None,
-            endpoint: Some(addr(other)),
-            is_static: true,
-            persistent_keepalive: None,
-        }],
-        default_ttl: 200,
-        l2_fib_timeout: Duration::from_secs(3600),
-        max_frame_len: 1514,
-        next_hops: table,
-        dup_check_timeout: Duration::from_secs(40),
-        ping_interval: None,
-    };
-    Node::new(cfg, [me as u8; 32], now, Duration::from_secs(1_767_225_600))
+    node_pair::node(me, other, now, key)
 }
 
 /// Every datagram `from` queued, handed to `to`.

@@ -13,14 +13,14 @@ use egd::NodeId;
 use egd::config::GraphSettings;
 use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::keys::public_key;
-use egd::node::{Node, NodeConfig, PeerConfig};
+use egd::node::{Node, PeerConfig};
 use egd::sim::{HostId, Link, Sim, SimP2p};
 use egd_routing::{DenseGraph, Latency, NextHopTable, solve};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
 mod sim_common;
-use sim_common::{addr, key, ms, n, origin, secs};
+use sim_common::{addr, key, ms, n, node_config, p2p_peers, secs, sim_without_links};
 
 const PING: Duration = Duration::from_secs(1);
 
@@ -51,12 +51,7 @@ struct Mesh {
 
 impl Mesh {
     fn new(seed: u64) -> Mesh {
-        let mut sim = Sim::new(seed, origin());
-        // No link unless set: only configured neighbours can reach each other.
-        sim.set_default_link(Link {
-            up: false,
-            ..Link::default()
-        });
+        let sim = sim_without_links(seed);
         Mesh {
             sim,
             hosts: Vec::new(),
@@ -71,28 +66,7 @@ impl Mesh {
     /// Adds edge `id` knowing `neighbours` (keys and endpoints, as a P2P
     /// config's `Peers:` does).
     fn add(&mut self, id: u16, neighbours: &[u16]) {
-        let peers = neighbours
-            .iter()
-            .map(|o| PeerConfig {
-                id: n(*o),
-                public_key: public_key(&key(*o)),
-                preshared_key: None,
-                endpoint: Some(addr(*o)),
-                is_static: false,
-                persistent_keepalive: None,
-            })
-            .collect();
-        let cfg = NodeConfig {
-            id: n(id),
-            private_key: key(id),
-            peers,
-            default_ttl: 64,
-            l2_fib_timeout: secs(3600),
-            max_frame_len: 1418,
-            next_hops: NextHopTable::new(),
-            dup_check_timeout: secs(40),
-            ping_interval: Some(PING),
-        };
+        let cfg = node_config(id, p2p_peers(neighbours), PING);
         let seed = self.sim.seed32();
         let h = self
             .sim

@@ -22,30 +22,26 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
 use egd::NodeId;
-use egd::config::{GraphSettings, PrivateKey, SuperPeer};
+use egd::config::{GraphSettings, SuperPeer};
 use egd::control::edge_sync::{EdgeSync, EdgeSyncConfig};
 use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::control::super_core::{Params, SuperCore, SuperCoreConfig};
-use egd::keys::{private_key_from_random, public_key};
-use egd::node::{CostWeights, LOSS_SIGMAS, LOSS_WINDOW, Node, NodeConfig, NodeEvent, PeerConfig};
-use egd::sim::{HostId, Link, Sim, SimEdge, SimP2p, SimSuper};
-use egd_routing::{DenseGraph, Latency, NextHopTable, Solution, solve};
+use egd::keys::public_key;
+use egd::node::{CostWeights, LOSS_SIGMAS, LOSS_WINDOW, Node, NodeEvent};
+use egd::sim::{HostId, Link, Sim, SimEdge, SimP2p};
+use egd_routing::{DenseGraph, Latency, Solution, solve};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
 mod sim_common;
-use sim_common::{addr, key, ms, n, origin, secs};
-
-const SUPER_ADDR: ([u8; 4], u16) = ([10, 0, 0, 254], 3456);
-
-fn super_key() -> PrivateKey {
-    private_key_from_random([200; 32])
-}
+use sim_common::{
+    add_supernode, addr, frame, key, ms, n, node_config, p2p_peers, secs, sim_without_links,
+    super_key, supernode_peer,
+};
 
 /// `AdditionalCost` of every edge.
 const ADDITIONAL_COST_MS: u64 = 1;
@@ -145,12 +141,7 @@ struct Mesh {
 
 impl Mesh {
     fn new(seed: u64) -> Mesh {
-        let mut sim = Sim::new(seed, origin());
-        // No link unless set: only configured neighbours can reach each other.
-        sim.set_default_link(Link {
-            up: false,
-            ..Link::default()
-        });
+        let sim = sim_without_links(seed);
         Mesh {
             sim,
             hosts: Vec::new(),
@@ -178,29 +169,7 @@ impl Mesh {
             })
             .collect();
         let core = SuperCore::new(cfg, peers, mesh.sim.now());
-        let sim_super = SimSuper::new(core);
-        let core = sim_super.core.clone();
-        let node_cfg = NodeConfig {
-            id: NodeId::SUPERNODE,
-            private_key: super_key(),
-            peers: Vec::new(),
-            default_ttl: 200,
-            l2_fib_timeout: secs(3600),
-            max_frame_len: 1418,
-            next_hops: NextHopTable::new(),
-            dup_check_timeout: secs(40),
-            ping_interval: None,
-        };
-        let seed = mesh.sim.seed32();
-        let sup = mesh.sim.add_host(
-            SocketAddr::from(SUPER_ADDR),
-            Duration::ZERO,
-            false,
-            |now, unix| Node::new(node_cfg, seed, now, unix),
-        );
-        mesh.sim.set_controller(sup, Box::new(sim_super));
-        mesh.sim
-            .with_controller(sup, |c, node, now| c.on_timeout(now, Duration::ZERO, node));
+        let (sup, core) = add_supernode(&mut mesh.sim, core);
         mesh.core = Some(core);
         mesh.sup = Some(sup);
         mesh
@@ -210,33 +179,11 @@ impl Mesh {
         self.hosts.iter().find(|(i, _)| *i == id).unwrap().1
     }
 
-    fn node_config(id: u16, peers: Vec<PeerConfig>, ping: Duration) -> NodeConfig {
-        NodeConfig {
-            id: n(id),
-            private_key: key(id),
-            peers,
-            default_ttl: 64,
-            l2_fib_timeout: secs(3600),
-            max_frame_len: 1418,
-            next_hops: NextHopTable::new(),
-            dup_check_timeout: secs(40),
-            ping_interval: Some(ping),
-        }
-    }
-
     /// A super-mode edge, its wall clock `offset_ms` off true time; the
     /// supernode link is 2 ms each way, without loss (the control path;
     /// the routing links are what is measured).
     fn add_super_edge(&mut self, id: u16, offset_ms: i64) {
-        let sup_peer = PeerConfig {
-            id: NodeId::SUPERNODE,
-            public_key: public_key(&super_key()),
-            preshared_key: None,
-            endpoint: Some(SocketAddr::from(SUPER_ADDR)),
-            is_static: true,
-            persistent_keepalive: None,
-        };
-        let cfg = Self::node_config(id, vec![sup_peer], secs(15));
+        let cfg = node_config(id, vec![supernode_peer()], secs(15));
         let seed = self.sim.seed32();
         let h = self.sim.add_host(
             addr(id),
@@ -267,18 +214,7 @@ impl Mesh {
 
     /// A P2P edge knowing `neighbours` (as a P2P config's `Peers:`).
     fn add_p2p_edge(&mut self, id: u16, neighbours: &[u16], offset_ms: i64, dead_band: bool) {
-        let peers = neighbours
-            .iter()
-            .map(|o| PeerConfig {
-                id: n(*o),
-                public_key: public_key(&key(*o)),
-                preshared_key: None,
-                endpoint: Some(addr(*o)),
-                is_static: false,
-                persistent_keepalive: None,
-            })
-            .collect();
-        let cfg = Self::node_config(id, peers, secs(1));
+        let cfg = node_config(id, p2p_peers(neighbours), secs(1));
         let seed = self.sim.seed32();
         let h = self.sim.add_host(
             addr(id),
@@ -576,20 +512,6 @@ fn any_link_a_flow_uses_is_routed_around_within_a_second_with_default_settings()
         );
     }
     eprintln!("worst: {worst_lost} frames lost (≤ {} ms)", worst_lost * 50);
-}
-
-fn mac_of(node: u16) -> [u8; 6] {
-    let b = node.to_be_bytes();
-    [0x02, 0xbb, 0xcc, 0xdd, b[0], b[1]]
-}
-
-fn frame(from: u16, to: u16) -> Vec<u8> {
-    let mut f = Vec::new();
-    f.extend_from_slice(&mac_of(to));
-    f.extend_from_slice(&mac_of(from));
-    f.extend_from_slice(&[0x88, 0xb5]);
-    f.extend_from_slice(b"probe frame payload");
-    f
 }
 
 /// 1 → {2, 3} → 4: 20 + 20 ms against 20 + 21 ms (2.4 % apart) in both

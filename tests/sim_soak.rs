@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
 mod sim_common;
-use sim_common::{ms, n, origin, secs};
+use sim_common::{ms, n, secs, sim_without_links};
 
 fn addr(id: u16) -> SocketAddr {
     SocketAddr::from(([10, 2, (id >> 8) as u8, id as u8], 4000))
@@ -134,11 +134,7 @@ struct Soak {
 
 impl Soak {
     fn new(seed: u64) -> Soak {
-        let mut sim = Sim::new(seed, origin());
-        sim.set_default_link(Link {
-            up: false,
-            ..Link::default()
-        });
+        let sim = sim_without_links(seed);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut pairs = BTreeMap::new();
         for a in 1..=NODES {

@@ -18,22 +18,16 @@ use egd::control::edge_sync::{EdgeSync, EdgeSyncConfig};
 use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::control::super_core::{Params, SuperCore, SuperCoreConfig, shutdown_code};
 use egd::keys::{private_key_from_random, public_key};
-use egd::node::{Node, NodeConfig, PeerConfig};
-use egd::sim::{HostId, Link, Sim, SimEdge, SimSuper};
+use egd::node::{Node, NodeConfig};
+use egd::sim::{HostId, Link, Sim, SimEdge};
 use egd::wire::control::{Body, Control};
 use egd_routing::NextHopTable;
 
 mod sim_common;
-use sim_common::{ms, n, origin, secs};
+use sim_common::{add_supernode, frame, ms, n, origin, secs, super_key, supernode_peer};
 
 fn edge_addr(id: u16) -> SocketAddr {
     SocketAddr::from(([10, 0, 0, id as u8], 3000 + id))
-}
-
-const SUPER_ADDR: ([u8; 4], u16) = ([10, 0, 0, 254], 3456);
-
-fn super_key() -> PrivateKey {
-    private_key_from_random([200; 32])
 }
 
 fn edge_key(id: u16) -> PrivateKey {
@@ -99,28 +93,7 @@ impl Net {
             ids.iter().map(|i| super_peer(*i)).collect(),
             sim.now(),
         );
-        let sim_super = SimSuper::new(core);
-        let core = sim_super.core.clone();
-        let cfg = NodeConfig {
-            id: NodeId::SUPERNODE,
-            private_key: super_key(),
-            peers: Vec::new(),
-            default_ttl: 200,
-            l2_fib_timeout: secs(3600),
-            max_frame_len: 1418,
-            next_hops: NextHopTable::new(),
-            dup_check_timeout: secs(40),
-            ping_interval: None,
-        };
-        let seed = sim.seed32();
-        let sup = sim.add_host(
-            SocketAddr::from(SUPER_ADDR),
-            Duration::ZERO,
-            false,
-            |now, unix| Node::new(cfg, seed, now, unix),
-        );
-        sim.set_controller(sup, Box::new(sim_super));
-        sim.with_controller(sup, |c, node, now| c.on_timeout(now, Duration::ZERO, node));
+        let (sup, core) = add_supernode(&mut sim, core);
         let mut net = Net {
             sim,
             sup,
@@ -140,14 +113,7 @@ impl Net {
         let cfg = NodeConfig {
             id: n(id),
             private_key: edge_key(key_of),
-            peers: vec![PeerConfig {
-                id: NodeId::SUPERNODE,
-                public_key: public_key(&super_key()),
-                preshared_key: None,
-                endpoint: Some(SocketAddr::from(SUPER_ADDR)),
-                is_static: true,
-                persistent_keepalive: None,
-            }],
+            peers: vec![supernode_peer()],
             default_ttl: 200,
             l2_fib_timeout: secs(3600),
             max_frame_len: 1418,
@@ -260,20 +226,6 @@ fn swapped(net: &mut Net) {
     net.delay(R2, B, 5);
     net.delay(B, R1, 5);
     net.delay(R1, A, 5);
-}
-
-fn mac_of(node: u16) -> [u8; 6] {
-    let b = node.to_be_bytes();
-    [0x02, 0xbb, 0xcc, 0xdd, b[0], b[1]]
-}
-
-fn frame(from: u16, to: u16) -> Vec<u8> {
-    let mut f = Vec::new();
-    f.extend_from_slice(&mac_of(to));
-    f.extend_from_slice(&mac_of(from));
-    f.extend_from_slice(&[0x88, 0xb5]);
-    f.extend_from_slice(b"probe frame payload");
-    f
 }
 
 /// Frames A→B and B→A (each side learns the other's MAC first), and the

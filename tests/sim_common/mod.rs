@@ -1,14 +1,25 @@
 //! Helpers shared by the simulated-network tests (tests/sim_*.rs): the
-//! virtual clock's origin, short constructors for ids and durations, and
-//! the deterministic addresses and keys of the mesh tests.
+//! virtual clock's origin, short constructors for ids and durations, the
+//! deterministic addresses and keys of the mesh tests, and the supernode
+//! host of the super-mode tests.
+//!
+//! How to use the supernode: build a `SuperCore`, [`add_supernode`] it to
+//! the `Sim` (it is started at once), and give each edge
+//! [`supernode_peer`] as its static peer.
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use egd::NodeId;
 use egd::config::PrivateKey;
-use egd::keys::private_key_from_random;
+use egd::control::super_core::SuperCore;
+use egd::keys::{private_key_from_random, public_key};
+use egd::node::{Node, NodeConfig, PeerConfig};
+use egd::sim::{HostId, Link, Sim, SimSuper};
+use egd_routing::NextHopTable;
 
 #[allow(clippy::disallowed_methods)] // the simulation's origin; only differences matter
 pub fn origin() -> Instant {
@@ -27,6 +38,17 @@ pub fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
+/// A simulation with no link unless set: only configured neighbours can
+/// reach each other.
+pub fn sim_without_links(seed: u64) -> Sim {
+    let mut sim = Sim::new(seed, origin());
+    sim.set_default_link(Link {
+        up: false,
+        ..Link::default()
+    });
+    sim
+}
+
 /// Node `id`'s underlay address in the mesh tests.
 pub fn addr(id: u16) -> SocketAddr {
     SocketAddr::from(([10, 1, (id >> 8) as u8, id as u8], 4000))
@@ -38,4 +60,99 @@ pub fn key(id: u16) -> PrivateKey {
     seed[..2].copy_from_slice(&id.to_be_bytes());
     seed[2] = 0x5a;
     private_key_from_random(seed)
+}
+
+/// The supernode's underlay address.
+pub const SUPER_ADDR: ([u8; 4], u16) = ([10, 0, 0, 254], 3456);
+
+pub fn super_key() -> PrivateKey {
+    private_key_from_random([200; 32])
+}
+
+/// The supernode as an edge's static peer.
+pub fn supernode_peer() -> PeerConfig {
+    PeerConfig {
+        id: NodeId::SUPERNODE,
+        public_key: public_key(&super_key()),
+        preshared_key: None,
+        endpoint: Some(SocketAddr::from(SUPER_ADDR)),
+        is_static: true,
+        persistent_keepalive: None,
+    }
+}
+
+/// Adds the supernode running `core` at [`SUPER_ADDR`] and starts it: its
+/// host and the core, shared with its controller.
+pub fn add_supernode(sim: &mut Sim, core: SuperCore) -> (HostId, Rc<RefCell<SuperCore>>) {
+    let sim_super = SimSuper::new(core);
+    let core = sim_super.core.clone();
+    let cfg = NodeConfig {
+        id: NodeId::SUPERNODE,
+        private_key: super_key(),
+        peers: Vec::new(),
+        default_ttl: 200,
+        l2_fib_timeout: secs(3600),
+        max_frame_len: 1418,
+        next_hops: NextHopTable::new(),
+        dup_check_timeout: secs(40),
+        ping_interval: None,
+    };
+    let seed = sim.seed32();
+    let sup = sim.add_host(
+        SocketAddr::from(SUPER_ADDR),
+        Duration::ZERO,
+        false,
+        |now, unix| Node::new(cfg, seed, now, unix),
+    );
+    sim.set_controller(sup, Box::new(sim_super));
+    sim.with_controller(sup, |c, node, now| c.on_timeout(now, Duration::ZERO, node));
+    (sup, core)
+}
+
+/// The MAC address of node `node`'s interface side in the routing tests.
+pub fn mac_of(node: u16) -> [u8; 6] {
+    let b = node.to_be_bytes();
+    [0x02, 0xbb, 0xcc, 0xdd, b[0], b[1]]
+}
+
+/// A probe frame from node `from`'s MAC to node `to`'s.
+pub fn frame(from: u16, to: u16) -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend_from_slice(&mac_of(to));
+    f.extend_from_slice(&mac_of(from));
+    f.extend_from_slice(&[0x88, 0xb5]);
+    f.extend_from_slice(b"probe frame payload");
+    f
+}
+
+/// Mesh node `id`'s config: its key from [`key`], `peers`, pings every
+/// `ping`, TTL 64, no table until one is solved or pushed.
+pub fn node_config(id: u16, peers: Vec<PeerConfig>, ping: Duration) -> NodeConfig {
+    NodeConfig {
+        id: n(id),
+        private_key: key(id),
+        peers,
+        default_ttl: 64,
+        l2_fib_timeout: secs(3600),
+        max_frame_len: 1418,
+        next_hops: NextHopTable::new(),
+        dup_check_timeout: secs(40),
+        ping_interval: Some(ping),
+    }
+}
+
+/// A P2P mesh node's `Peers:`: each of `neighbours` with its key and
+/// address, not static.
+pub fn p2p_peers(neighbours: &[u16]) -> Vec<PeerConfig> {
+    neighbours
+        .iter()
+        .map(|o| PeerConfig {
+            id: n(*o),
+            public_key: public_key(&key(*o)),
+            preshared_key: None,
+            endpoint: Some(addr(*o)),
+            is_static: false,
+            persistent_keepalive: None,
+        })
+        .collect()
 }
