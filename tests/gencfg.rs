@@ -12,12 +12,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::{TcpListener, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use common::http::sample;
+use common::loopback::{free_port, get_ok, logs};
 use common::procs::Proc;
 use common::wait_for;
 use egd::config::{Config, FileKind, load_file};
@@ -204,17 +205,6 @@ fn generated_static_tables_equal_solve_on_the_same_matrix() {
     );
 }
 
-/// A port free for both UDP and TCP on loopback right now.
-fn free_port() -> u16 {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 /// Fast timers, IPv4 only, a dummy interface: what the generator keeps
 /// from the templates.
 const EDGE_TEMPLATE: &str = "Interface:
@@ -264,33 +254,6 @@ GraphRecalculateSetting:
 UsePSKForInterEdge: true
 Peers: []
 ";
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(5)))
-        .build()
-        .new_agent()
-}
-
-fn http_get(url: &str, bearer: Option<&str>) -> Option<String> {
-    let mut req = agent().get(url);
-    if let Some(b) = bearer {
-        req = req.header("Authorization", format!("Bearer {b}"));
-    }
-    let mut r = req.call().ok()?;
-    (r.status().as_u16() == 200)
-        .then(|| r.body_mut().read_to_string().ok())
-        .flatten()
-}
-
-fn sample(metrics: &str, series: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(series))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-}
 
 #[test]
 fn a_generated_super_network_starts_and_converges() {
@@ -350,20 +313,10 @@ fn a_generated_super_network_starts_and_converges() {
         .zip(&metrics_ports)
         .map(|(f, m)| spawn(f, Some(*m)))
         .collect();
-    let report = || {
-        format!(
-            "supernode:\n{}\nedges:\n{}",
-            supernode.log(),
-            edges
-                .iter()
-                .map(Proc::log)
-                .collect::<Vec<_>>()
-                .join("\n---\n")
-        )
-    };
+    let report = || logs(&supernode, &edges);
     let state_url = format!("http://127.0.0.1:{port}/eg_net/eg_api/manage/super/state");
     let state = || -> Option<serde_json::Value> {
-        serde_json::from_str(&http_get(&state_url, Some(&secret))?).ok()
+        serde_json::from_str(&get_ok(&state_url, Some(&secret))?).ok()
     };
     // Every ordered pair of edges has a route in the supernode's table.
     let routed = wait_for(Duration::from_secs(40), || {
@@ -397,7 +350,7 @@ fn a_generated_super_network_starts_and_converges() {
         let url = format!("http://127.0.0.1:{m}/metrics");
         let others: Vec<u16> = ids.iter().copied().filter(|d| d != id).collect();
         let has_routes = wait_for(Duration::from_secs(20), || {
-            let text = http_get(&url, None)?;
+            let text = get_ok(&url, None)?;
             others
                 .iter()
                 .all(|d| {
@@ -409,7 +362,7 @@ fn a_generated_super_network_starts_and_converges() {
         assert!(
             has_routes.is_some(),
             "edge {id} routes to {others:?}: {}\n{}",
-            http_get(&url, None).unwrap_or_default(),
+            get_ok(&url, None).unwrap_or_default(),
             edges[i].log()
         );
     }

@@ -48,10 +48,10 @@ use std::time::Duration;
 
 use common::http::{metrics, sample};
 use common::linkemu::hostile_binary;
-use common::netns::Netns;
+use common::netns::{Netns, link};
 use common::procs::Proc;
-use common::relay::{self, StaticRelay, link};
-use common::{kernel_test_unavailable, wait_for};
+use common::relay::{self, StaticRelay};
+use common::{kernel_test_unavailable, tools_missing, wait_for};
 use egd::session::constants::HANDSHAKE_BUDGET;
 use egd::wg::DropReason;
 
@@ -357,19 +357,7 @@ fn target_args() -> Vec<String> {
 
 #[test]
 fn hostile_traffic_is_dropped_counted_and_costs_the_relayed_flow_nothing() {
-    if kernel_test_unavailable().is_some() {
-        return;
-    }
-    if std::process::Command::new("ping")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("EGD_REQUIRE_TOOLS").is_none(),
-            "ping is required"
-        );
-        eprintln!("skipped: ping not installed (deploy/test.sh installs it)");
+    if kernel_test_unavailable().is_some() || tools_missing(&["ping"]) {
         return;
     }
     let rate: f64 = std::env::var("EGD_HOSTILE_RATE")

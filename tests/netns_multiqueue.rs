@@ -15,10 +15,11 @@ mod common;
 use std::time::Duration;
 
 use common::http::{metrics, sample, series_of};
-use common::netns::{Netns, run};
+use common::netns::{Netns, assert_ping, link, tap_up};
 use common::procs::Proc;
-use common::{kernel_test_unavailable, wait_for};
-use egd::keys::{private_key_from_random, public_key};
+use common::static_edge::{StaticEdge, StaticPeer};
+use common::{kernel_test_unavailable, tools_missing, wait_for};
+use egd::keys::private_key_from_random;
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 const METRICS_PORT: u16 = 9377;
@@ -27,32 +28,23 @@ const METRICS_PORT: u16 = 9377;
 /// static peer.
 fn config(id: u16, peer: u16, endpoint: &str) -> String {
     let key = |n: u16| private_key_from_random([n as u8 * 11; 32]);
-    format!(
-        "Interface:
-  IType: tap
+    StaticEdge {
+        id,
+        name: format!("node{id}"),
+        interface: "  IType: tap
   Name: egd0
   MacAddrPrefix: 02:EF:00:00
   IPv4CIDR: 10.78.0.0/24
   MTU: 1400
-NodeID: {id}
-NodeName: node{id}
-PrivKey: {}
-ListenPort: {}
-LogLevel:
-  LogLevel: error
-NextHopTable:
-  1: {{2: 2}}
-  2: {{1: 1}}
-Peers:
-- NodeID: {peer}
-  PubKey: {}
-  EndPoint: {endpoint}
-  Static: true
 ",
-        key(id).to_base64(),
-        3100 + id,
-        public_key(&key(peer)).to_base64()
-    )
+        key: &key(id),
+        port: 3100 + id,
+        log_level: "error",
+        metrics: None,
+        next_hop_table: "  1: {2: 2}\n  2: {1: 1}\n",
+        peers: vec![StaticPeer::new(peer, &key(peer), endpoint.to_owned())],
+    }
+    .yaml()
 }
 
 /// The names of a process's threads.
@@ -101,28 +93,11 @@ fn iperf(ns: &Netns, args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn two_threads_carry_parallel_flows_both_ways() {
-    if kernel_test_unavailable().is_some() {
+    if kernel_test_unavailable().is_some() || tools_missing(&["ping", "iperf3"]) {
         return;
     }
-    for tool in ["ping", "iperf3"] {
-        if std::process::Command::new(tool).arg("-h").output().is_err() {
-            assert!(
-                std::env::var_os("EGD_REQUIRE_TOOLS").is_none(),
-                "{tool} is required"
-            );
-            eprintln!("skipped: {tool} not installed (deploy/test.sh installs it)");
-            return;
-        }
-    }
     let (a, b) = (Netns::new("mqa"), Netns::new("mqb"));
-    let (ea, eb) = ("mqa", "mqb");
-    run(std::process::Command::new("ip").args([
-        "link", "add", ea, "netns", &a.name, "type", "veth", "peer", eb, "netns", &b.name,
-    ]));
-    for (ns, dev, addr) in [(&a, ea, "10.0.7.1/24"), (&b, eb, "10.0.7.2/24")] {
-        run(ns.cmd("ip").args(["addr", "add", addr, "dev", dev]));
-        run(ns.cmd("ip").args(["link", "set", dev, "up"]));
-    }
+    link(&a, "10.0.7.1/24", &b, "10.0.7.2/24", "mq");
     let dir = tempfile::tempdir().unwrap();
     let nodes: Vec<Proc> = [
         (1u16, &a, config(1, 2, "10.0.7.2:3102")),
@@ -141,17 +116,11 @@ fn two_threads_carry_parallel_flows_both_ways() {
     })
     .collect();
     for ns in [&a, &b] {
-        let up = wait_for(Duration::from_secs(10), || {
-            let out = ns
-                .cmd("ip")
-                .args(["-4", "addr", "show", "dev", "egd0"])
-                .output()
-                .ok()?;
-            String::from_utf8_lossy(&out.stdout)
-                .contains("10.78.0.")
-                .then_some(())
-        });
-        assert!(up.is_some(), "{}: the tap has its address", ns.name);
+        assert!(
+            tap_up(ns, "10.78.0."),
+            "{}: the tap has its address",
+            ns.name
+        );
         // A multi-queue tap: one queue per thread.
         let out = ns
             .cmd("ls")
@@ -184,17 +153,7 @@ fn two_threads_carry_parallel_flows_both_ways() {
         })
         .collect();
 
-    let ping = a
-        .cmd("ping")
-        .args(["-c", "3", "-W", "5", "-i", "0.2", "10.78.0.2"])
-        .output()
-        .unwrap();
-    assert!(
-        ping.status.success(),
-        "ping A→B: {}{}",
-        String::from_utf8_lossy(&ping.stdout),
-        String::from_utf8_lossy(&ping.stderr)
-    );
+    assert_ping(&a, "10.78.0.2", "ping A→B");
 
     let mut server = b.cmd("iperf3");
     server.args(["-s", "-B", "10.78.0.2"]);

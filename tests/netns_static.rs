@@ -13,10 +13,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::kernel_test_unavailable;
-use common::netns::Netns;
+use common::netns::{Netns, assert_ping};
 use common::procs::Proc;
 use common::relay::StaticRelay;
+use common::{kernel_test_unavailable, tools_missing};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 
@@ -47,18 +47,8 @@ fn ping_and_iperf_across_a_relay_without_tap_offloads() {
 }
 
 fn relay(offload: bool) {
-    if kernel_test_unavailable().is_some() {
+    if kernel_test_unavailable().is_some() || tools_missing(&["ping", "iperf3"]) {
         return;
-    }
-    for tool in ["ping", "iperf3"] {
-        if std::process::Command::new(tool).arg("-h").output().is_err() {
-            assert!(
-                std::env::var_os("EGD_REQUIRE_TOOLS").is_none(),
-                "{tool} is required"
-            );
-            eprintln!("skipped: {tool} not installed (deploy/test.sh installs it)");
-            return;
-        }
     }
     let mut relay = StaticRelay::new();
     let dir = tempfile::tempdir().unwrap();
@@ -67,17 +57,7 @@ fn relay(offload: bool) {
     relay.wait_tap();
     let (a, b) = (&relay.a, &relay.b);
 
-    let ping = a
-        .cmd("ping")
-        .args(["-c", "3", "-W", "5", "-i", "0.2", "10.77.0.3"])
-        .output()
-        .unwrap();
-    assert!(
-        ping.status.success(),
-        "ping A→B through R: {}{}",
-        String::from_utf8_lossy(&ping.stdout),
-        String::from_utf8_lossy(&ping.stderr)
-    );
+    assert_ping(a, "10.77.0.3", "ping A→B through R");
 
     let mut server = b.cmd("iperf3");
     server.args(["-s", "-1", "-B", "10.77.0.3"]);

@@ -99,15 +99,14 @@ fn static_edges_with_known_public_endpoints_cross_two_nats() {
 
 // ---------------------------------------------------------------- 2, 3. asymmetric relays
 
-/// The asymmetric scenario in super mode: converge, check a ping flow, swap
-/// the delays through the emulators' control sockets, converge again and
-/// check again.
-fn asymmetric_relays_in_super_mode(clock_offsets_ms: [i64; 4]) {
+/// The asymmetric scenario: converge, check a ping flow, swap the delays
+/// through the emulators' control sockets, converge again and check again.
+fn asymmetric_relays(routing: MeshRouting, clock_offsets_ms: [i64; 4]) {
     let _serial = serial();
     if kernel_test_unavailable().is_some() || tools_missing(&["ping", "nft"]) {
         return;
     }
-    let mut mesh = Mesh::start(MeshRouting::Super, clock_offsets_ms);
+    let mut mesh = Mesh::start(routing, clock_offsets_ms);
     for phase in [Phase::First, Phase::Swapped] {
         if phase == Phase::Swapped {
             mesh.set_delays(phase);
@@ -119,7 +118,7 @@ fn asymmetric_relays_in_super_mode(clock_offsets_ms: [i64; 4]) {
 
 #[test]
 fn a_to_b_and_b_to_a_take_different_relays_and_follow_delay_changes() {
-    asymmetric_relays_in_super_mode([0; 4]);
+    asymmetric_relays(MeshRouting::Super, [0; 4]);
 }
 
 /// Fast failover for real: during a `ping -i 0.05` flow the link A→R1 the
@@ -151,25 +150,14 @@ fn a_dead_link_costs_at_most_a_second_of_a_ping_flow() {
 /// graph from the flooded reports.
 #[test]
 fn p2p_edges_route_each_direction_through_its_own_relay() {
-    let _serial = serial();
-    if kernel_test_unavailable().is_some() || tools_missing(&["ping", "nft"]) {
-        return;
-    }
-    let mut mesh = Mesh::start(MeshRouting::P2p, [0, 0, 0, 0]);
-    for phase in [Phase::First, Phase::Swapped] {
-        if phase == Phase::Swapped {
-            mesh.set_delays(phase);
-        }
-        mesh.await_routes(phase);
-        mesh.check_flow(phase);
-    }
+    asymmetric_relays(MeshRouting::P2p, [0, 0, 0, 0]);
 }
 
 #[test]
 fn clock_offsets_of_seconds_do_not_change_the_chosen_relays() {
     // A and R2 run 3 s ahead, B and R1 3 s behind: A→R1 then measures
     // 10 ms − 6 s, R1→B 10 ms, A→B 80 ms − 6 s.
-    asymmetric_relays_in_super_mode([3000, -3000, -3000, 3000]);
+    asymmetric_relays(MeshRouting::Super, [3000, -3000, -3000, 3000]);
 }
 
 /// The same underlay with static tables that encode the first phase's

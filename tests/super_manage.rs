@@ -10,195 +10,105 @@
 
 mod common;
 
-use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::loopback::{self, free_port, logs, write};
 use common::procs::Proc;
+use common::supernode::{Passwords, SuperPeer, Supernode};
 use common::wait_for;
 use egd::keys::{private_key_from_random, public_key};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 const PREFIX: &str = "/egd_test/api";
 
-/// A port free for both UDP and TCP on loopback right now.
-fn free_port() -> u16 {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 fn key(n: u8) -> egd::config::PrivateKey {
     private_key_from_random([n.wrapping_mul(13).wrapping_add(1); 32])
 }
 
-struct Ports {
-    udp: u16,
-    api: u16,
+const PASSWORDS: Passwords<'static> = Passwords {
+    show_state: "show-secret",
+    add_peer: "add-secret",
+    del_peer: "del-secret",
+    update_peer: "upd-secret",
+    update_super: "sup-secret",
+};
+
+/// The supernode on two free ports, its keys 200 and 201.
+fn network() -> Supernode {
+    Supernode::new(free_port(), free_port(), PREFIX, [&key(200), &key(201)], 6)
 }
 
-fn super_yaml(p: &Ports, peers: &[u8]) -> String {
-    let mut peer_yaml = String::new();
-    for id in peers {
-        peer_yaml.push_str(&format!(
-            "- NodeID: {id}\n  Name: edge{id}\n  PubKey: {}\n  PSKey: \"\"\n  AdditionalCost: 1\n  SkipLocalIP: true\n  EndPoint: \"\"\n",
-            public_key(&key(*id)).to_base64()
-        ));
-    }
-    format!(
-        "NodeName: super
-PrivKeyV4: {}
-PrivKeyV6: {}
-ListenPort: {udp}
-ListenPort_EdgeAPI: \"{api}\"
-ListenPort_ManageAPI: \"{api}\"
-API_Prefix: {PREFIX}
-RePushConfigInterval: 1
-HttpPostInterval: 1
-PeerAliveTimeout: 6
-SendPingInterval: 1
-DampingFilterRadius: 0
-DisabledAf:
-  IPv6: true
-LogLevel:
-  LogLevel: info
-Passwords:
-  ShowState: show-secret
-  AddPeer: add-secret
-  DelPeer: del-secret
-  UpdatePeer: upd-secret
-  UpdateSuper: sup-secret
-GraphRecalculateSetting:
-  JitterTolerance: 5
-  JitterToleranceMultiplier: 1
-  TimeoutCheckInterval: 1
-  RecalculateCoolDown: 1
-EdgeTemplate: template.yaml
-UsePSKForInterEdge: true
-Peers:
-{peer_yaml}",
-        key(200).to_base64(),
-        key(201).to_base64(),
-        udp = p.udp,
-        api = p.api,
-    )
+fn super_yaml(p: &Supernode, peers: &[u8]) -> String {
+    let peers: Vec<SuperPeer> = peers
+        .iter()
+        .map(|&id| SuperPeer {
+            id,
+            name: format!("edge{id}"),
+            public_key: public_key(&key(id)).to_base64(),
+            psk: "\"\"".to_owned(),
+        })
+        .collect();
+    p.config(&PASSWORDS, &peers, "EdgeTemplate: template.yaml\n")
 }
 
 /// An edge config in super mode on loopback (also the template, with the
 /// placeholder key).
-fn edge_yaml(p: &Ports, id: u8, private_key: &str) -> String {
-    format!(
-        "Interface:
-  IType: dummy
-  Name: egd-t{id}
-  MTU: 1400
-NodeID: {id}
-NodeName: edge{id}
-PrivKey: {private_key}
-ListenPort: 0
-DisabledAf:
-  IPv6: true
-LogLevel:
-  LogLevel: info
-DynamicRoute:
-  SendPingInterval: 1
-  PeerAliveTimeout: 6
-  ConnNextTry: 1
-  SaveNewPeers: false
-  SuperNode:
-    UseSuperNode: true
-    EndpointV4: 127.0.0.1:{udp}
-    PubKeyV4: {}
-    EndpointV6: \"\"
-    PubKeyV6: {}
-    EndpointEdgeAPIUrl: http://127.0.0.1:{api}{PREFIX}
-    SkipLocalIP: true
-Peers: []
-",
-        public_key(&key(200)).to_base64(),
-        public_key(&key(201)).to_base64(),
-        udp = p.udp,
-        api = p.api,
+fn edge_yaml(p: &Supernode, id: u8, private_key: &str) -> String {
+    p.edge(
+        id,
+        &format!("egd-t{id}"),
+        &format!("edge{id}"),
+        private_key,
+        None,
     )
 }
 
 fn spawn(config: &Path) -> Proc {
-    let mut cmd = Command::new(EGD);
-    cmd.args(["--config"]).arg(config).args(["--bind", "std"]);
-    Proc::spawn(cmd)
-}
-
-fn url(p: &Ports, path: &str) -> String {
-    format!("http://127.0.0.1:{}{PREFIX}/{path}", p.api)
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(5)))
-        .build()
-        .new_agent()
+    loopback::spawn(EGD, &["--bind", "std"], config)
 }
 
 /// (status, body) of a GET.
-fn get(p: &Ports, path: &str, bearer: Option<&str>) -> (u16, String) {
-    let mut req = agent().get(url(p, path));
-    if let Some(b) = bearer {
-        req = req.header("Authorization", format!("Bearer {b}"));
-    }
-    match req.call() {
-        Ok(mut r) => (
-            r.status().as_u16(),
-            r.body_mut().read_to_string().unwrap_or_default(),
-        ),
-        Err(e) => (0, e.to_string()),
-    }
+fn get(p: &Supernode, path: &str, bearer: Option<&str>) -> (u16, String) {
+    loopback::get(&p.url(path), bearer)
 }
 
 /// (status, body) of a form POST.
-fn post(p: &Ports, path: &str, bearer: Option<&str>, form: &[(&str, &str)]) -> (u16, String) {
-    let mut req = agent().post(url(p, path));
-    if let Some(b) = bearer {
-        req = req.header("Authorization", format!("Bearer {b}"));
-    }
-    match req.send_form(form.iter().copied()) {
-        Ok(mut r) => (
-            r.status().as_u16(),
-            r.body_mut().read_to_string().unwrap_or_default(),
-        ),
-        Err(e) => (0, e.to_string()),
-    }
+fn post(p: &Supernode, path: &str, bearer: Option<&str>, form: &[(&str, &str)]) -> (u16, String) {
+    loopback::post(&p.url(path), bearer, form)
 }
 
-fn state(p: &Ports) -> serde_json::Value {
+fn state(p: &Supernode) -> serde_json::Value {
     let (status, body) = get(p, "manage/super/state", Some("show-secret"));
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }
 
-fn online(p: &Ports, id: u8) -> bool {
+fn online(p: &Supernode, id: u8) -> bool {
     state(p)["PeerInfo"][id.to_string()]["Online"] == serde_json::Value::Bool(true)
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+/// `egd --check --config PATH` accepts the file.
+fn assert_loads(path: &Path) {
+    let check = Command::new(EGD)
+        .arg("--check")
+        .arg("--config")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 }
 
 #[test]
 fn the_manage_api_changes_a_running_network() {
     let dir = tempfile::tempdir().unwrap();
-    let ports = Ports {
-        udp: free_port(),
-        api: free_port(),
-    };
-    let p = &ports;
+    let net = network();
+    let p = &net;
     write(
         dir.path(),
         "template.yaml",
@@ -217,13 +127,6 @@ fn the_manage_api_changes_a_running_network() {
         })
         .collect();
     let mut edges: Vec<Proc> = edge_paths.iter().map(|e| spawn(e)).collect();
-    let report = |s: &Proc, e: &[Proc]| {
-        format!(
-            "supernode:\n{}\nedges:\n{}",
-            s.log(),
-            e.iter().map(Proc::log).collect::<Vec<_>>().join("\n---\n")
-        )
-    };
     let up = wait_for(Duration::from_secs(20), || {
         (get(p, "manage/super/state", Some("show-secret")).0 == 200 && online(p, 1) && online(p, 2))
             .then_some(())
@@ -231,7 +134,7 @@ fn the_manage_api_changes_a_running_network() {
     assert!(
         up.is_some(),
         "edges 1 and 2 register\n{}",
-        report(&supernode, &edges)
+        logs(&supernode, &edges)
     );
 
     // Secrets: wrong or missing → 401, via query or Bearer → 200.
@@ -272,17 +175,7 @@ fn the_manage_api_changes_a_running_network() {
     assert!(yaml.contains("Your_Private_Key"), "{yaml}");
     let yaml = yaml.replace("Your_Private_Key", &new_key.to_base64());
     let edge3_path = write(dir.path(), "edge3.yaml", &yaml);
-    let check = Command::new(EGD)
-        .arg("--check")
-        .arg("--config")
-        .arg(&edge3_path)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    assert_loads(&edge3_path);
     edges.push(spawn(&edge3_path));
     let joined = wait_for(Duration::from_secs(20), || {
         let s = state(p);
@@ -295,22 +188,12 @@ fn the_manage_api_changes_a_running_network() {
         joined.is_some(),
         "edge 3 joins and gets routes: {}\n{}",
         state(p),
-        report(&supernode, &edges)
+        logs(&supernode, &edges)
     );
     // SaveNewPeers: the supernode's file lists the new peer and still loads.
     let saved = std::fs::read_to_string(&super_path).unwrap();
     assert!(saved.contains("NodeID: 3"), "{saved}");
-    let check = Command::new(EGD)
-        .arg("--check")
-        .arg("--config")
-        .arg(&super_path)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    assert_loads(&super_path);
 
     // Live updates.
     let (status, body) = post(
@@ -354,7 +237,7 @@ fn the_manage_api_changes_a_running_network() {
     assert!(
         back.is_some(),
         "every edge re-registers after a restart: {}",
-        report(&supernode, &edges)
+        logs(&supernode, &edges)
     );
 
     // peer/del with a wrong secret changes nothing; by the edge's own
@@ -392,11 +275,8 @@ fn the_manage_api_changes_a_running_network() {
 #[test]
 fn both_apis_serve_https_and_edges_trust_the_configured_ca() {
     let dir = tempfile::tempdir().unwrap();
-    let ports = Ports {
-        udp: free_port(),
-        api: free_port(),
-    };
-    let p = &ports;
+    let net = network();
+    let p = &net;
     let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
     write(dir.path(), "cert.pem", &ck.cert.pem());
     write(dir.path(), "key.pem", &ck.signing_key.serialize_pem());
@@ -459,13 +339,8 @@ fn both_apis_serve_https_and_edges_trust_the_configured_ca() {
     });
     assert!(
         routed.is_some(),
-        "edges register and fetch over https\n{}\n{}",
-        supernode.log(),
-        edges
-            .iter()
-            .map(Proc::log)
-            .collect::<Vec<_>>()
-            .join("\n---\n")
+        "edges register and fetch over https\n{}",
+        logs(&supernode, &edges)
     );
     assert!(
         edges[0].log().contains("next-hop table"),

@@ -16,12 +16,12 @@ mod common;
 #[path = "topology_page/webdriver.rs"]
 mod webdriver;
 
-use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::procs::Proc;
+use common::loopback::{self, free_port, get, get_ok, logs, write};
+use common::procs::{self, Proc};
+use common::supernode::{Passwords, SuperPeer, Supernode};
 use common::wait_for;
 use egd::config::PrivateKey;
 use egd::keys::{private_key_from_random, public_key};
@@ -35,17 +35,6 @@ const NAMES: [&str; 5] = ["alpha", "bravo", "charlie", "delta", "echo"];
 /// Edges 1–4 run; 5 is configured and never starts.
 const RUNNING: [u8; 4] = [1, 2, 3, 4];
 
-/// A port free for both UDP and TCP on loopback right now.
-fn free_port() -> u16 {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 fn key(n: u8) -> PrivateKey {
     private_key_from_random([n.wrapping_mul(29).wrapping_add(7); 32])
 }
@@ -58,136 +47,54 @@ fn name(id: u8) -> &'static str {
     NAMES[usize::from(id) - 1]
 }
 
-fn write(dir: &Path, file: &str, text: &str) -> PathBuf {
-    let path = dir.join(file);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn spawn(config: &Path) -> Proc {
-    let mut cmd = Command::new(EGD);
-    cmd.args(["--no-uapi", "--bind", "std", "--config"])
-        .arg(config);
-    Proc::spawn(cmd)
+    loopback::spawn(EGD, &["--no-uapi", "--bind", "std"], config)
 }
 
-fn super_yaml(udp: u16, api: u16) -> String {
-    let mut peers = String::new();
-    for id in 1..=5u8 {
-        peers.push_str(&format!(
-            "- NodeID: {id}\n  Name: {}\n  PubKey: {}\n  PSKey: {}\n  AdditionalCost: 1\n  SkipLocalIP: true\n  EndPoint: \"\"\n",
-            name(id),
-            public_key(&key(id)).to_base64(),
-            psk(id),
-        ));
-    }
-    let [add, del, upd, sup] = OTHER_PASSWORDS;
-    format!(
-        "NodeName: super
-PrivKeyV4: {}
-PrivKeyV6: {}
-ListenPort: {udp}
-ListenPort_EdgeAPI: \"{api}\"
-ListenPort_ManageAPI: \"{api}\"
-API_Prefix: {PREFIX}
-RePushConfigInterval: 1
-HttpPostInterval: 1
-PeerAliveTimeout: 4
-SendPingInterval: 1
-DampingFilterRadius: 0
-DisabledAf:
-  IPv6: true
-LogLevel:
-  LogLevel: info
-Passwords:
-  ShowState: {SHOW}
-  AddPeer: {add}
-  DelPeer: {del}
-  UpdatePeer: {upd}
-  UpdateSuper: {sup}
-GraphRecalculateSetting:
-  JitterTolerance: 5
-  JitterToleranceMultiplier: 1
-  TimeoutCheckInterval: 1
-  RecalculateCoolDown: 1
-  ManualLatency:
-    65535: {{65535: 30}}
-    1: {{2: 80, 3: 4}}
-    3: {{2: 4}}
-    2: {{1: 6}}
-UsePSKForInterEdge: true
-Peers:
-{peers}",
-        key(200).to_base64(),
-        key(201).to_base64(),
-    )
+/// The supernode on `udp` and `api`, its keys 200 and 201.
+fn network(udp: u16, api: u16) -> Supernode {
+    Supernode::new(udp, api, PREFIX, [&key(200), &key(201)], 4)
 }
 
-fn edge_yaml(id: u8, udp: u16, api: u16) -> String {
-    format!(
-        "Interface:
-  IType: dummy
-  Name: egd-topo{id}
-  MTU: 1400
-NodeID: {id}
-NodeName: {}
-PrivKey: {}
-ListenPort: 0
-DisabledAf:
-  IPv6: true
-LogLevel:
-  LogLevel: info
-DynamicRoute:
-  SendPingInterval: 1
-  PeerAliveTimeout: 4
-  ConnNextTry: 1
-  SaveNewPeers: false
-  SuperNode:
-    UseSuperNode: true
-    PSKey: {}
-    EndpointV4: 127.0.0.1:{udp}
-    PubKeyV4: {}
-    EndpointV6: \"\"
-    PubKeyV6: {}
-    EndpointEdgeAPIUrl: http://127.0.0.1:{api}{PREFIX}
-    SkipLocalIP: true
-Peers: []
-",
+fn super_yaml(net: &Supernode) -> String {
+    let peers: Vec<SuperPeer> = (1..=5u8)
+        .map(|id| SuperPeer {
+            id,
+            name: name(id).to_owned(),
+            public_key: public_key(&key(id)).to_base64(),
+            psk: psk(id),
+        })
+        .collect();
+    let [add_peer, del_peer, update_peer, update_super] = OTHER_PASSWORDS;
+    let passwords = Passwords {
+        show_state: SHOW,
+        add_peer,
+        del_peer,
+        update_peer,
+        update_super,
+    };
+    // 1 → 2 costs more than 1 → 3 → 2; 2 → 1 is direct.
+    let manual_latency = "  ManualLatency:
+    65535: {65535: 30}
+    1: {2: 80, 3: 4}
+    3: {2: 4}
+    2: {1: 6}
+";
+    net.config(&passwords, &peers, manual_latency)
+}
+
+fn edge_yaml(net: &Supernode, id: u8) -> String {
+    net.edge(
+        id,
+        &format!("egd-topo{id}"),
         name(id),
-        key(id).to_base64(),
-        psk(id),
-        public_key(&key(200)).to_base64(),
-        public_key(&key(201)).to_base64(),
+        &key(id).to_base64(),
+        Some(&psk(id)),
     )
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(5)))
-        .proxy(None)
-        .build()
-        .new_agent()
-}
-
-/// (status, body) of a GET with an optional Bearer secret.
-fn get(url: &str, bearer: Option<&str>) -> (u16, String) {
-    let mut req = agent().get(url);
-    if let Some(b) = bearer {
-        req = req.header("Authorization", format!("Bearer {b}"));
-    }
-    match req.call() {
-        Ok(mut r) => (
-            r.status().as_u16(),
-            r.body_mut().read_to_string().unwrap_or_default(),
-        ),
-        Err(e) => (0, e.to_string()),
-    }
 }
 
 fn json(url: &str, bearer: &str) -> Option<Value> {
-    let (status, body) = get(url, Some(bearer));
-    (status == 200).then(|| serde_json::from_str(&body).ok())?
+    serde_json::from_str(&get_ok(url, Some(bearer))?).ok()
 }
 
 /// Every secret the configs hold, and the public keys too (the page has no
@@ -226,8 +133,9 @@ fn the_supernode_page_draws_the_mesh_and_both_paths_in_a_browser() {
     }
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let (udp, api) = (free_port(), free_port());
-    let super_path = write(dir.path(), "super.yaml", &super_yaml(udp, api));
+    let net = network(free_port(), free_port());
+    let api = net.api;
+    let super_path = write(dir.path(), "super.yaml", &super_yaml(&net));
     let supernode = spawn(&super_path);
     let mut edges: Vec<Proc> = RUNNING
         .iter()
@@ -235,18 +143,11 @@ fn the_supernode_page_draws_the_mesh_and_both_paths_in_a_browser() {
             spawn(&write(
                 dir.path(),
                 &format!("edge{id}.yaml"),
-                &edge_yaml(*id, udp, api),
+                &edge_yaml(&net, *id),
             ))
         })
         .collect();
-    let state_url = format!("http://127.0.0.1:{api}{PREFIX}/manage/super/state");
-    let logs = |s: &Proc, e: &[Proc]| {
-        format!(
-            "supernode:\n{}\nedges:\n{}",
-            s.log(),
-            e.iter().map(Proc::log).collect::<Vec<_>>().join("\n---\n")
-        )
-    };
+    let state_url = net.url("manage/super/state");
 
     // Converged: all twelve directed links among 1–4 measured, and the
     // manual latencies make 1 → 2 go through 3 while 2 → 1 is direct.
@@ -475,11 +376,7 @@ fn a_p2p_edge_serves_the_page_of_its_own_graph() {
         panic!(
             "edge 1's graph fills in: {:?}\n{}",
             json(&state_url, SHOW),
-            nodes
-                .iter()
-                .map(Proc::log)
-                .collect::<Vec<_>>()
-                .join("\n---\n")
+            procs::logs(&nodes)
         )
     });
     assert_eq!(state["PeerInfo"]["1"]["Name"], "alpha");

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use common::netns::Netns;
 use common::procs::Proc;
+use common::static_edge::{StaticEdge, StaticPeer};
 use common::{kernel_test_unavailable, wait_for};
-use egd::keys::{private_key_from_random, public_key};
+use egd::keys::private_key_from_random;
 use egd_ifaces::{
     IfaceKind, IfaceSpec, L2HeaderMode, L2Interface, MemifIface, MemifRole, MemifSpec,
 };
@@ -27,28 +28,22 @@ fn key(id: u16) -> egd::config::PrivateKey {
 
 fn edge_yaml(id: u16, interface: &str) -> String {
     let peer = 3 - id;
-    format!(
-        "Interface:
-{interface}NodeID: {id}
-NodeName: vpp{id}
-PrivKey: {}
-ListenPort: {}
-LogLevel:
-  LogLevel: info
-NextHopTable:
-  1: {{2: 2}}
-  2: {{1: 1}}
-Peers:
-- NodeID: {peer}
-  PubKey: {}
-  EndPoint: 127.0.0.1:{}
-  Static: true
-",
-        key(id).to_base64(),
-        3600 + id,
-        public_key(&key(peer)).to_base64(),
-        3600 + peer
-    )
+    StaticEdge {
+        id,
+        name: format!("vpp{id}"),
+        interface,
+        key: &key(id),
+        port: 3600 + id,
+        log_level: "info",
+        metrics: None,
+        next_hop_table: "  1: {2: 2}\n  2: {1: 1}\n",
+        peers: vec![StaticPeer::new(
+            peer,
+            &key(peer),
+            format!("127.0.0.1:{}", 3600 + peer),
+        )],
+    }
+    .yaml()
 }
 
 #[test]

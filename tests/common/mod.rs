@@ -1,14 +1,25 @@
-//! Helpers shared by the multi-process integration tests: network namespaces
-//! that are always deleted, child processes that are always killed, and
-//! polling with a deadline.
+//! Helpers shared by the multi-process integration tests, one job a file:
+//! `netns` (namespaces that are always deleted, veths, taps), `procs`
+//! (child processes that are always killed, waiting for their log lines),
+//! `http` (HTTP from inside a namespace, Prometheus samples), `loopback`
+//! (egd on loopback without a namespace, and an HTTP client), `supernode`
+//! and `static_edge` (the YAML of a super-mode network and of a static
+//! edge), `relay` (the three-node static relay), `upstream` (the original's
+//! six-node examples), `linkemu` (the link
+//! emulator); here, polling with a deadline and the skip-or-fail checks
+//! for root and tools.
 #![allow(clippy::disallowed_methods)] // real processes: threads and sleeps are the point
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod http;
 pub mod linkemu;
+pub mod loopback;
 pub mod netns;
 pub mod procs;
 pub mod relay;
+pub mod static_edge;
+pub mod supernode;
+pub mod upstream;
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +52,26 @@ pub fn kernel_test_unavailable() -> Option<String> {
         eprintln!("skipped: {r}");
     }
     reason
+}
+
+/// Whether a tool is missing (the test then skips, or fails under
+/// EGD_REQUIRE_TOOLS, which deploy/test.sh sets after installing them).
+pub fn tools_missing(tools: &[&str]) -> bool {
+    for tool in tools {
+        if std::process::Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            assert!(
+                std::env::var_os("EGD_REQUIRE_TOOLS").is_none(),
+                "{tool} is required"
+            );
+            eprintln!("skipped: {tool} not installed (deploy/test.sh installs it)");
+            return true;
+        }
+    }
+    false
 }
 
 fn unsafe_free_euid() -> u32 {

@@ -1,8 +1,15 @@
 //! Network namespaces for tests: unique names, deleted on drop (also when
-//! the test panics), with loopback up.
+//! the test panics), with loopback up; veth pairs between them, and the
+//! wait for egd's tap inside one.
+//!
+//! How to use: [`Netns::new`] per node, [`link`] two of them, run programs
+//! inside with [`Netns::cmd`], [`tap_up`] once egd is started there.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use super::wait_for;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -56,5 +63,49 @@ pub fn run(cmd: &mut Command) {
         "{cmd:?} failed: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Two namespaces joined by a veth pair with an address on each end.
+pub fn link(a: &Netns, a_addr: &str, b: &Netns, b_addr: &str, tag: &str) {
+    let (ea, eb) = (format!("{tag}a"), format!("{tag}b"));
+    run(Command::new("ip").args([
+        "link", "add", &ea, "netns", &a.name, "type", "veth", "peer", &eb, "netns", &b.name,
+    ]));
+    for (ns, dev, addr) in [(a, &ea, a_addr), (b, &eb, b_addr)] {
+        run(ns.cmd("ip").args(["addr", "add", addr, "dev", dev]));
+        run(ns.cmd("ip").args(["link", "set", dev, "up"]));
+    }
+}
+
+/// Waits until the tap `egd0` in `ns` carries an address containing
+/// `cidr` (egd is up there).
+pub fn tap_up(ns: &Netns, cidr: &str) -> bool {
+    wait_for(Duration::from_secs(10), || {
+        let out = ns
+            .cmd("ip")
+            .args(["-4", "addr", "show", "dev", "egd0"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .contains(cidr)
+            .then_some(())
+    })
+    .is_some()
+}
+
+/// `ping -c 3 -W 5 -i 0.2 DST` inside `ns` succeeds; `what` names the path
+/// in the failure message.
+pub fn assert_ping(ns: &Netns, dst: &str, what: &str) {
+    let ping = ns
+        .cmd("ping")
+        .args(["-c", "3", "-W", "5", "-i", "0.2", dst])
+        .output()
+        .unwrap();
+    assert!(
+        ping.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&ping.stdout),
+        String::from_utf8_lossy(&ping.stderr)
     );
 }

@@ -1,5 +1,8 @@
 //! Child processes that are killed when dropped, with their stdout collected
 //! line by line on a reader thread.
+//!
+//! How to use: [`Proc::spawn`] a configured `Command`; [`Proc::lines`] and
+//! [`Proc::log`] are what it printed so far; [`logs`] joins several logs.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -97,6 +100,15 @@ impl Drop for Proc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Every log of `procs`, for a failure message.
+pub fn logs(procs: &[Proc]) -> String {
+    procs
+        .iter()
+        .map(Proc::log)
+        .collect::<Vec<_>>()
+        .join("\n---\n")
 }
 
 fn collect(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {

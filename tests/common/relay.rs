@@ -10,15 +10,13 @@
 //! it kills the processes and deletes the namespaces.
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
 use egd::config::PrivateKey;
 use egd::keys::{private_key_from_random, public_key};
 
-use super::netns::{Netns, run};
+use super::netns::{Netns, link, tap_up};
 use super::procs::Proc;
-use super::wait_for;
+use super::static_edge::{StaticEdge, StaticPeer};
 
 /// The underlay addresses: A and R's ends of A–R, R and B's ends of R–B.
 pub const A_UNDERLAY: &str = "10.0.1.1";
@@ -49,48 +47,29 @@ pub fn public_base64(id: u16) -> String {
 /// underlay endpoints, the A→R→B table and, with `metrics`, the Prometheus
 /// listener on that address.
 pub fn config(id: u16, peers: &[(u16, &str)], metrics: Option<&str>) -> String {
-    let mut peer_yaml = String::new();
-    for (peer, endpoint) in peers {
-        peer_yaml.push_str(&format!(
-            "- NodeID: {peer}\n  PubKey: {}\n  EndPoint: {endpoint}\n  Static: true\n",
-            public_base64(*peer)
-        ));
-    }
-    let metrics = metrics.map_or(String::new(), |m| format!("Metrics:\n  Listen: {m}\n"));
-    format!(
-        "Interface:
-  IType: tap
+    StaticEdge {
+        id,
+        name: format!("node{id}"),
+        interface: "  IType: tap
   Name: egd0
   MacAddrPrefix: 02:EE:00:00
   IPv4CIDR: 10.77.0.0/24
   MTU: 1400
-NodeID: {id}
-NodeName: node{id}
-PrivKey: {}
-ListenPort: {}
-LogLevel:
-  LogLevel: error
-{metrics}NextHopTable:
-  1: {{2: 2, 3: 2}}
-  2: {{1: 1, 3: 3}}
-  3: {{1: 2, 2: 2}}
-Peers:
-{peer_yaml}",
-        key(id).to_base64(),
-        port(id)
-    )
-}
-
-/// Two namespaces joined by a veth pair with an address on each end.
-pub fn link(a: &Netns, a_addr: &str, b: &Netns, b_addr: &str, tag: &str) {
-    let (ea, eb) = (format!("{tag}a"), format!("{tag}b"));
-    run(Command::new("ip").args([
-        "link", "add", &ea, "netns", &a.name, "type", "veth", "peer", &eb, "netns", &b.name,
-    ]));
-    for (ns, dev, addr) in [(a, &ea, a_addr), (b, &eb, b_addr)] {
-        run(ns.cmd("ip").args(["addr", "add", addr, "dev", dev]));
-        run(ns.cmd("ip").args(["link", "set", dev, "up"]));
+",
+        key: &key(id),
+        port: port(id),
+        log_level: "error",
+        metrics,
+        next_hop_table: "  1: {2: 2, 3: 2}
+  2: {1: 1, 3: 3}
+  3: {1: 2, 2: 2}
+",
+        peers: peers
+            .iter()
+            .map(|(peer, endpoint)| StaticPeer::new(*peer, &key(*peer), (*endpoint).to_owned()))
+            .collect(),
     }
+    .yaml()
 }
 
 /// The namespaces and, once started, the three edges (in id order).
@@ -163,17 +142,6 @@ impl StaticRelay {
 
     /// Waits until A's tap carries its address (egd is up).
     pub fn wait_tap(&self) {
-        let up = wait_for(Duration::from_secs(10), || {
-            let out = self
-                .a
-                .cmd("ip")
-                .args(["-4", "addr", "show", "dev", "egd0"])
-                .output()
-                .ok()?;
-            String::from_utf8_lossy(&out.stdout)
-                .contains("10.77.0.1/24")
-                .then_some(())
-        });
-        assert!(up.is_some(), "A's tap has 10.77.0.1/24");
+        assert!(tap_up(&self.a, "10.77.0.1/24"), "A's tap has 10.77.0.1/24");
     }
 }

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use crate::EGD;
 use crate::common::http;
+pub use crate::common::netns::tap_up;
 use crate::common::netns::{Netns, run};
 use crate::common::procs::Proc;
-use crate::common::wait_for;
+pub use crate::common::tools_missing;
 
 use super::config::{API_PREFIX, SHOW_STATE, SUPER_PORT};
 
@@ -21,22 +22,6 @@ pub fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Whether a tool is missing (the test then skips, or fails under
-/// EGD_REQUIRE_TOOLS, which deploy/test.sh sets after installing them).
-pub fn tools_missing(tools: &[&str]) -> bool {
-    for tool in tools {
-        if Command::new(tool).arg("--version").output().is_err() {
-            assert!(
-                std::env::var_os("EGD_REQUIRE_TOOLS").is_none(),
-                "{tool} is required"
-            );
-            eprintln!("skipped: {tool} not installed (deploy/test.sh installs it)");
-            return true;
-        }
-    }
-    false
 }
 
 /// A veth pair from `a` (device `a_dev`) to `b` (device `b_dev`), both up.
@@ -103,21 +88,6 @@ pub fn nft_counter(ns: &Netns, name: &str) -> u64 {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("counter {name} in {}: {text}", ns.name))
-}
-
-/// Waits until the tap `egd0` in `ns` carries `cidr`.
-pub fn tap_up(ns: &Netns, cidr: &str) -> bool {
-    wait_for(Duration::from_secs(10), || {
-        let out = ns
-            .cmd("ip")
-            .args(["-4", "addr", "show", "dev", "egd0"])
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stdout)
-            .contains(cidr)
-            .then_some(())
-    })
-    .is_some()
 }
 
 /// `ping -c COUNT -i INTERVAL DST` inside `ns`: replies received, and the
