@@ -32,6 +32,7 @@ mod mesh;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
 use common::http;
@@ -51,17 +52,81 @@ fn unavailable() -> bool {
     kernel_test_unavailable().is_some() || tools_missing(&["ping", "nft"])
 }
 
+/// The start of the mesh tests: one test at a time; `None` (skipped)
+/// without root, ping or nft; else the super-mode mesh once A→B runs
+/// through R1 and B→A through R2. Hold the guard to the end of the test.
+fn routed_mesh() -> Option<(MutexGuard<'static, ()>, Mesh)> {
+    let serial = serial();
+    if unavailable() {
+        return None;
+    }
+    let mut mesh = Mesh::start(MeshRouting::Super, [0; 4]);
+    mesh.await_routes(Phase::First);
+    Some((serial, mesh))
+}
+
 /// A Manage API call on the supernode: (status, body).
 fn manage(mesh: &Mesh, action: &str, form: &[(&str, &str)]) -> (u16, String) {
+    manage_at(&mesh.hub, HUB, action, &http::form(form))
+}
+
+/// A Manage API call on the supernode at `host` in `ns`, its form already
+/// encoded: (status, body).
+fn manage_at(ns: &Netns, host: &str, action: &str, body: &str) -> (u16, String) {
     http::post(
-        &mesh.hub,
-        HUB,
+        ns,
+        host,
         SUPER_PORT,
         &format!("{API_PREFIX}/manage/{action}"),
         MANAGE,
-        &http::form(form),
+        body,
     )
     .unwrap_or((0, "(no answer)".to_owned()))
+}
+
+/// The `peer/add` form of node 9, a peer that never comes online.
+fn node_9() -> String {
+    http::form(&[
+        ("NodeID", "9"),
+        ("Name", "edge9"),
+        ("PubKey", edge_pub(9).as_str()),
+        ("AdditionalCost", "1"),
+    ])
+}
+
+/// Whether the config at `path` lists node 9 within `within`.
+fn lists_node_9(path: &Path, within: Duration) -> bool {
+    wait_for(within, || {
+        let text = std::fs::read_to_string(path).ok()?;
+        text.contains("NodeID: 9").then_some(())
+    })
+    .is_some()
+}
+
+/// Waits up to 20 s until the supernode in `ns` answers on 127.0.0.1;
+/// `when` prefixes the failure message.
+fn assert_answers(ns: &Netns, supernode: &mut Proc, when: &str) {
+    let state_path = format!("{API_PREFIX}/manage/super/state?Password={SHOW_STATE}");
+    let up = wait_for(Duration::from_secs(20), || {
+        http::get(ns, "127.0.0.1", SUPER_PORT, &state_path).map(|_| ())
+    });
+    let alive = supernode.alive();
+    assert!(
+        up.is_some(),
+        "{when}the supernode answers (running: {alive}): {}",
+        supernode.log()
+    );
+}
+
+/// `count` pings from the namespace `a` to B, 50 ms apart, and `kill -9`
+/// of `pid` `after` into the flow: (replies, ping's output).
+fn flow_with_kill9(a: &str, count: u32, after: Duration, pid: u32) -> (u32, String) {
+    std::thread::scope(|s| {
+        let flow = s.spawn(|| ping_in(a, "10.66.0.2", count, "0.05"));
+        std::thread::sleep(after);
+        kill9(pid);
+        flow.join().unwrap()
+    })
 }
 
 /// The supernode's `manage/super/state`, if it answers.
@@ -221,28 +286,15 @@ fn temp_files(dir: &Path) -> Vec<String> {
 /// flow meanwhile loses at most 1 s (see below).
 #[test]
 fn supernode_kill_9_keeps_edges_forwarding_and_its_restart_loses_no_peer() {
-    let _serial = serial();
-    if unavailable() {
+    let Some((_serial, mut mesh)) = routed_mesh() else {
         return;
-    }
-    let mut mesh = Mesh::start(MeshRouting::Super, [0; 4]);
-    mesh.await_routes(Phase::First);
+    };
 
     // Node 9 never comes online; it only has to survive the crash.
-    let pub9 = edge_pub(9);
-    let add = [
-        ("NodeID", "9"),
-        ("Name", "edge9"),
-        ("PubKey", pub9.as_str()),
-        ("AdditionalCost", "1"),
-    ];
-    let (status, body) = manage(&mesh, "peer/add", &add);
+    let (status, body) = manage_at(&mesh.hub, HUB, "peer/add", &node_9());
     assert_eq!(status, 200, "peer/add: {body}");
-    let saved = wait_for(Duration::from_secs(5), || {
-        let text = std::fs::read_to_string(mesh.super_config()).ok()?;
-        text.contains("NodeID: 9").then_some(())
-    });
-    assert!(saved.is_some(), "SaveNewPeers writes node 9 to the file");
+    let saved = lists_node_9(&mesh.super_config(), Duration::from_secs(5));
+    assert!(saved, "SaveNewPeers writes node 9 to the file");
     let before = wait_for(Duration::from_secs(20), || common_table_hash(&mesh));
     let Some(before) = before else {
         panic!("the edges agree on a table:\n{}", mesh.report());
@@ -252,12 +304,7 @@ fn supernode_kill_9_keeps_edges_forwarding_and_its_restart_loses_no_peer() {
     // 300 pings at 50 ms = 15 s; the supernode dies after 1 s.
     let a = mesh.edge_ns(A).name.clone();
     let pid = mesh.supernode().pid();
-    let (received, output) = std::thread::scope(|s| {
-        let flow = s.spawn(|| ping_in(&a, "10.66.0.2", 300, "0.05"));
-        std::thread::sleep(Duration::from_secs(1));
-        kill9(pid);
-        flow.join().unwrap()
-    });
+    let (received, output) = flow_with_kill9(&a, 300, Duration::from_secs(1), pid);
     let dead_for = 14;
     let lost = 300 - received;
     eprintln!("supernode dead for {dead_for} s: lost {lost} of 300 pings at 50 ms");
@@ -340,21 +387,13 @@ fn supernode_kill_9_keeps_edges_forwarding_and_its_restart_loses_no_peer() {
 /// again and carries the flow.
 #[test]
 fn a_killed_relay_is_routed_around_within_a_second_and_used_again_after_restart() {
-    let _serial = serial();
-    if unavailable() {
+    let Some((_serial, mut mesh)) = routed_mesh() else {
         return;
-    }
-    let mut mesh = Mesh::start(MeshRouting::Super, [0; 4]);
-    mesh.await_routes(Phase::First);
+    };
     warm_up(&mesh);
     let a = mesh.edge_ns(A).name.clone();
     let pid = mesh.node(R1).pid();
-    let (received, output) = std::thread::scope(|s| {
-        let flow = s.spawn(|| ping_in(&a, "10.66.0.2", 200, "0.05"));
-        std::thread::sleep(Duration::from_secs(2));
-        kill9(pid);
-        flow.join().unwrap()
-    });
+    let (received, output) = flow_with_kill9(&a, 200, Duration::from_secs(2), pid);
     let lost = 200 - received;
     eprintln!("relay killed: lost {lost} of 200 pings at 50 ms");
     assert!(
@@ -394,13 +433,7 @@ fn kill_9_during_save_new_peers_always_leaves_a_loadable_config() {
     let dir = tempfile::tempdir().unwrap();
     write_edge_template(dir.path(), "127.0.0.1");
     let path = write_checked(dir.path(), "super.yaml", &supernode_config(&[1, 2], false));
-    let pub9 = edge_pub(9);
-    let add = http::form(&[
-        ("NodeID", "9"),
-        ("Name", "edge9"),
-        ("PubKey", pub9.as_str()),
-        ("AdditionalCost", "1"),
-    ]);
+    let add = node_9();
     // One bash process, no fork per request: a raw HTTP/1.0 POST on
     // /dev/tcp, printing the status line of each answer.
     let writer_script = format!(
@@ -415,18 +448,6 @@ while :; do
   post {API_PREFIX}/manage/peer/del 'NodeID=9'
 done"#
     );
-    let state_path = format!("{API_PREFIX}/manage/super/state?Password={SHOW_STATE}");
-    let up = |supernode: &mut Proc| {
-        let up = wait_for(Duration::from_secs(20), || {
-            http::get(&ns, "127.0.0.1", SUPER_PORT, &state_path).map(|_| ())
-        });
-        let alive = supernode.alive();
-        assert!(
-            up.is_some(),
-            "the supernode answers (running: {alive}): {}",
-            supernode.log()
-        );
-    };
     // xorshift: a different kill moment each round, reproducible from the
     // seed printed on failure.
     let mut seed = u64::from(std::process::id()) | 1;
@@ -439,7 +460,7 @@ done"#
     let (mut with_9, mut without_9, mut temps_left, mut answers) = (0, 0, 0, 0);
     for round in 0..50 {
         let mut supernode = spawn_egd(&ns, &path, 0, &[]);
-        up(&mut supernode);
+        assert_answers(&ns, &mut supernode, "");
         let mut writer = Proc::spawn({
             let mut c = ns.cmd("bash");
             c.args(["-c", &writer_script]);
@@ -501,28 +522,12 @@ done"#
     assert!(answers >= 200, "the loop wrote the config often: {answers}");
     // The next write cleans up whatever the last kill left.
     let mut supernode = spawn_egd(&ns, &path, 0, &[]);
-    up(&mut supernode);
-    let (status, body) = http::post(
-        &ns,
-        "127.0.0.1",
-        SUPER_PORT,
-        &format!("{API_PREFIX}/manage/peer/del"),
-        MANAGE,
-        "NodeID=9",
-    )
-    .unwrap_or((0, String::new()));
+    assert_answers(&ns, &mut supernode, "");
+    let (status, body) = manage_at(&ns, "127.0.0.1", "peer/del", "NodeID=9");
     // 404 when the last kill left node 9 out of the file.
     assert!(status == 200 || status == 404, "peer/del: {status} {body}");
     if status != 200 {
-        let (status, body) = http::post(
-            &ns,
-            "127.0.0.1",
-            SUPER_PORT,
-            &format!("{API_PREFIX}/manage/peer/add"),
-            MANAGE,
-            &add,
-        )
-        .unwrap_or((0, String::new()));
+        let (status, body) = manage_at(&ns, "127.0.0.1", "peer/add", &add);
         assert_eq!(status, 200, "peer/add: {body}");
     }
     let clean = wait_for(Duration::from_secs(5), || {
@@ -552,19 +557,10 @@ fn a_supernode_restarted_right_after_kill_9_gets_its_port() {
     let ns = Netns::new("rebind");
     let dir = tempfile::tempdir().unwrap();
     let path = write_checked(dir.path(), "super.yaml", &supernode_config(&[1, 2], false));
-    let state_path = format!("{API_PREFIX}/manage/super/state?Password={SHOW_STATE}");
     let flood = format!("while :; do echo garbage > /dev/udp/127.0.0.1/{SUPER_PORT}; done");
     let mut supernode = spawn_egd(&ns, &path, 0, &[]);
     for round in 0..40 {
-        let up = wait_for(Duration::from_secs(20), || {
-            http::get(&ns, "127.0.0.1", SUPER_PORT, &state_path).map(|_| ())
-        });
-        let alive = supernode.alive();
-        assert!(
-            up.is_some(),
-            "round {round}: the supernode answers (running: {alive}): {}",
-            supernode.log()
-        );
+        assert_answers(&ns, &mut supernode, &format!("round {round}: "));
         let mut sender = Proc::spawn({
             let mut c = ns.cmd("bash");
             c.args(["-c", &flood]);
@@ -593,12 +589,9 @@ fn a_supernode_restarted_right_after_kill_9_gets_its_port() {
 /// they were — the sessions are seconds old, far from a rekey (120 s).
 #[test]
 fn reloads_and_manage_api_updates_under_traffic_drop_no_session_and_no_frame() {
-    let _serial = serial();
-    if unavailable() {
+    let Some((_serial, mut mesh)) = routed_mesh() else {
         return;
-    }
-    let mut mesh = Mesh::start(MeshRouting::Super, [0; 4]);
-    mesh.await_routes(Phase::First);
+    };
     warm_up(&mesh);
     let hashes = wait_for(Duration::from_secs(20), || common_table_hash(&mesh));
     assert!(hashes.is_some(), "the edges agree:\n{}", mesh.report());
@@ -610,7 +603,6 @@ fn reloads_and_manage_api_updates_under_traffic_drop_no_session_and_no_frame() {
     );
 
     let a = mesh.edge_ns(A).name.clone();
-    let pub9 = edge_pub(9);
     let (received, output, steps) = std::thread::scope(|s| {
         let flow = s.spawn(|| ping_in(&a, "10.66.0.2", 1500, "0.01"));
         let mut steps = Vec::new();
@@ -646,13 +638,7 @@ fn reloads_and_manage_api_updates_under_traffic_drop_no_session_and_no_frame() {
             m.supernode().signal("HUP");
         });
         step("peer/add 9", &mut |m| {
-            let form = [
-                ("NodeID", "9"),
-                ("Name", "edge9"),
-                ("PubKey", pub9.as_str()),
-                ("AdditionalCost", "1"),
-            ];
-            let (status, body) = manage(m, "peer/add", &form);
+            let (status, body) = manage_at(&m.hub, HUB, "peer/add", &node_9());
             assert_eq!(status, 200, "peer/add: {body}");
         });
         step("peer/del 9", &mut |m| {
@@ -870,21 +856,11 @@ fn every_daemon_drops_to_nobody_and_keeps_working() {
         mesh.supernode().log()
     );
     // SaveNewPeers as nobody: the file is rewritten, owned by nobody.
-    let pub9 = edge_pub(9);
-    let form = [
-        ("NodeID", "9"),
-        ("Name", "edge9"),
-        ("PubKey", pub9.as_str()),
-        ("AdditionalCost", "1"),
-    ];
-    let (status, body) = manage(&mesh, "peer/add", &form);
+    let (status, body) = manage_at(&mesh.hub, HUB, "peer/add", &node_9());
     assert_eq!(status, 200, "peer/add: {body}\n{}", mesh.supernode().log());
-    let saved = wait_for(Duration::from_secs(5), || {
-        let text = std::fs::read_to_string(&path).ok()?;
-        text.contains("NodeID: 9").then_some(())
-    });
+    let saved = lists_node_9(&path, Duration::from_secs(5));
     assert!(
-        saved.is_some(),
+        saved,
         "SaveNewPeers writes as nobody: {}",
         mesh.supernode().log()
     );
@@ -893,12 +869,9 @@ fn every_daemon_drops_to_nobody_and_keeps_working() {
     assert_eq!(std::fs::metadata(&path).unwrap().uid(), nobody.uid);
     // Edge A learns node 9 from the supernode and saves it as nobody.
     let a_path = mesh.edge_config(A).to_path_buf();
-    let saved = wait_for(Duration::from_secs(15), || {
-        let text = std::fs::read_to_string(&a_path).ok()?;
-        text.contains("NodeID: 9").then_some(())
-    });
+    let saved = lists_node_9(&a_path, Duration::from_secs(15));
     assert!(
-        saved.is_some(),
+        saved,
         "A's SaveNewPeers writes as nobody: {}\n{}",
         std::fs::read_to_string(&a_path).unwrap(),
         mesh.node(A).log()
