@@ -85,8 +85,9 @@ fn frames_cross_between_a_memif_and_a_remote_edge() {
         "edge 1 listens on its memif socket\n{}",
         edge1.log()
     );
+    // The log line may reach the reader thread after the socket exists.
     assert!(
-        edge1.log().contains("set interface l2 bridge"),
+        edge1.wait_log("set interface l2 bridge", Duration::from_secs(10)),
         "egd prints the vppctl lines for VPPBridgeID:\n{}",
         edge1.log()
     );

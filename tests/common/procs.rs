@@ -2,11 +2,19 @@
 //! line by line on a reader thread.
 //!
 //! How to use: [`Proc::spawn`] a configured `Command`; [`Proc::lines`] and
-//! [`Proc::log`] are what it printed so far; [`logs`] joins several logs.
+//! [`Proc::log`] are what it printed so far ([`logs`] joins several). The
+//! reader threads append a line some time after the process wrote it
+//! (under load, long after; also after the process exited), so a check
+//! that a line was printed waits for it ([`Proc::wait_log`]) instead of
+//! reading the log once. A line that came before one already seen is
+//! there: each stream is read in order.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::wait_for;
 
 /// A running process; killed (and reaped) on drop.
 #[derive(Debug)]
@@ -56,6 +64,11 @@ impl Proc {
 
     pub fn log(&self) -> String {
         self.stderr.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+
+    /// Whether stderr contains `needle` within `timeout` (polled).
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        wait_for(timeout, || self.log().contains(needle).then_some(())).is_some()
     }
 
     /// Still running?
