@@ -3,12 +3,50 @@
 
 use super::*;
 
+/// A's initiation to B, taken off A's queue and not delivered.
+fn a_initiation(p: &mut Pair) -> Vec<u8> {
+    let now = p.now;
+    p.a.initiate(now, id(2));
+    p.take_transmits(Side::A).remove(0)
+}
+
+/// `n` copies of `init` with a broken mac1 delivered to B: junk that
+/// counts toward B's load.
+fn junk_flood(p: &mut Pair, init: &[u8], n: u32) {
+    for _ in 0..n {
+        let mut junk = init.to_vec();
+        junk[field::initiation::MAC1.start] ^= 1;
+        p.deliver(Side::B, &mut junk);
+    }
+}
+
+/// B, under load, answers `init` with a cookie reply, which A takes.
+fn cookie_to_a(p: &mut Pair, init: &[u8]) {
+    let mut d = init.to_vec();
+    p.deliver(Side::B, &mut d);
+    let mut r = p.take_transmits(Side::B).remove(0);
+    p.deliver(Side::A, &mut r);
+}
+
+/// A's one retransmitted initiation gets through B's gate and the
+/// handshake completes; returns that initiation.
+fn retry_completes(p: &mut Pair) -> Vec<u8> {
+    let retry = p.take_transmits(Side::A);
+    assert_eq!(retry.len(), 1);
+    let mut d = retry[0].clone();
+    assert_eq!(
+        p.deliver(Side::B, &mut d),
+        Opened::Handshake { peer: Some(id(1)) }
+    );
+    p.pump();
+    assert!(p.a.has_session(id(2)) && p.b.has_session(id(1)));
+    retry[0].clone()
+}
+
 #[test]
 fn stale_timestamp_rejected() {
     let mut p = Pair::new();
-    let now = p.now;
-    p.a.initiate(now, id(2));
-    let init = p.take_transmits(Side::A).remove(0);
+    let init = a_initiation(&mut p);
     let mut first = init.clone();
     assert_eq!(
         p.deliver(Side::B, &mut first),
@@ -89,8 +127,7 @@ fn initiation_flood_from_one_peer_refused() {
 fn mac1_mismatch_dropped() {
     let mut p = Pair::new();
     let now = p.now;
-    p.a.initiate(now, id(2));
-    let init = p.take_transmits(Side::A).remove(0);
+    let init = a_initiation(&mut p);
     let mut bad = init.clone();
     bad[field::initiation::MAC1.start] ^= 1;
     assert_eq!(
@@ -170,9 +207,7 @@ fn no_psk_on_either_side_works() {
 #[test]
 fn cookie_reply_under_load_then_mac2_accepted() {
     let mut p = Pair::new();
-    let now = p.now;
-    p.a.initiate(now, id(2));
-    let init = p.take_transmits(Side::A).remove(0);
+    let init = a_initiation(&mut p);
     // A flood of junk initiations (bad mac1) puts B under load.
     for _ in 0..=UNDER_LOAD_HANDSHAKES {
         let mut junk = init.clone();
@@ -205,21 +240,9 @@ fn cookie_reply_under_load_then_mac2_accepted() {
     );
     // A's retry carries mac2; B is still under load (the flood goes on).
     p.advance(REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX);
-    for _ in 0..=UNDER_LOAD_HANDSHAKES {
-        let mut junk = init.clone();
-        junk[field::initiation::MAC1.start] ^= 1;
-        p.deliver(Side::B, &mut junk);
-    }
-    let retry = p.take_transmits(Side::A);
-    assert_eq!(retry.len(), 1);
-    assert_ne!(&retry[0][field::initiation::MAC2], &[0u8; 16][..]);
-    let mut d = retry[0].clone();
-    assert_eq!(
-        p.deliver(Side::B, &mut d),
-        Opened::Handshake { peer: Some(id(1)) }
-    );
-    p.pump();
-    assert!(p.a.has_session(id(2)) && p.b.has_session(id(1)));
+    junk_flood(&mut p, &init, UNDER_LOAD_HANDSHAKES + 1);
+    let retry = retry_completes(&mut p);
+    assert_ne!(&retry[field::initiation::MAC2], &[0u8; 16][..]);
 }
 
 /// Beyond the budget forged initiations get no cookie reply, but a peer
@@ -228,24 +251,12 @@ fn cookie_reply_under_load_then_mac2_accepted() {
 #[test]
 fn cookie_holder_passes_an_overloading_flood() {
     let mut p = Pair::new();
-    let now = p.now;
-    p.a.initiate(now, id(2));
-    let init = p.take_transmits(Side::A).remove(0);
-    let junk = |p: &mut Pair, n: u32| {
-        for _ in 0..n {
-            let mut junk = init.clone();
-            junk[field::initiation::MAC1.start] ^= 1;
-            p.deliver(Side::B, &mut junk);
-        }
-    };
-    junk(&mut p, UNDER_LOAD_HANDSHAKES + 1);
-    let mut d = init.clone();
-    p.deliver(Side::B, &mut d);
-    let mut r = p.take_transmits(Side::B).remove(0);
-    p.deliver(Side::A, &mut r);
+    let init = a_initiation(&mut p);
+    junk_flood(&mut p, &init, UNDER_LOAD_HANDSHAKES + 1);
+    cookie_to_a(&mut p, &init);
     // Next attempt: B is past its budget for this interval.
     p.advance(REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX);
-    junk(&mut p, HANDSHAKE_BUDGET + 1);
+    junk_flood(&mut p, &init, HANDSHAKE_BUDGET + 1);
     let replies = p.b.stats().cookie_replies_sent;
     let mut forged = init.clone();
     assert_eq!(
@@ -254,32 +265,16 @@ fn cookie_holder_passes_an_overloading_flood() {
         "valid mac1, no cookie: no work beyond the MACs"
     );
     assert_eq!(p.b.stats().cookie_replies_sent, replies, "no reply");
-    let retry = p.take_transmits(Side::A);
-    assert_eq!(retry.len(), 1);
-    let mut d = retry[0].clone();
-    assert_eq!(
-        p.deliver(Side::B, &mut d),
-        Opened::Handshake { peer: Some(id(1)) }
-    );
-    p.pump();
-    assert!(p.a.has_session(id(2)) && p.b.has_session(id(1)));
+    retry_completes(&mut p);
 }
 
 #[test]
 fn rate_limited_per_source_under_load() {
     let mut p = Pair::new();
     let now = p.now;
-    p.a.initiate(now, id(2));
-    let init = p.take_transmits(Side::A).remove(0);
-    for _ in 0..=UNDER_LOAD_HANDSHAKES {
-        let mut junk = init.clone();
-        junk[field::initiation::MAC1.start] ^= 1;
-        p.deliver(Side::B, &mut junk);
-    }
-    let mut d = init.clone();
-    p.deliver(Side::B, &mut d);
-    let mut r = p.take_transmits(Side::B).remove(0);
-    p.deliver(Side::A, &mut r);
+    let init = a_initiation(&mut p);
+    junk_flood(&mut p, &init, UNDER_LOAD_HANDSHAKES + 1);
+    cookie_to_a(&mut p, &init);
     // Re-stamp the same initiation with a valid mac2 several times: the
     // first few pass the gate (then fail freshness), the rest are limited.
     let mut reasons = Vec::new();
