@@ -3,6 +3,29 @@
 
 use super::*;
 
+/// Node 1 as a new instance (random `seed`, wall clock `unix`) with B as
+/// its peer, the pair's PSK included: A after a restart.
+fn restarted_a(seed: u8, now: Instant, unix: Duration) -> Wg {
+    let mut wg = Wg::new(&private(1), [seed; 32], now, unix);
+    wg.add_peer(
+        id(2),
+        &public(2),
+        Some(&PresharedKey::from_bytes([7; 32])),
+        None,
+    );
+    wg
+}
+
+/// `wg`'s initiation to node 2 at `now`, as it would be sent.
+fn initiation_of(wg: &mut Wg, now: Instant) -> Vec<u8> {
+    wg.initiate(now, id(2));
+    let mut buf = [0u8; MAX_CONTROL_LEN];
+    let Some(WgTransmit::ToPeer { len, .. }) = wg.poll_transmit(&mut buf) else {
+        panic!()
+    };
+    buf[..len].to_vec()
+}
+
 /// A's initiation to B, taken off A's queue and not delivered.
 fn a_initiation(p: &mut Pair) -> Vec<u8> {
     let now = p.now;
@@ -60,38 +83,19 @@ fn stale_timestamp_rejected() {
         Opened::Dropped(DropReason::StaleTimestamp)
     );
     // A restarted initiator whose wall clock is behind is refused too.
-    let mut behind = Wg::new(&private(1), [99; 32], p.now, UNIX - Duration::from_secs(10));
-    behind.add_peer(
-        id(2),
-        &public(2),
-        Some(&PresharedKey::from_bytes([7; 32])),
-        None,
-    );
-    behind.initiate(p.now, id(2));
-    let mut buf = [0u8; MAX_CONTROL_LEN];
-    let Some(WgTransmit::ToPeer { len, .. }) = behind.poll_transmit(&mut buf) else {
-        panic!()
-    };
+    let mut behind = restarted_a(99, p.now, UNIX - Duration::from_secs(10));
+    let mut msg = initiation_of(&mut behind, p.now);
     assert_eq!(
-        p.deliver(Side::B, &mut buf[..len]),
+        p.deliver(Side::B, &mut msg),
         Opened::Dropped(DropReason::StaleTimestamp)
     );
     // One whose clock moved on is accepted.
     p.now += Duration::from_secs(1);
     let later = p.now;
-    let mut ahead = Wg::new(&private(1), [98; 32], later, UNIX + Duration::from_secs(10));
-    ahead.add_peer(
-        id(2),
-        &public(2),
-        Some(&PresharedKey::from_bytes([7; 32])),
-        None,
-    );
-    ahead.initiate(later, id(2));
-    let Some(WgTransmit::ToPeer { len, .. }) = ahead.poll_transmit(&mut buf) else {
-        panic!()
-    };
+    let mut ahead = restarted_a(98, later, UNIX + Duration::from_secs(10));
+    let mut msg = initiation_of(&mut ahead, later);
     assert_eq!(
-        p.deliver(Side::B, &mut buf[..len]),
+        p.deliver(Side::B, &mut msg),
         Opened::Handshake { peer: Some(id(1)) }
     );
 }
@@ -104,21 +108,11 @@ fn initiation_flood_from_one_peer_refused() {
     let mut d = p.take_transmits(Side::A).remove(0);
     p.deliver(Side::B, &mut d);
     // A second, fresher initiation 1 ms later.
-    let mut a2 = Wg::new(&private(1), [5; 32], now, UNIX + Duration::from_secs(1));
-    a2.add_peer(
-        id(2),
-        &public(2),
-        Some(&PresharedKey::from_bytes([7; 32])),
-        None,
-    );
-    a2.initiate(now, id(2));
-    let mut buf = [0u8; MAX_CONTROL_LEN];
-    let Some(WgTransmit::ToPeer { len, .. }) = a2.poll_transmit(&mut buf) else {
-        panic!()
-    };
+    let mut a2 = restarted_a(5, now, UNIX + Duration::from_secs(1));
+    let mut msg = initiation_of(&mut a2, now);
     p.now += Duration::from_millis(1);
     assert_eq!(
-        p.deliver(Side::B, &mut buf[..len]),
+        p.deliver(Side::B, &mut msg),
         Opened::Dropped(DropReason::InitiationFlood)
     );
 }
@@ -144,13 +138,9 @@ fn mac1_mismatch_dropped() {
     // Sent to a key that is not B's: mac1 is keyed with the wrong public key.
     let mut c = Wg::new(&private(3), [3; 32], now, UNIX);
     c.add_peer(id(2), &public(4), None, None);
-    c.initiate(now, id(2));
-    let mut buf = [0u8; MAX_CONTROL_LEN];
-    let Some(WgTransmit::ToPeer { len, .. }) = c.poll_transmit(&mut buf) else {
-        panic!()
-    };
+    let mut msg = initiation_of(&mut c, now);
     assert_eq!(
-        p.deliver(Side::B, &mut buf[..len]),
+        p.deliver(Side::B, &mut msg),
         Opened::Dropped(DropReason::BadMac1)
     );
     assert!(p.take_transmits(Side::B).is_empty(), "no work, no answer");
@@ -162,13 +152,9 @@ fn unknown_initiator_dropped() {
     let now = p.now;
     let mut c = Wg::new(&private(3), [3; 32], now, UNIX);
     c.add_peer(id(2), &public(2), None, None);
-    c.initiate(now, id(2));
-    let mut buf = [0u8; MAX_CONTROL_LEN];
-    let Some(WgTransmit::ToPeer { len, .. }) = c.poll_transmit(&mut buf) else {
-        panic!()
-    };
+    let mut msg = initiation_of(&mut c, now);
     assert_eq!(
-        p.deliver(Side::B, &mut buf[..len]),
+        p.deliver(Side::B, &mut msg),
         Opened::Dropped(DropReason::UnknownPeer)
     );
     assert!(p.take_transmits(Side::B).is_empty());
