@@ -31,7 +31,7 @@ use egd::control::edge_sync::{EdgeSync, EdgeSyncConfig};
 use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::control::super_core::{Params, SuperCore, SuperCoreConfig};
 use egd::keys::public_key;
-use egd::node::{CostWeights, LOSS_SIGMAS, LOSS_WINDOW, Node, NodeEvent};
+use egd::node::{CostWeights, LOSS_SIGMAS, LOSS_WINDOW, Node, NodeConfig, NodeEvent};
 use egd::sim::{HostId, Link, Sim, SimEdge, SimP2p};
 use egd_routing::{DenseGraph, Latency, Solution, solve};
 use rand_chacha::ChaCha8Rng;
@@ -179,17 +179,26 @@ impl Mesh {
         self.hosts.iter().find(|(i, _)| *i == id).unwrap().1
     }
 
-    /// A super-mode edge, its wall clock `offset_ms` off true time; the
-    /// supernode link is 2 ms each way, without loss (the control path;
-    /// the routing links are what is measured).
-    fn add_super_edge(&mut self, id: u16, offset_ms: i64) {
-        let cfg = node_config(id, vec![supernode_peer()], secs(15));
+    /// A host running node `id` with `cfg` at its mesh address, its wall
+    /// clock `offset_ms` off true time (ahead when positive).
+    fn add_node(&mut self, id: u16, cfg: NodeConfig, offset_ms: i64) -> HostId {
         let seed = self.sim.seed32();
-        let h = self.sim.add_host(
+        self.sim.add_host(
             addr(id),
             ms(offset_ms.unsigned_abs()),
             offset_ms < 0,
             |now, unix| Node::new(cfg, seed, now, unix),
+        )
+    }
+
+    /// A super-mode edge, its wall clock `offset_ms` off true time; the
+    /// supernode link is 2 ms each way, without loss (the control path;
+    /// the routing links are what is measured).
+    fn add_super_edge(&mut self, id: u16, offset_ms: i64) {
+        let h = self.add_node(
+            id,
+            node_config(id, vec![supernode_peer()], secs(15)),
+            offset_ms,
         );
         let sup = self.sup.unwrap();
         self.sim.set_link_both(h, sup, Link::with_delay(ms(2)));
@@ -214,13 +223,10 @@ impl Mesh {
 
     /// A P2P edge knowing `neighbours` (as a P2P config's `Peers:`).
     fn add_p2p_edge(&mut self, id: u16, neighbours: &[u16], offset_ms: i64, dead_band: bool) {
-        let cfg = node_config(id, p2p_peers(neighbours), secs(1));
-        let seed = self.sim.seed32();
-        let h = self.sim.add_host(
-            addr(id),
-            ms(offset_ms.unsigned_abs()),
-            offset_ms < 0,
-            |now, unix| Node::new(cfg, seed, now, unix),
+        let h = self.add_node(
+            id,
+            node_config(id, p2p_peers(neighbours), secs(1)),
+            offset_ms,
         );
         let mut cfg = p2p_config(id, dead_band);
         if self.zero_tolerance {
