@@ -322,12 +322,14 @@ fn supernode_kill_9_keeps_edges_forwarding_and_its_restart_loses_no_peer() {
     assert!(!mesh.supernode().alive());
 
     // Restart under a flow (600 pings = 30 s). The restarted supernode has
-    // its peers but no latencies yet: its first tables, solved on a partial
-    // matrix, can differ from the edges' (e.g. B→A direct), and an edge
-    // that applies a new table before its relay does can bounce a frame
-    // back (a loop until the TTL runs out). That churn is bounded like a
-    // link failure: at most 1 s of the flow (20 pings). The routes the
-    // flow takes are sampled all along and printed.
+    // its peers but no latencies yet; it holds table notices until every
+    // pair of online edges has reported (at most 2 s after the first
+    // Register). An edge that re-registers later (a WireGuard handshake
+    // retry, 5 s) can still get tables solved on a partial matrix (e.g.
+    // B→A direct), and an edge that applies one before its relay does can
+    // bounce a frame back (a loop until the TTL runs out). That churn is
+    // bounded like a link failure: at most 1 s of the flow (20 pings). The
+    // routes the flow takes are sampled all along and printed.
     let handshakes_before = handshakes(&mesh);
     let restarted = Instant::now();
     let (received, output, back, routes) = std::thread::scope(|s| {

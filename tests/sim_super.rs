@@ -459,6 +459,188 @@ fn a_restarted_supernode_loses_no_peer() {
     assert_eq!(net.next_hop(B, A), Some(R2));
 }
 
+/// Where a frame from `src` to `dst` goes, hop by hop on each edge's own
+/// table (no entry: straight to `dst`, as a node does without a route);
+/// `Err` with the path if it comes back to a node it left.
+fn walk(net: &Net, src: u16, dst: u16) -> Result<Vec<u16>, Vec<u16>> {
+    let mut path = vec![src];
+    let mut at = src;
+    while at != dst {
+        let next = net.next_hop(at, dst).unwrap_or(dst);
+        if path.contains(&next) {
+            path.push(next);
+            return Err(path);
+        }
+        path.push(next);
+        at = next;
+    }
+    Ok(path)
+}
+
+/// Each edge's table hash.
+fn table_hashes(net: &Net) -> BTreeMap<u16, u64> {
+    [A, B, R1, R2]
+        .iter()
+        .map(|&id| {
+            let node = &net.sim.host(net.host(id)).node;
+            (id, node.next_hops().state_hash().0)
+        })
+        .collect()
+}
+
+/// The supernode is gone (links down) for `dead`, then a fresh core starts
+/// from the same peers, keys and address (as `kill -9` and a restart).
+fn restart_supernode(net: &mut Net, dead: Duration) {
+    let sup = net.sup;
+    let hosts: Vec<HostId> = [A, B, R1, R2].iter().map(|id| net.host(*id)).collect();
+    let down = Link {
+        up: false,
+        ..Link::default()
+    };
+    for &h in &hosts {
+        net.sim.set_link_both(h, sup, down);
+    }
+    net.sim.run_for(dead);
+    let peers = net.core.borrow().peers();
+    let now = net.sim.now();
+    net.core.replace(SuperCore::new(core_config(), peers, now));
+    net.sim.with_node(sup, |node, _| {
+        for id in [A, B, R1, R2] {
+            node.remove_peer(n(id));
+        }
+    });
+    for &h in &hosts {
+        net.sim.set_link_both(h, sup, Link::with_delay(ms(10)));
+    }
+    net.sim
+        .with_controller(sup, |c, node, now| c.on_timeout(now, Duration::ZERO, node));
+}
+
+/// A restarted supernode hears the edges register one by one and their
+/// links reported pair by pair; a table solved meanwhile (A→B direct, or
+/// R1→B back via A) reached edges still on their old tables and made A↔R1
+/// loops in `tests/netns_faults.rs`. Now the edges keep their tables until
+/// every pair of online edges has reported: sampled every 10 ms through the
+/// restart, no edge's table changes and no frame between any two edges can
+/// loop; the warm-up ends well before its 2 s cap.
+#[test]
+fn a_restarted_supernode_pushes_no_table_from_a_partial_matrix() {
+    let mut net = Net::new(&[A, B, R1, R2], &[]);
+    asymmetric(&mut net);
+    net.sim.run_for(secs(20));
+    let before = table_hashes(&net);
+    let table = net.core.borrow().next_hop_table().state_hash().0;
+    assert!(
+        before.values().all(|h| *h == table),
+        "converged: {before:?}"
+    );
+    assert_eq!(net.next_hop(A, B), Some(R1));
+    assert_eq!(net.next_hop(B, A), Some(R2));
+
+    restart_supernode(&mut net, secs(14));
+    let start = net.sim.now();
+    let mut first_online = None;
+    let mut warm_after = None;
+    let mut seen: Vec<String> = Vec::new();
+    while net.sim.now() < start + secs(30) {
+        net.sim.run_for(ms(10));
+        let t = net.sim.now() - start;
+        let core = net.core.borrow();
+        let online: Vec<u16> = [A, B, R1, R2]
+            .into_iter()
+            .filter(|&id| core.is_online(n(id)))
+            .collect();
+        if first_online.is_none() && !online.is_empty() {
+            first_online = Some(t);
+        }
+        if warm_after.is_none() && !core.warming_up() {
+            warm_after = Some(t);
+        }
+        drop(core);
+        let now = table_hashes(&net);
+        if now != before {
+            seen.push(format!("{t:?}: online {online:?}, tables {now:?}"));
+        }
+        for src in [A, B, R1, R2] {
+            for dst in [A, B, R1, R2] {
+                if src != dst
+                    && let Err(path) = walk(&net, src, dst)
+                {
+                    panic!("{t:?}: {src}→{dst} loops: {path:?} (online {online:?})");
+                }
+            }
+        }
+    }
+    assert!(
+        seen.is_empty(),
+        "no edge got a table from a partial matrix (before: {before:?}):\n{}",
+        seen.join("\n")
+    );
+    for id in [A, B, R1, R2] {
+        assert!(net.core.borrow().is_online(n(id)), "edge {id} is back");
+    }
+    let (first, warm) = (first_online.unwrap(), warm_after.unwrap());
+    eprintln!("first Register after {first:?}, warm-up over after {warm:?}");
+    assert!(
+        warm < first + secs(2),
+        "complete before the 2 s cap: first Register {first:?}, warm {warm:?}"
+    );
+    assert_eq!(
+        net.core.borrow().next_hop_table().state_hash().0,
+        table,
+        "the restarted supernode solves the same table"
+    );
+    assert_eq!(net.next_hop(A, B), Some(R1));
+    assert_eq!(net.next_hop(B, A), Some(R2));
+}
+
+/// The hold has a cap: with the direct link A↔B dead both ways that pair
+/// never reports, and the tables of a freshly started network go out
+/// 2 × SendPingInterval (2 s) after the first Register; later Registers do
+/// not prolong it.
+#[test]
+fn the_warm_up_ends_two_ping_intervals_after_the_first_register() {
+    let mut net = Net::new(&[A, B, R1, R2], &[]);
+    asymmetric(&mut net);
+    let down = Link {
+        up: false,
+        ..Link::default()
+    };
+    let (ha, hb) = (net.host(A), net.host(B));
+    net.sim.set_link_both(ha, hb, down);
+    let start = net.sim.now();
+    let mut first_online = None;
+    let mut warm_after = None;
+    let mut first_table = None;
+    while net.sim.now() < start + secs(10) {
+        net.sim.run_for(ms(10));
+        let t = net.sim.now() - start;
+        let core = net.core.borrow();
+        if first_online.is_none() && [A, B, R1, R2].iter().any(|&id| core.is_online(n(id))) {
+            first_online = Some(t);
+        }
+        if warm_after.is_none() && !core.warming_up() {
+            warm_after = Some(t);
+        }
+        drop(core);
+        if first_table.is_none() && net.next_hop(A, B).is_some() {
+            first_table = Some(t);
+        }
+    }
+    let first = first_online.expect("an edge registered");
+    let warm = warm_after.expect("the warm-up ended");
+    let table = first_table.expect("A got a table");
+    eprintln!("first Register {first:?}, warm-up over {warm:?}, A's first table {table:?}");
+    assert!(
+        warm >= first + secs(2) - ms(10) && warm <= first + secs(2) + ms(10),
+        "the cap is 2 s after the first Register ({first:?}): {warm:?}"
+    );
+    assert!(table >= warm, "no table before the hold ends");
+    assert!(table <= warm + ms(100), "tables right after it: {table:?}");
+    assert_eq!(net.next_hop(A, B), Some(R1));
+    assert_eq!(net.next_hop(B, A), Some(R2));
+}
+
 #[test]
 fn frames_flow_directly_before_the_first_table_arrives() {
     let mut net = Net::new(&[A, B], &[]);

@@ -170,6 +170,12 @@ impl Graph {
         out
     }
 
+    /// Whether the last recomputation had an edge `src → dst` (its table
+    /// accounts for the link).
+    pub fn was_applied(&self, src: NodeId, dst: NodeId) -> bool {
+        self.applied.contains_key(&(src, dst))
+    }
+
     /// Records the current values as the ones the last solve used.
     pub fn mark_applied(&mut self) {
         self.applied = self.edges.iter().map(|(&k, e)| (k, e.current)).collect();

@@ -197,6 +197,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     let workers = Workers::start(ios, opts.backend, &node, &wake_handle, max_frame, slot_len)?;
     tracing::info!(target: target::NORMAL, "{threads} data path thread(s)");
     let mut applied_offset = i64::MIN;
+    let mut measured = metrics::MeasuredLatencies::default();
     let mut running_cfg = cfg.clone();
     let mut next_status = clock::now();
     super::systemd::ready(&status_line(&lock(&node), cfg));
@@ -273,13 +274,12 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
                 tracing::warn!(target: target::CONTROL, "{what}");
             }
         }
-        drain_events(now, node_ref, control.as_mut(), p2p.as_mut());
+        drain_events(now, node_ref, control.as_mut(), p2p.as_mut(), &mut measured);
         if let Some(offset) = ntp.as_ref().map(super::ntp::NtpOffset::ns)
             && offset != applied_offset
         {
             node_ref.set_clock_offset_ns(offset);
             applied_offset = offset;
-            metrics::publish_ntp_offset(offset);
         }
         path.collect(node_ref);
         if let Some(reason) = control.as_ref().and_then(EdgeControl::shutdown) {
@@ -288,11 +288,18 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
             return Err(RunError(format!("shut down by the supernode: {reason}")));
         }
         if now >= next_publish {
+            // Every series again each round: one not set for a while is
+            // dropped (`metrics::IDLE_TIMEOUT`).
             publish(node_ref, &path, &workers);
+            measured.publish(node_ref);
+            if applied_offset != i64::MIN {
+                metrics::publish_ntp_offset(applied_offset);
+            }
             if let Some(p) = &p2p {
                 for (s, d, l) in p.latencies() {
                     metrics::publish_latency(s.get(), d.get(), l.as_secs_f64());
                 }
+                metrics::publish_reports_rejected(p.reports_rejected());
             }
             if let Some(w) = &web {
                 w.publish(node_ref, p2p.as_ref(), &running_cfg);
@@ -435,6 +442,7 @@ fn drain_events(
     node: &mut Node,
     mut control: Option<&mut EdgeControl>,
     mut p2p: Option<&mut P2pSync>,
+    measured: &mut metrics::MeasuredLatencies,
 ) {
     while let Some(e) = node.poll_event() {
         match &e {
@@ -450,7 +458,7 @@ fn drain_events(
             from, one_way_ns, ..
         } = &e
         {
-            metrics::publish_latency(from.get(), node.id().get(), *one_way_ns as f64 / 1e9);
+            measured.record(*from, *one_way_ns as f64 / 1e9);
         }
         if let Some(p) = p2p.as_deref_mut() {
             timed_solve(p, |p| p.handle_event(now, node, &e));

@@ -49,18 +49,40 @@
 //! - `egd_oneway_latency_seconds{src,dst}`: the latency graph's current edges
 //!   (one-way, as the two clocks see it: offsets cancel along paths)
 //! - `egd_super_next_hop{src,dst}`: the next-hop table the edges get
+//!
+//! Series of things that are gone disappear (the Prometheus convention for
+//! a labelled child that no longer exists): a peer deleted through the
+//! Manage API, removed by a reload, or dropped by the supernode or P2P
+//! takes its `peer`, `src`/`dst` and `dst` series with it. The registry
+//! cannot delete a series, so every counter and gauge is set again each
+//! publishing round (about once a second) and the exporter drops any not
+//! set for [`IDLE_TIMEOUT`]; what is gone is simply no longer set. (The
+//! node keeps a removed peer's counters, so one that comes back continues
+//! where it was; histograms are not affected.)
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use metrics_util::MetricKindMask;
 
+use crate::NodeId;
 use crate::control::super_core::SuperCore;
 use crate::node::Node;
+
+/// How long a counter or gauge stays exported after it was last set: many
+/// publishing rounds (1 s apart), so a busy loop never loses a live one.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Starts serving `/metrics` on `listen`.
 pub fn install(listen: SocketAddr) -> Result<(), String> {
     PrometheusBuilder::new()
+        .idle_timeout(
+            MetricKindMask::COUNTER | MetricKindMask::GAUGE,
+            Some(IDLE_TIMEOUT),
+        )
         .set_buckets_for_metric(
             Matcher::Full("egd_solver_seconds".into()),
             &[0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
@@ -272,10 +294,35 @@ pub fn publish_super(core: &SuperCore) {
     }
 }
 
+/// The latest one-way latency measured toward this node from each
+/// neighbour, for `egd_oneway_latency_seconds{src,dst}`: kept here and set
+/// every round (pings can be 15 s apart, longer than [`IDLE_TIMEOUT`]),
+/// and forgotten when the neighbour is.
+#[derive(Debug, Default)]
+pub struct MeasuredLatencies(BTreeMap<NodeId, f64>);
+
+impl MeasuredLatencies {
+    /// A ping from `from` measured `seconds` one way.
+    pub fn record(&mut self, from: NodeId, seconds: f64) {
+        self.0.insert(from, seconds);
+    }
+
+    /// Sets the series of the node's current neighbours.
+    pub fn publish(&mut self, node: &Node) {
+        let peers: BTreeSet<NodeId> = node.peer_ids().collect();
+        self.0.retain(|id, _| peers.contains(id));
+        for (from, secs) in &self.0 {
+            publish_latency(from.get(), node.id().get(), *secs);
+        }
+    }
+}
+
 /// Copies the node's counters into the registry.
 pub fn publish(node: &Node) {
     let m = node.metrics();
-    for (peer, c) in &m.peers {
+    // Only current neighbours: a removed one's series must go.
+    let current: BTreeSet<NodeId> = node.peer_ids().collect();
+    for (peer, c) in m.peers.iter().filter(|(id, _)| current.contains(id)) {
         let peer = peer.to_string();
         counter!("egd_peer_rx_bytes_total", "peer" => peer.clone()).absolute(c.rx_bytes);
         counter!("egd_peer_tx_bytes_total", "peer" => peer.clone()).absolute(c.tx_bytes);

@@ -19,6 +19,16 @@
 //!
 //! A port still held by a process that just died is waited for (up to
 //! [`BIND_PATIENCE`]), so a restart right after a crash does not fail.
+//!
+//! That wait matters most for a `SO_REUSEPORT` group: a killed egd's
+//! io_uring sockets outlive it by 10–50 ms, and a new group of the same
+//! user on the same port would simply join them — the kernel then hashes a
+//! share of the peers (old sockets ÷ all sockets) to sockets nobody reads,
+//! and those datagrams are lost. At start that is the answers to egd's
+//! first handshakes, which WireGuard retries only after `REKEY_TIMEOUT`
+//! (5 s). So before a group is bound to a fixed port, a probe socket
+//! *without* `SO_REUSEPORT` is bound there (it cannot share the port with
+//! anyone), patiently, and released; the group binds right after.
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -47,6 +57,11 @@ pub fn bind(af: &AddressFamilies, port: u16) -> io::Result<Bound> {
 /// it), all with `SO_REUSEPORT` when `count > 1`; group 0 first.
 pub fn bind_reuseport(af: &AddressFamilies, port: u16, count: usize) -> io::Result<Vec<Bound>> {
     let reuse = count > 1;
+    if reuse && port != 0 {
+        // Wait until no socket holds the port, so the group is ours alone
+        // (see the module docs); the probe is closed when it returns.
+        bind_one(af, port, false)?;
+    }
     let first = bind_one(af, port, reuse)?;
     let port = first.port;
     let mut all = vec![first];
@@ -177,6 +192,92 @@ mod tests {
         if let Some(v6) = &b.v6 {
             assert_eq!(v6.local_addr().unwrap().port(), b.port);
         }
+    }
+
+    /// The sockets of a process that just died, still bound with
+    /// `SO_REUSEPORT` (as a killed egd's are for tens of milliseconds): a
+    /// new group waits until they are gone instead of joining them, so no
+    /// peer is hashed to a socket nobody reads.
+    #[test]
+    fn a_group_does_not_join_a_dying_processs_sockets() {
+        let af = v4_only();
+        let dying = bind_reuseport(&af, 0, 2).unwrap();
+        let port = dying[0].port;
+        let started = Instant::now();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(dying);
+        });
+        let groups = bind_reuseport(&af, port, 2).unwrap();
+        let waited = started.elapsed();
+        release.join().unwrap();
+        assert!(
+            waited >= Duration::from_millis(250),
+            "joined at once ({waited:?})"
+        );
+        assert!(groups.iter().all(|g| g.port == port));
+        // Every one of 16 sources reaches the new group.
+        let socks: Vec<&UdpSocket> = groups.iter().map(|g| g.v4.as_ref().unwrap()).collect();
+        let dst = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let senders: Vec<UdpSocket> = (0..16)
+            .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        for tx in &senders {
+            tx.send_to(b"x", dst).unwrap();
+        }
+        let mut got = 0;
+        let mut buf = [0u8; 8];
+        for _ in 0..100 {
+            for s in &socks {
+                while s.recv_from(&mut buf).is_ok() {
+                    got += 1;
+                }
+            }
+            if got == senders.len() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(got, senders.len(), "every source reaches the new group");
+    }
+
+    /// What the wait avoids: a group that joins live sockets of the same
+    /// user shares the port with them, and sources hashed to those are
+    /// not seen by the new sockets at all.
+    #[test]
+    fn joining_a_foreign_group_would_lose_its_share_of_sources() {
+        let af = v4_only();
+        let old = bind_reuseport(&af, 0, 2).unwrap();
+        let port = old[0].port;
+        // Joined as the code did before the probe: reuseport at once.
+        let new = [
+            bind_one(&af, port, true).unwrap(),
+            bind_one(&af, port, true).unwrap(),
+        ];
+        let dst = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let senders: Vec<UdpSocket> = (0..32)
+            .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        for tx in &senders {
+            tx.send_to(b"x", dst).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let count = |groups: &[Bound]| {
+            let mut n = 0;
+            let mut buf = [0u8; 8];
+            for g in groups {
+                while g.v4.as_ref().unwrap().recv_from(&mut buf).is_ok() {
+                    n += 1;
+                }
+            }
+            n
+        };
+        let (to_old, to_new) = (count(&old), count(&new));
+        assert_eq!(to_old + to_new, senders.len());
+        assert!(
+            to_old > 0,
+            "some sources hash to the old sockets: {to_old} of 32"
+        );
     }
 
     /// Four sockets share one port; datagrams from one source always reach

@@ -6,11 +6,26 @@
 //!
 //! The socket is created mode 0600 in a 0700 folder (it shows the private
 //! key, as `wg showconf` needs) and removed when the handle is dropped.
+//!
+//! A socket left by a process that is gone (`kill -9`, or a `--user` run:
+//! see below) is replaced at start, with a log line; one that still
+//! answers belongs to a running process and is left alone (start fails).
+//!
+//! With `--user`, egd cannot remove the socket when it stops: unlinking
+//! needs write access to `/run/wireguard`, a root-owned folder that other
+//! WireGuard implementations share, and a directory fd kept from before the
+//! drop does not help (`unlinkat` checks the caller's rights at the time of
+//! the call). Giving the user that folder would let it replace other
+//! interfaces' sockets and read the keys `wg set` sends them, so egd leaves
+//! the file and says so; the next start replaces it, and `wg` itself removes
+//! a socket nobody answers on (wireguard-tools, `ipc-uapi.h`). The systemd
+//! units run as root until after set-up; `ExecStopPost=` there could remove
+//! it, but needs the interface name.
 
-use std::io::{BufReader, Write};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::io::{BufReader, ErrorKind, Write};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,10 +52,7 @@ impl Uapi {
             .mode(0o700)
             .create(DIR)?;
         let path = PathBuf::from(DIR).join(format!("{name}.sock"));
-        // A stale socket of a crashed run: nobody answers on it.
-        if UnixStream::connect(&path).is_err() {
-            let _ = std::fs::remove_file(&path);
-        }
+        clear_stale(&path)?;
         let listener = UnixListener::bind(&path)?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
         let snapshot = Arc::new(Mutex::new(String::new()));
@@ -93,7 +105,46 @@ impl Uapi {
 
 impl Drop for Uapi {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+                tracing::info!(target: target::INTERNAL, "UAPI socket {} stays: this user may not remove it from {DIR} ({e}); the next start replaces it", self.path.display());
+            }
+            Err(e) => {
+                tracing::debug!(target: target::INTERNAL, "removing {}: {e}", self.path.display());
+            }
+        }
+    }
+}
+
+/// Makes room for the socket at `path`: nothing there is fine; a socket
+/// nobody answers on (its process is gone) is removed, with a log line; a
+/// live one, or anything that is not a socket, is an error.
+pub fn clear_stale(path: &Path) -> std::io::Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !meta.file_type().is_socket() {
+        return Err(std::io::Error::new(
+            ErrorKind::AlreadyExists,
+            format!("{} exists and is not a socket", path.display()),
+        ));
+    }
+    match UnixStream::connect(path) {
+        Ok(_) => Err(std::io::Error::new(
+            ErrorKind::AddrInUse,
+            format!(
+                "{} answers: another running process serves this interface",
+                path.display()
+            ),
+        )),
+        Err(e) => {
+            std::fs::remove_file(path)?;
+            tracing::warn!(target: target::NORMAL, "replaced a stale UAPI socket {} (nobody answered on it: {e}); its process is gone", path.display());
+            Ok(())
+        }
     }
 }
 

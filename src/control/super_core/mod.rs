@@ -19,9 +19,18 @@
 //! Timers: the *sweep* (every second) marks edges without a Register for
 //! `PeerAliveTimeout` offline; the *re-push* (every `RePushConfigInterval`)
 //! repeats notices an online edge has not acknowledged; the router's own
-//! expiry sweep and cool-down.
+//! expiry sweep and cool-down; the end of the *warm-up*.
+//!
+//! Warm-up: a (re)started supernode knows its peers but no latencies.
+//! Tables solved while only some pairs have reported can route a frame
+//! back to an edge still on its previous table (a loop until the TTL runs
+//! out), so `UpdateNhTable` notices are held — edges keep the tables they
+//! have — until every pair of online edges is in the solved graph, or
+//! 2 × `SendPingInterval` after the first `Register`, whichever comes
+//! first (see [`warm_up`]).
 
 mod state;
+mod warm_up;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -42,6 +51,7 @@ use crate::keys::public_key;
 use crate::node::PeerConfig;
 use crate::wire::control::{Body, Control, ServerAction};
 use crate::wire::header::Kind;
+use warm_up::WarmUp;
 
 /// How often offline edges are looked for.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
@@ -133,6 +143,7 @@ pub struct SuperCore {
     outputs: VecDeque<SuperOutput>,
     solves: u64,
     honesty: Honesty,
+    warm_up: WarmUp,
 }
 
 /// A link report as it arrived (a `Pong` or a posted `LatencyReport`).
@@ -166,6 +177,7 @@ impl SuperCore {
             outputs: VecDeque::new(),
             solves: 0,
             honesty: Honesty::new(Tolerance::default()),
+            warm_up: WarmUp::new(),
         };
         for p in peers {
             core.insert_edge(now, p);
@@ -287,6 +299,7 @@ impl SuperCore {
         }
         self.router.handle_timeout(now);
         self.drain_router();
+        self.check_warm_up(now);
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -294,7 +307,16 @@ impl SuperCore {
         if let Some((t, _)) = self.router.poll_timeout() {
             next = next.min(t);
         }
+        if let Some(t) = self.warm_up.deadline() {
+            next = next.min(t);
+        }
         Some(next)
+    }
+
+    /// Whether next-hop notices are still held after start (see the
+    /// module docs).
+    pub fn warming_up(&self) -> bool {
+        !self.warm_up.is_over()
     }
 
     pub fn poll_output(&mut self) -> Option<SuperOutput> {
@@ -567,6 +589,8 @@ impl SuperCore {
         let Some(e) = self.edges.get_mut(&node) else {
             return;
         };
+        self.warm_up
+            .on_register(now, self.cfg.params.send_ping_interval);
         let mut changed = !e.online;
         e.online = true;
         e.last_seen = Some(now);
@@ -590,6 +614,30 @@ impl SuperCore {
         // An answer to every Register, even with nothing new: the edge
         // knows the supernode is alive (`SuperNodeInfoTimeout`).
         self.notify(node, ServerAction::NoAction, 0, String::new());
+        self.check_warm_up(now);
+    }
+
+    /// Ends the warm-up when its time is up or the solved graph has every
+    /// pair of online edges, and sends the notices it held.
+    fn check_warm_up(&mut self, now: Instant) {
+        if self.warm_up.is_over() {
+            return;
+        }
+        let online: Vec<NodeId> = self
+            .edges
+            .iter()
+            .filter(|(_, e)| e.online)
+            .map(|(id, _)| *id)
+            .collect();
+        let graph = self.router.graph();
+        // One edge alone has no pair: that is not a full matrix yet.
+        let complete = online.len() >= 2
+            && online
+                .iter()
+                .all(|&a| online.iter().all(|&b| a == b || graph.was_applied(a, b)));
+        if self.warm_up.check(now, complete) {
+            self.notify_stale();
+        }
     }
 
     /// One link report measured by `to`: its smoothed one-way delay, the
@@ -621,6 +669,7 @@ impl SuperCore {
         }
         self.router.handle_report(now, from, to, latency, ttl);
         self.drain_router();
+        self.check_warm_up(now);
     }
 
     /// Reports ignored because the pair's one-way sum contradicted the
@@ -708,7 +757,11 @@ impl SuperCore {
                 ServerAction::UpdatePeer,
                 self.peer_hash,
             ),
-            (e.acked_nh != nh, ServerAction::UpdateNhTable, nh),
+            (
+                e.acked_nh != nh && self.warm_up.is_over(),
+                ServerAction::UpdateNhTable,
+                nh,
+            ),
             (
                 e.acked_params != self.params_hash,
                 ServerAction::UpdateSuperParams,

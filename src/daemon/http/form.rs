@@ -18,7 +18,7 @@ pub(super) const BODY_LIMIT: usize = 1 << 20;
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Fields that carry secrets: never passed on to a deserialiser whose error
 /// message might quote them.
-const SECRET_FIELDS: [&str; 2] = ["Password", "PrivKey"];
+pub(super) const SECRET_FIELDS: [&str; 2] = ["Password", "PrivKey"];
 /// The boolean form fields of `crate::control::api`.
 const BOOL_FIELDS: [&str; 1] = ["SkipLocalIP"];
 
@@ -66,17 +66,27 @@ pub(super) async fn form_fields(
     body: Body,
 ) -> Result<Pairs, Refusal> {
     let bytes = read_body(body).await?;
-    let is_form = headers
+    merge_fields(is_form(headers), &bytes, query)
+}
+
+/// Whether the request says its body is `application/x-www-form-urlencoded`.
+pub(super) fn is_form(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| {
             v.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+        })
+}
+
+/// [`form_fields`] once the body is read: each name once, its first
+/// value, the body's before the query's.
+pub(super) fn merge_fields(is_form: bool, body: &[u8], query: &Pairs) -> Result<Pairs, Refusal> {
     let mut fields = Pairs::new();
-    let from_body = if is_form && !bytes.is_empty() {
-        let Ok(body_text) = std::str::from_utf8(&bytes) else {
+    let from_body = if is_form && !body.is_empty() {
+        let Ok(body_text) = std::str::from_utf8(body) else {
             return Err(Refusal::new(
                 StatusCode::BAD_REQUEST,
                 "Body: form is not UTF-8",

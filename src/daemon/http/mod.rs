@@ -22,6 +22,8 @@ mod auth;
 pub mod client;
 mod config;
 mod form;
+#[doc(hidden)]
+pub mod fuzzing;
 mod listen;
 mod page;
 mod routes;

@@ -141,6 +141,11 @@ impl Refusal {
             msg: msg.into(),
         }
     }
+
+    /// The status and the text the client would get.
+    pub fn parts(&self) -> (u16, &str) {
+        (self.status.as_u16(), &self.msg)
+    }
 }
 
 impl IntoResponse for Refusal {

@@ -84,7 +84,7 @@ fn done(r: Result<Result<(), ApiError>, Refusal>) -> Response {
     }
 }
 
-fn by_id(fields: &Pairs) -> Result<DelPeer, Refusal> {
+pub(super) fn by_id(fields: &Pairs) -> Result<DelPeer, Refusal> {
     let Some(raw) = param(fields, "NodeID") else {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
@@ -98,7 +98,7 @@ fn by_id(fields: &Pairs) -> Result<DelPeer, Refusal> {
         .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "Parameter NodeID: not a node id"))
 }
 
-fn by_private_key(fields: &Pairs) -> Result<DelPeer, Refusal> {
+pub(super) fn by_private_key(fields: &Pairs) -> Result<DelPeer, Refusal> {
     let Some(raw) = param(fields, "PrivKey") else {
         return Err(Refusal::new(
             StatusCode::UNAUTHORIZED,
