@@ -288,7 +288,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
             return Err(RunError(format!("shut down by the supernode: {reason}")));
         }
         if now >= next_publish {
-            publish(node_ref, &path, &workers);
+            publish(node_ref, &path, &workers, cfg.interface.itype == IType::Tap);
             if let Some(p) = &p2p {
                 for (s, d, l) in p.latencies() {
                     metrics::publish_latency(s.get(), d.get(), l.as_secs_f64());
@@ -329,8 +329,9 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Copies the node's and every data path's counters into the registry.
-fn publish(node: &Node, path: &DataPath, workers: &Workers) {
+/// Copies the node's and every data path's counters into the registry;
+/// with `tap`, also the tap's kernel drop counters.
+fn publish(node: &Node, path: &DataPath, workers: &Workers, tap: bool) {
     let mut total = path.stats();
     let others = workers.stats();
     for s in &others {
@@ -338,7 +339,10 @@ fn publish(node: &Node, path: &DataPath, workers: &Workers) {
     }
     metrics::publish(node);
     metrics::publish_datapath(1 + others.len(), &total.lock);
-    metrics::publish_iface(&total.iface);
+    let kernel = tap
+        .then(|| egd_ifaces::device_drops(path.iface().name()).ok())
+        .flatten();
+    metrics::publish_iface(&total.iface, kernel);
     metrics::publish_reactor(&total.reactor);
     if let Some(o) = &total.offload {
         metrics::publish_offload(o);
