@@ -51,9 +51,9 @@ use super::vnet::{F_NEEDS_CSUM, GSO_ECN, GSO_TCPV4, GSO_TCPV6, GSO_UDP_L4, VnetH
 pub const DEFAULT_FLOWS: usize = 8;
 /// The IP length fields' limit (IPv4 total length, IPv6 payload length).
 const MAX_IP_LEN: usize = 65_535;
-/// Most datagrams in one UDP GSO frame: the kernel's `UDP_MAX_SEGMENTS`
-/// was 64 until Linux 6.3 (128 since); a tap refuses a `GSO_UDP_L4` write
-/// of more (`virtio_net_hdr_to_skb`).
+/// Most datagrams in one UDP GSO frame: the kernel's `UDP_MAX_SEGMENTS`,
+/// 64 in older kernels (128 in newer ones); recent kernels refuse a
+/// `GSO_UDP_L4` write to a tap with more (`virtio_net_hdr_to_skb`).
 pub const MAX_UDP_SEGMENTS: u64 = 64;
 /// A pending frame's buffer: Ethernet header plus the largest IPv6 packet.
 const SLOT_LEN: usize = ETH_LEN + IPV6_LEN + MAX_IP_LEN;
