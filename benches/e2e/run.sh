@@ -19,10 +19,11 @@
 #   tcp1-rev, tcp4-rev  the same B → A (iperf3 -R: B's server sends)
 #   udp64               64-byte UDP payloads from udpflood.rs (one thread, as
 #                       fast as the kernel takes them) to B's tunnel address;
-#                       the rate is what B's tunnel interface received
-#                       (rx_packets), packets/s. iperf3's UDP mode tops out
-#                       near 100 k/s here, below some tunnels. B drops the
-#                       datagrams with nftables before any socket (no ICMP).
+#                       the rate is the datagrams that reached a UDP socket
+#                       on B (a sink that never reads: its drop counter),
+#                       packets/s; B's tunnel rx_packets goes to the log.
+#                       iperf3's UDP mode tops out near 100 k/s here, below
+#                       some tunnels.
 # Each test runs --time seconds; the first --omit seconds are not measured
 # (iperf3 -O; the same window for udp64 and the CPU columns). Rounds are
 # interleaved — round 1: direct veth, direct egd, … direct tinc, relay veth,
@@ -286,17 +287,35 @@ veth_pair() {
   ip -n "$1" link set "$2" mtu 1500 up
   ip -n "$4" link set "$5" mtu 1500 up
 }
-# B's sink for udp64: datagrams to port 9 are dropped on input (counted on
-# the interface before that), so B sends no ICMP port unreachable back.
+# B's sink for udp64: a UDP socket on port 9 that never reads, with the
+# smallest receive buffer, so (after the first couple) every datagram that
+# reaches it is dropped and counted in its drop counter (the last column of
+# /proc/net/udp; sink_count reads it): the count is of datagrams delivered
+# to a socket, however they crossed the tunnel interface. B's interface
+# rx_packets would count one per write instead, and egd writes up to 64
+# small datagrams as one USO frame (the kernel cuts it before the socket).
+# The socket also keeps B from sending ICMP port unreachable back. The
+# process lives in the namespace: cleanup ends it.
 udp_sink() {
-  ip netns exec "$1" nft -f - <<EOF
-table ip egdbench {
-  chain input {
-    type filter hook input priority 0; policy accept;
-    udp dport 9 drop
-  }
+  ip netns exec "$1" python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+s.bind(("0.0.0.0", 9))
+while True:
+    time.sleep(3600)
+' &
+  local i
+  for i in $(seq 50); do
+    ip netns exec "$1" grep -q ':0009 ' /proc/net/udp && return 0
+    sleep 0.1
+  done
+  echo "udp sink in $1 did not come up" >&2
+  return 1
 }
-EOF
+# sink_count: the datagrams B's port-9 sink has received (all dropped).
+sink_count() {
+  in_b awk '$2 ~ /:0009$/ { n += $NF } END { print n + 0 }' /proc/net/udp
 }
 
 if [[ " ${SCENARIOS[*]} " == *" direct "* ]]; then
@@ -712,16 +731,19 @@ EOF
 # the window runs from OMIT to one second before the generator stops, and
 # the rate is the packets B's tunnel interface received in it.
 test_udp64() {
-  local log=$1 gen rx0 rx1
+  local log=$1 gen rx0 rx1 tap0 tap1
   in_a "$WORK/udpflood" "$DST:9" "$DURATION" 64 >"$log" 2>&1 &
   gen=$!
   sleep "$OMIT"
-  rx0=$(in_b cat "/sys/class/net/$DEV_B/statistics/rx_packets")
+  rx0=$(sink_count)
+  tap0=$(in_b cat "/sys/class/net/$DEV_B/statistics/rx_packets")
   window_start
   sleep "$((DURATION - OMIT - 1))"
-  rx1=$(in_b cat "/sys/class/net/$DEV_B/statistics/rx_packets")
+  rx1=$(sink_count)
+  tap1=$(in_b cat "/sys/class/net/$DEV_B/statistics/rx_packets")
   window_end
   wait "$gen"
+  echo "window: sink $((rx1 - rx0)) datagrams, $DEV_B rx_packets $((tap1 - tap0))" >>"$log"
   # shellcheck disable=SC2046
   python3 - "$((rx1 - rx0))" $(window_numbers) <<'EOF'
 import sys
@@ -842,7 +864,7 @@ profile_egd() {
     fi
     local perfs=() i secs=$((DURATION - OMIT - 1)) name
     sleep "$OMIT"
-    rx0=$(in_b cat "/sys/class/net/$DEV_B/statistics/rx_packets")
+    rx0=$(sink_count)
     for i in "${!PIDS[@]}"; do
       name=${NAMES[$i]}
       perf record -q -e cpu-clock -F 999 --call-graph dwarf,16384 -p "${PIDS[$i]}" \
@@ -853,7 +875,7 @@ profile_egd() {
     perfs+=($!)
     # Only these: a bare `wait` would also wait for the daemons.
     wait "${perfs[@]}"
-    rx1=$(in_b cat "/sys/class/net/$DEV_B/statistics/rx_packets")
+    rx1=$(sink_count)
     wait "$client"
     if [[ $test == udp64 ]]; then
       log "profile run, $SCEN $test: $(((rx1 - rx0) / secs)) packets/s received (with perf attached)"

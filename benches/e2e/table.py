@@ -155,7 +155,7 @@ def main(path: str) -> None:
         print("| " + " | ".join(row) + " |")
     print(
         "\nCells: median (min–max) over the rounds; udp64 in thousands of 64-byte "
-        "datagrams per second received by B's tunnel interface. Ratios: median of "
+        "datagrams per second delivered to a UDP socket on B. Ratios: median of "
         "the per-round ratios (min–max); ✓/✗ against the issue 7 target "
         f"(≥ {TARGETS[0][2]:.2f}× raw veth for TCP, ≥ {TARGETS[1][2]:.0f}× gotatun, "
         f"≥ {TARGETS[2][2]:.0f}× tinc, relay ≥ {RELAY_TARGET}× direct)."

@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(hdr) = VnetHdr::parse(data) else { return };
     let mut frame = data[10..].to_vec();
     let mut scratch = [0u8; MAX_FRAME];
-    let mut coalescer = Coalescer::new(2);
+    let mut coalescer = Coalescer::new(2).with_udp(true, true);
     let mut out = |_: &VnetHdr, f: &[u8]| assert!(f.len() <= 65_535 + 54);
     coalescer.push(&frame, &mut out);
     let _ = segment(&hdr, &mut frame, MAX_FRAME, &mut scratch, |seg| {

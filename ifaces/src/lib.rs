@@ -67,7 +67,7 @@ pub use spec::{IfaceKind, IfaceSpec, L2HeaderMode, SockSpec};
 pub use stats::IfaceStats;
 pub use stdio::StdioIface;
 pub use stream::StreamIface;
-pub use tap::{QueueSet, Tap, TapQueue};
+pub use tap::{DeviceDrops, QueueSet, Tap, TapQueue, device_drops};
 
 /// One L2 endpoint: frames in, frames out. All fds non-blocking.
 pub trait L2Interface: Send {

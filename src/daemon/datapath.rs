@@ -166,7 +166,8 @@ impl DataPath {
             writer,
         } = io;
         let watch = watch_iface(reactor.as_mut(), iface.as_ref(), None)?;
-        let offload = iface.offloads().map(|_| OffloadPath::new(max_frame));
+        // Every queue of a tap has the same offloads (`writer` included).
+        let offload = iface.offloads().map(|f| OffloadPath::new(max_frame, f));
         Ok(DataPath {
             reactor,
             v4,

@@ -290,7 +290,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         if now >= next_publish {
             // Every series again each round: one not set for a while is
             // dropped (`metrics::IDLE_TIMEOUT`).
-            publish(node_ref, &path, &workers);
+            publish(node_ref, &path, &workers, cfg.interface.itype == IType::Tap);
             measured.publish(node_ref);
             if applied_offset != i64::MIN {
                 metrics::publish_ntp_offset(applied_offset);
@@ -336,8 +336,9 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Copies the node's and every data path's counters into the registry.
-fn publish(node: &Node, path: &DataPath, workers: &Workers) {
+/// Copies the node's and every data path's counters into the registry;
+/// with `tap`, also the tap's kernel drop counters.
+fn publish(node: &Node, path: &DataPath, workers: &Workers, tap: bool) {
     let mut total = path.stats();
     let others = workers.stats();
     for s in &others {
@@ -345,7 +346,10 @@ fn publish(node: &Node, path: &DataPath, workers: &Workers) {
     }
     metrics::publish(node);
     metrics::publish_datapath(1 + others.len(), &total.lock);
-    metrics::publish_iface(&total.iface);
+    let kernel = tap
+        .then(|| egd_ifaces::device_drops(path.iface().name()).ok())
+        .flatten();
+    metrics::publish_iface(&total.iface, kernel);
     metrics::publish_reactor(&total.reactor);
     if let Some(o) = &total.offload {
         metrics::publish_offload(o);

@@ -148,6 +148,10 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
         "egd_interface_errors_total",
         "Interface read (rx) and write (tx) errors"
     );
+    describe_counter!(
+        "egd_interface_dropped_total",
+        "Frames lost at the interface, by where: too_long (read), would_block (write to a full queue), disconnected; kernel_rx / kernel_tx: the kernel's own rx_dropped / tx_dropped of a tap (tx: frames for egd dropped because the tap queue was full)"
+    );
     describe_gauge!(
         "egd_datapath_threads",
         "Data-path threads (reactors, tap queues)"
@@ -162,7 +166,7 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
     );
     describe_counter!(
         "egd_udp_io_total",
-        "UDP reactor counters: datagrams, send calls, GSO batches, GRO receives, zero-copy sends and copies"
+        "UDP reactor counters: datagrams, send calls, GSO batches, GRO receives, zero-copy sends and copies, datagrams the kernel dropped at egd's full sockets (socket_drops)"
     );
     describe_counter!(
         "egd_tap_offload_total",
@@ -214,6 +218,7 @@ pub fn publish_reactor(s: &egd_uring::Stats) {
         ("zerocopy_copied", s.zerocopy_copied),
         ("recv_no_buffers", s.recv_no_buffers),
         ("recv_truncated", s.recv_truncated),
+        ("socket_drops", s.socket_drops),
     ];
     for (what, v) in series {
         counter!("egd_udp_io_total", "what" => what).absolute(v);
@@ -247,10 +252,21 @@ pub fn publish_offload(s: &egd_ifaces::offload::OffloadStats) {
     }
 }
 
-/// Interface error counters.
-pub fn publish_iface(stats: &egd_ifaces::IfaceStats) {
+/// Interface error and drop counters; `kernel`: a tap's own drop counters.
+pub fn publish_iface(stats: &egd_ifaces::IfaceStats, kernel: Option<egd_ifaces::DeviceDrops>) {
     counter!("egd_interface_errors_total", "direction" => "rx").absolute(stats.rx_errors);
     counter!("egd_interface_errors_total", "direction" => "tx").absolute(stats.tx_errors);
+    let mut drops = vec![
+        ("too_long", stats.dropped_too_long),
+        ("would_block", stats.dropped_would_block),
+        ("disconnected", stats.dropped_disconnected),
+    ];
+    if let Some(k) = kernel {
+        drops.extend([("kernel_rx", k.rx_dropped), ("kernel_tx", k.tx_dropped)]);
+    }
+    for (at, n) in drops {
+        counter!("egd_interface_dropped_total", "where" => at).absolute(n);
+    }
 }
 
 /// One one-way latency, `src → dst`.

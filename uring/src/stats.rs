@@ -36,6 +36,11 @@ pub struct Stats {
     pub recv_rearms: u64,
     /// Other receive errors.
     pub recv_errors: u64,
+    /// Datagrams the kernel dropped at this reactor's UDP sockets before
+    /// egd saw them (mostly: receive buffer full while egd waited for a
+    /// CPU). The sockets' `SO_MEMINFO` drop counters, read when `stats` is
+    /// called (32-bit in the kernel, so they wrap after 4 G drops).
+    pub socket_drops: u64,
     /// Datagrams lost to a send error (unreachable, wrong family…).
     pub send_errors: u64,
     /// Datagrams dropped because the socket's send buffer was full (std
@@ -66,10 +71,18 @@ impl Stats {
         self.recv_no_buffers += other.recv_no_buffers;
         self.recv_rearms += other.recv_rearms;
         self.recv_errors += other.recv_errors;
+        self.socket_drops += other.socket_drops;
         self.send_errors += other.send_errors;
         self.send_would_block += other.send_would_block;
         self.gso_disabled += other.gso_disabled;
         self.watch_errors += other.watch_errors;
         self.timeouts += other.timeouts;
     }
+}
+
+/// The sum of the sockets' kernel drop counters (a socket whose counter
+/// cannot be read counts 0).
+pub(crate) fn socket_drops(fds: impl Iterator<Item = std::os::fd::RawFd>) -> u64 {
+    fds.map(|fd| crate::sys::socket_drops(fd).map_or(0, u64::from))
+        .sum()
 }

@@ -130,3 +130,29 @@ pub(crate) fn int_option(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io
     cvt(unsafe { libc::getsockopt(fd, level, name, (&raw mut val).cast(), &mut len) })?;
     Ok(val)
 }
+
+/// The datagrams the kernel dropped at a socket (its receive buffer was
+/// full, …): `SO_MEMINFO`'s `SK_MEMINFO_DROPS`, a 32-bit counter.
+pub(crate) fn socket_drops(fd: RawFd) -> io::Result<u32> {
+    const VARS: usize = libc::SK_MEMINFO_DROPS as usize + 1;
+    let mut info = [0u32; VARS];
+    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+    // SAFETY: `info`/`len` are valid for writes of the sizes given; the
+    // kernel writes at most `len` bytes and says how many in `len`.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_MEMINFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    })?;
+    if (len as usize) < std::mem::size_of_val(&info) {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "SO_MEMINFO without a drop counter",
+        ));
+    }
+    Ok(info[VARS - 1])
+}

@@ -70,3 +70,30 @@ fn zero_leaves_buffers_alone() {
         assert!(r.features().to_string().contains(" so_rcvbuf=0 "));
     }
 }
+
+#[test]
+fn kernel_drops_at_a_full_socket_are_counted() {
+    // Default-sized buffers (no raise) and no `wait`: nothing drains the
+    // socket, so most of a burst of small datagrams is dropped by the kernel.
+    let cfg = ReactorConfig {
+        socket_buffer: 0,
+        ..ReactorConfig::default()
+    };
+    for backend in BACKENDS {
+        let Some(mut r) = reactor(backend, cfg.clone()) else {
+            continue;
+        };
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = sock.local_addr().unwrap();
+        r.add_udp(sock).unwrap();
+        assert_eq!(r.stats().socket_drops, 0, "{backend:?}");
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        const SENT: u64 = 20_000;
+        for _ in 0..SENT {
+            tx.send_to(&[0x5a; 64], addr).unwrap();
+        }
+        let drops = r.stats().socket_drops;
+        println!("{backend:?}: {drops} of {SENT} dropped");
+        assert!(drops > 0 && drops < SENT, "{backend:?}: {drops}");
+    }
+}

@@ -16,12 +16,12 @@
 //! | [`checksum`] | RFC 1071 sums and pseudo-headers |
 //! | [`layout`] | where the Ethernet/IP/TCP/UDP headers are |
 //! | [`segment()`] | one GSO frame → MTU-sized frames; completing a partial checksum |
-//! | [`Coalescer`] | TCP segments of one flow → one GSO frame |
+//! | [`Coalescer`] | TCP segments (UDP datagrams, with USO) of one flow → one GSO frame |
 //! | [`OffloadPath`] | both, wired to an interface (how a daemon uses this) |
 //!
 //! Not handled (counted drops on the read side, pass-through on the write
 //! side): IPv6 extension headers, UFO, more than one VLAN tag; coalescing
-//! skips VLAN-tagged frames and UDP.
+//! skips VLAN-tagged frames, and UDP where the tap has no USO.
 
 pub mod checksum;
 mod coalesce;
@@ -34,7 +34,7 @@ pub mod vnet;
 #[cfg(test)]
 mod tests;
 
-pub use coalesce::{CoalesceStats, Coalescer, DEFAULT_FLOWS};
+pub use coalesce::{CoalesceStats, Coalescer, DEFAULT_FLOWS, MAX_UDP_SEGMENTS};
 pub use features::Features;
 pub use path::{MAX_OFFLOAD_FRAME, OffloadPath, OffloadStats};
 pub use segment::{SegmentError, complete_checksum, segment};

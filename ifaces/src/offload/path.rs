@@ -16,6 +16,7 @@
 use std::io;
 
 use super::coalesce::{CoalesceStats, Coalescer, DEFAULT_FLOWS};
+use super::features::Features;
 use super::segment::{SegmentError, segment};
 use super::vnet::{Gso, VnetHdr};
 use crate::L2Interface;
@@ -68,13 +69,15 @@ pub struct OffloadPath {
 }
 
 impl OffloadPath {
-    /// Segments are at most `max_frame` bytes (MTU + Ethernet header).
-    pub fn new(max_frame: usize) -> Self {
+    /// Segments are at most `max_frame` bytes (MTU + Ethernet header);
+    /// `features` are the tap's (UDP datagrams are coalesced only where it
+    /// has USO).
+    pub fn new(max_frame: usize, features: Features) -> Self {
         OffloadPath {
             read_buf: vec![0u8; MAX_OFFLOAD_FRAME].into_boxed_slice(),
             scratch: vec![0u8; max_frame].into_boxed_slice(),
             max_frame,
-            coalescer: Coalescer::new(DEFAULT_FLOWS),
+            coalescer: Coalescer::new(DEFAULT_FLOWS).with_udp(features.uso4, features.uso6),
             stats: OffloadStats::default(),
         }
     }

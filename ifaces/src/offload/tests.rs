@@ -460,6 +460,141 @@ fn interleaved_flows_merge_separately() {
     assert_eq!(out.len(), 6);
 }
 
+/// A UDP datagram as a stack hands it to the tap: complete checksum,
+/// IPv4 ID `id` (the spec's payload size `len`).
+fn udp_datagram(v4: bool, id: u16, payload: &[u8]) -> Vec<u8> {
+    let s = Spec {
+        v4,
+        tcp: false,
+        id,
+        payload: payload.to_vec(),
+        ..Spec::tcp4(0)
+    };
+    let mut f = build(&s);
+    let l = Layout::parse(&f).unwrap();
+    complete_checksum(&mut f, l.l4 as u16, 6).unwrap();
+    verify(&f);
+    f
+}
+
+fn udp_coalescer() -> Coalescer {
+    Coalescer::new(DEFAULT_FLOWS).with_udp(true, true)
+}
+
+#[test]
+fn udp_datagrams_coalesce_into_a_uso_frame() {
+    // Hand-checked: two IPv4 datagrams 10.0.0.1:12345 → 10.0.0.2:5201 of 4
+    // bytes each become one of 8: IP total length 20 + 8 + 8 = 36 (0x24),
+    // UDP length 16, checksum field the pseudo-header sum
+    // 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 17 + 16 = 0x1424, IDs 7 then 8,
+    // IPv4 header checksum over the new length.
+    let a = udp_datagram(true, 7, &[1, 2, 3, 4]);
+    let b = udp_datagram(true, 8, &[5, 6, 7, 8]);
+    let out = run_coalesce(&mut udp_coalescer(), &[a.clone(), b]);
+    assert_eq!(out.len(), 1);
+    let (hdr, f) = &out[0];
+    let want_hdr = VnetHdr {
+        flags: F_NEEDS_CSUM,
+        gso_type: GSO_UDP_L4,
+        hdr_len: 14 + 20 + 8,
+        gso_size: 4,
+        csum_start: 34,
+        csum_offset: 6,
+    };
+    assert_eq!(*hdr, want_hdr);
+    assert_eq!(f.len(), 14 + 36);
+    assert_eq!(f[..14], a[..14], "Ethernet header");
+    assert_eq!(f[16..18], [0x00, 0x24], "IP total length");
+    assert_eq!(f[18..20], [0x00, 7], "the first ID");
+    assert_eq!(reference::checksum(&f[14..34]), 0, "IPv4 header checksum");
+    assert_eq!(f[34..38], [0x30, 0x39, 0x14, 0x51], "ports");
+    assert_eq!(f[38..40], [0x00, 16], "UDP length");
+    assert_eq!(f[40..42], [0x14, 0x24], "pseudo-header sum");
+    assert_eq!(f[42..], [1, 2, 3, 4, 5, 6, 7, 8]);
+    verify_coalesced(hdr, f);
+    // What the kernel makes of it is what was pushed: cut it again.
+    let segs = run_segment(hdr, f, MAX_FRAME).unwrap();
+    assert_eq!(segs, [a, udp_datagram(true, 8, &[5, 6, 7, 8])]);
+    // IPv6 the same way (no ID, the flow label must match).
+    let six: Vec<Vec<u8>> = (0..5u8).map(|i| udp_datagram(false, 0, &[i; 64])).collect();
+    let out = run_coalesce(&mut udp_coalescer(), &six);
+    assert_eq!(out.len(), 1);
+    let (hdr, f) = &out[0];
+    assert_eq!(
+        (hdr.gso_type, hdr.gso_size, hdr.hdr_len),
+        (GSO_UDP_L4, 64, 14 + 40 + 8)
+    );
+    assert_eq!(f.len(), 14 + 40 + 8 + 5 * 64);
+    assert_eq!(f[18..20], (8u16 + 320).to_be_bytes(), "IPv6 payload length");
+    verify_coalesced(hdr, f);
+    assert_eq!(run_segment(hdr, f, MAX_FRAME).unwrap(), six);
+}
+
+#[test]
+fn udp_runs_end_where_gro_ends_them() {
+    let d = |id: u16, len: usize| udp_datagram(true, id, &vec![0x5a; len]);
+    let lens = |out: &[(VnetHdr, Vec<u8>)]| -> Vec<(u16, usize)> {
+        out.iter()
+            .map(|(h, f)| (h.gso_size, f.len() - 42))
+            .collect()
+    };
+    // A shorter datagram joins and ends the run; a longer one starts anew.
+    let frames = [d(1, 64), d(2, 64), d(3, 20), d(4, 64), d(5, 100), d(6, 100)];
+    let out = run_coalesce(&mut udp_coalescer(), &frames);
+    assert_eq!(lens(&out), [(64, 148), (0, 64), (100, 200)]);
+    assert_eq!(out[1], (VnetHdr::NONE, frames[3].clone()));
+    out.iter().for_each(|(h, f)| verify_coalesced(h, f));
+    // At most MAX_UDP_SEGMENTS datagrams per frame.
+    let many: Vec<Vec<u8>> = (0..100).map(|i| d(i, 10)).collect();
+    let out = run_coalesce(&mut udp_coalescer(), &many);
+    let n = MAX_UDP_SEGMENTS as usize;
+    assert_eq!(lens(&out), [(10, 10 * n), (10, 10 * (100 - n))]);
+    // Another port, TTL or TOS, an ID jump, an empty datagram, a length
+    // field that disagrees with the frame: no merge across it.
+    let base = [d(1, 64), d(2, 64), d(3, 64)];
+    let tweak = |at: usize, v: u8| {
+        let mut f = base.clone();
+        f[2][at] ^= v;
+        f
+    };
+    for (what, frames) in [
+        ("port", tweak(37, 1)),
+        ("ttl", tweak(22, 1)),
+        ("tos", tweak(15, 4)),
+        ("id", tweak(19, 4)),
+        ("udp length", tweak(39, 1)),
+    ] {
+        let out = run_coalesce(&mut udp_coalescer(), &frames);
+        assert_eq!(lens(&out), [(64, 128), (0, 64)], "{what}");
+        assert_eq!(out[1].1, frames[2], "{what}: passed unchanged");
+    }
+    let empty = [d(1, 64), d(2, 0), d(3, 64)];
+    let out = run_coalesce(&mut udp_coalescer(), &empty);
+    assert_eq!(out.len(), 3, "an empty datagram passes and splits");
+    // Without USO (the plain constructor), UDP passes unchanged, and UDP
+    // never merges into a TCP flow with the same addresses and ports.
+    let out = run_coalesce(&mut Coalescer::new(DEFAULT_FLOWS), &base);
+    assert!(out.iter().all(|(h, _)| *h == VnetHdr::NONE));
+    assert_eq!(out.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>(), base);
+    let s = Spec::tcp4(2000);
+    let big = build(&s);
+    let tcp = run_segment(&gso_hdr(&s, &big, 1000), &big, MAX_FRAME).unwrap();
+    let mixed = [tcp[0].clone(), d(1, 64), tcp[1].clone(), d(2, 64)];
+    let out = run_coalesce(&mut udp_coalescer(), &mixed);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].0.gso_type, GSO_TCPV4);
+    assert_eq!(out[1].0.gso_type, GSO_UDP_L4);
+    // With only one of the families enabled, the other passes.
+    let v6 = [
+        udp_datagram(false, 0, &[1; 8]),
+        udp_datagram(false, 0, &[2; 8]),
+    ];
+    let out = run_coalesce(&mut Coalescer::new(2).with_udp(true, false), &v6);
+    assert_eq!(out.len(), 2);
+    let st = Coalescer::new(1).stats();
+    assert_eq!(st, CoalesceStats::default());
+}
+
 fn options() -> impl Strategy<Value = Vec<u8>> {
     (0usize..=10).prop_map(|words| {
         (0..words * 4)
@@ -514,6 +649,33 @@ proptest! {
     }
 
     #[test]
+    fn uso_segment_then_coalesce_gives_the_frame_back(
+        v4 in any::<bool>(),
+        id in any::<u16>(),
+        len in 1usize..20_000,
+        gso_size in 1u16..=1300,
+    ) {
+        let s = Spec { v4, tcp: false, id, ..Spec::tcp4(len) };
+        let big = build(&s);
+        let hdr = gso_hdr(&s, &big, gso_size);
+        let segs = run_segment(&hdr, &big, MAX_FRAME).unwrap();
+        let out = run_coalesce(&mut udp_coalescer(), &segs);
+        let n = MAX_UDP_SEGMENTS as usize;
+        prop_assert_eq!(out.len(), segs.len().div_ceil(n));
+        let mut back = Vec::new();
+        for (h, f) in &out {
+            verify_coalesced(h, f);
+            back.extend(run_segment(h, f, MAX_FRAME).unwrap());
+        }
+        prop_assert_eq!(&back, &segs);
+        if segs.len() == 1 {
+            prop_assert_eq!(&out, &[(VnetHdr::NONE, segs[0].clone())]);
+        } else if segs.len() <= n {
+            prop_assert_eq!(&out, &[(hdr, big)]);
+        }
+    }
+
+    #[test]
     fn uso_datagrams_always_verify(
         v4 in any::<bool>(),
         len in 0usize..20_000,
@@ -541,7 +703,7 @@ proptest! {
     ) {
         let hdr = VnetHdr { flags, gso_type, hdr_len: 0, gso_size, csum_start, csum_offset };
         let _ = run_segment(&hdr, &bytes, MAX_FRAME);
-        let mut c = Coalescer::new(2);
+        let mut c = Coalescer::new(2).with_udp(true, true);
         c.push(&bytes, |_, _| {});
         c.push(&bytes, |_, _| {});
         c.flush(|_, _| {});

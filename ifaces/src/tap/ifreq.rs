@@ -183,6 +183,26 @@ pub(super) fn mtu(ctl: BorrowedFd<'_>, name: &str) -> io::Result<u32> {
     Ok(u32::try_from(mtu).unwrap_or(0))
 }
 
+/// The device's transmit queue length (`ip link … txqueuelen`): for a tap,
+/// the frames the kernel holds for the reader per queue before dropping.
+pub(super) fn tx_queue_len(ctl: BorrowedFd<'_>, name: &str) -> io::Result<u32> {
+    let mut req = ifreq(name)?;
+    // SAFETY: SIOCGIFTXQLEN writes `ifr_qlen`.
+    unsafe { ioctl_ifreq(ctl, libc::SIOCGIFTXQLEN as libc::Ioctl, &mut req)? };
+    // SAFETY: the kernel has just written `ifr_qlen` (`ifru_ivalue`), an int
+    // at the start of the union; libc names that int `ifru_ifindex`.
+    let len = unsafe { req.ifr_ifru.ifru_ifindex };
+    Ok(u32::try_from(len).unwrap_or(0))
+}
+
+pub(super) fn set_tx_queue_len(ctl: BorrowedFd<'_>, name: &str, len: u32) -> io::Result<()> {
+    let mut req = ifreq(name)?;
+    req.ifr_ifru.ifru_ifindex = libc::c_int::try_from(len).unwrap_or(libc::c_int::MAX);
+    // SAFETY: SIOCSIFTXQLEN reads `ifr_qlen`, the int set above (see
+    // `tx_queue_len`).
+    unsafe { ioctl_ifreq(ctl, libc::SIOCSIFTXQLEN as libc::Ioctl, &mut req) }
+}
+
 pub(super) fn flags(ctl: BorrowedFd<'_>, name: &str) -> io::Result<libc::c_int> {
     let mut req = ifreq(name)?;
     // SAFETY: SIOCGIFFLAGS writes `ifr_flags`.

@@ -271,7 +271,11 @@ impl Reactor for StdReactor {
     }
 
     fn stats(&self) -> Stats {
-        self.stats
+        let drops = self.sockets.iter().map(|s| s.socket.as_raw_fd());
+        Stats {
+            socket_drops: crate::stats::socket_drops(drops),
+            ..self.stats
+        }
     }
 
     fn local_addr(&self, socket: SocketId) -> stdio::Result<SocketAddr> {

@@ -38,7 +38,7 @@ use buf_ring::BufRing;
 use io_uring::{IoUring, cqueue, squeue, types};
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
 
 /// Two send pools: one fills while the other may still be in flight.
@@ -368,7 +368,11 @@ impl Reactor for UringReactor {
     }
 
     fn stats(&self) -> Stats {
-        self.stats
+        let drops = self.sockets.iter().map(|s| s.socket.as_raw_fd());
+        Stats {
+            socket_drops: crate::stats::socket_drops(drops),
+            ..self.stats
+        }
     }
 
     fn local_addr(&self, socket: SocketId) -> io::Result<SocketAddr> {
