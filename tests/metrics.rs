@@ -156,10 +156,17 @@ fn the_exposition_parses_and_has_the_whole_metric_set() {
     let text = wait_for(Duration::from_secs(20), || {
         let t = metrics(&ns, 9401)?;
         let e = parse(&t);
-        required
-            .iter()
-            .all(|r| e.samples.iter().any(|(n, _, _)| n == r))
-            .then_some(t)
+        // Both directions' latencies: each end measures its own, so one
+        // can show up a round before the other.
+        let both_latencies = [(1, 2), (2, 1)].iter().all(|(src, dst)| {
+            let series = format!("egd_oneway_latency_seconds{{src=\"{src}\",dst=\"{dst}\"}}");
+            e.samples.iter().any(|(_, s, _)| *s == series)
+        });
+        (both_latencies
+            && required
+                .iter()
+                .all(|r| e.samples.iter().any(|(n, _, _)| n == r)))
+        .then_some(t)
     });
     let text = text.unwrap_or_else(|| {
         panic!(
