@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use egd::config::{GraphSettings, PrivateKey};
 use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::keys::{private_key_from_random, public_key};
-use egd::node::{Node, NodeConfig, PeerConfig};
+use egd::node::{Node, NodeConfig, PING_HANDSHAKE_BACKOFF_MAX, PeerConfig};
+use egd::session::constants::{REKEY_AFTER_TIME, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
 use egd::sim::{HostId, Link, Sim, SimP2p};
 use egd_routing::NextHopTable;
 use rand_chacha::ChaCha8Rng;
@@ -98,6 +99,7 @@ fn counters(node: &Node) -> BTreeMap<String, u64> {
     out.insert("fwd_unicast".into(), m.forwarded_unicast);
     out.insert("fwd_broadcast".into(), m.forwarded_broadcast);
     out.insert("route_changes".into(), m.route_changes);
+    out.insert("initiations".into(), node.wg_stats().initiations_sent);
     for (reason, v) in m.dropped() {
         out.insert(format!("drop {reason}"), v);
     }
@@ -324,6 +326,20 @@ impl Soak {
             assert!(m.dropped().count() < 64, "{id} drop reasons");
             assert_eq!(m.dropped_for("dedup_full"), 0, "{id} dedup filled at {t:?}");
             assert_eq!(m.dropped_for("ttl_expired"), 0, "{id} a flood looped");
+            // WireGuard's own budget: per peer one full attempt
+            // (REKEY_ATTEMPT_TIME of retries) and then on average at most
+            // one initiation per REKEY_AFTER_TIME (one rekey per session
+            // lifetime, or a backed-off probe of a peer that does not
+            // answer). A peer retried every REKEY_TIMEOUT forever costs
+            // 24 times that.
+            let sent = node.wg_stats().initiations_sent;
+            let full = REKEY_ATTEMPT_TIME.as_secs() / REKEY_TIMEOUT.as_secs() + 1;
+            let lifetimes = t.as_secs() / REKEY_AFTER_TIME.as_secs() + 1;
+            let budget = u64::from(NODES - 1) * (full + lifetimes);
+            assert!(
+                sent <= budget,
+                "{id} sent {sent} initiations by {t:?} (budget {budget})"
+            );
             let now = counters(node);
             if let Some(before) = self.last.get(&id) {
                 for (k, v) in before {
@@ -407,6 +423,8 @@ fn soak(total: Duration, limit: Option<Duration>) {
     let rounds = (total.as_secs() / ROUND.as_secs()) as u32;
     // The late joiners arrive spread over the first half.
     let join_every = total / 2 / u32::from(NODES - FIRST + 1);
+    let mut hour_mark: BTreeMap<u16, u64> = BTreeMap::new();
+    let mut node_hour_max = 0;
     for r in 0..rounds {
         while next_join <= NODES && s.sim.elapsed() >= join_every * u32::from(next_join - FIRST) {
             s.join(next_join);
@@ -416,8 +434,20 @@ fn soak(total: Duration, limit: Option<Duration>) {
         s.traffic(ROUND);
         s.check();
         if r % 12 == 11 {
+            // The busiest node's initiations this hour.
+            let hour_max = s
+                .hosts
+                .iter()
+                .map(|(id, h)| {
+                    let sent = s.sim.host(*h).node.wg_stats().initiations_sent;
+                    let before = hour_mark.insert(*id, sent).unwrap_or(0);
+                    sent - before
+                })
+                .max()
+                .unwrap_or(0);
+            node_hour_max = node_hour_max.max(hour_max);
             eprintln!(
-                "{:>5.1} h: {:?} real, {} datagrams sent ({} initiations), queue peak {}",
+                "{:>5.1} h: {:?} real, {} datagrams sent ({} initiations, busiest node {hour_max} this hour), queue peak {}",
                 s.sim.elapsed().as_secs_f64() / 3600.0,
                 wall.elapsed(),
                 s.sim.stats.sent,
@@ -428,11 +458,14 @@ fn soak(total: Duration, limit: Option<Duration>) {
     }
     assert_eq!(next_join, NODES + 1, "every late joiner joined");
 
-    // Heal everything; clocks stay where they drifted.
+    // Heal everything; clocks stay where they drifted. Pings back off
+    // neighbours whose handshakes failed, so the sessions come back within
+    // the longest back-off, a ping interval and a handshake retry.
     s.broken.clear();
     s.away.clear();
     s.apply_links();
-    s.sim.run_for(PING * 8);
+    s.sim
+        .run_for(PING_HANDSHAKE_BACKOFF_MAX + PING * 2 + REKEY_TIMEOUT);
     s.check();
     let mut stuck = Vec::new();
     for &(a, b) in s.pairs.keys() {
@@ -463,8 +496,12 @@ fn soak(total: Duration, limit: Option<Duration>) {
     assert!(lost.is_empty(), "frames lost after healing: {lost:?}");
     let real = wall.elapsed();
     eprintln!(
-        "{:?} in {real:?}: {} datagrams ({} initiations), {} lost, {} duplicated, queue peak {}",
+        "{:?} in {real:?} real, {:.1} s CPU (this thread), peak RSS {} kB: {} datagrams \
+         ({} initiations, busiest node-hour {node_hour_max}), {} lost, {} duplicated, \
+         queue peak {}",
         s.sim.elapsed(),
+        thread_cpu_secs(),
+        peak_rss_kb(),
         s.sim.stats.sent,
         s.sim.stats.initiations,
         s.sim.stats.lost,
@@ -474,4 +511,28 @@ fn soak(total: Duration, limit: Option<Duration>) {
     if let Some(limit) = limit {
         assert!(real < limit, "the soak took {real:?} of real time");
     }
+}
+
+/// CPU time (user + system) of the calling thread so far, from
+/// /proc/thread-self/stat (clock ticks of 1/100 s, Linux's USER_HZ).
+fn thread_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    // Fields after the command name (which ends with the last ')').
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) as f64 / 100.0
+}
+
+/// The process's peak resident set (VmHWM, kB).
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
