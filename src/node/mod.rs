@@ -1132,13 +1132,15 @@ fn transmit_slots(peers: usize) -> usize {
 /// before trying the neighbour again, doubling per failure up to the
 /// maximum; frames for the neighbour still start a handshake at once. A
 /// neighbour that never answers costs, per hour after the first, at most
-/// 3600 s / (PING_HANDSHAKE_BACKOFF_MAX + REKEY_TIMEOUT) ≈ 15 probe
+/// 3600 s / (PING_HANDSHAKE_BACKOFF_MAX + REKEY_TIMEOUT) ≈ 7 probe
 /// attempts of one initiation each, instead of one initiation per
 /// REKEY_TIMEOUT (720); one that comes back gets a session within
 /// PING_HANDSHAKE_BACKOFF_MAX plus a ping interval (sooner if it probes
-/// first), or at once for a routed frame.
+/// first), or at once for a routed frame. The back-off only grows while
+/// failures follow each other: a link that flapped for a minute is
+/// retried after 30 s, one dead for a quarter of an hour every 8 min.
 pub const PING_HANDSHAKE_BACKOFF: Duration = Duration::from_secs(30);
-pub const PING_HANDSHAKE_BACKOFF_MAX: Duration = Duration::from_secs(240);
+pub const PING_HANDSHAKE_BACKOFF_MAX: Duration = Duration::from_secs(480);
 /// How long a probe's handshake attempt lasts once the neighbour has
 /// failed one: a single initiation, abandoned when its retransmit timer
 /// (REKEY_TIMEOUT plus jitter) fires, not REKEY_ATTEMPT_TIME's eighteen
