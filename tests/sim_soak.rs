@@ -381,39 +381,27 @@ impl Soak {
     }
 }
 
-/// The full soak: 24 h of virtual time, on request:
-/// `cargo test --test sim_soak -- --ignored`. Measured (debug build, crypto
-/// crates optimised as Cargo.toml sets, shared 2-core VM): 770 s of CPU
-/// (1562 s real), 96 MB peak RSS, 15.9 M datagrams. Too long for every
-/// run, and not for want of sim speed: 4.5 M of those datagrams are
-/// handshake initiations (2.6 per node per virtual second, all day; most
-/// go to learned peers without a link, the soak's default link being down),
-/// and each costs its sender ~120 µs of X25519 even optimised, so they
-/// alone are ~70 % of the CPU (perf). Under a minute needs far fewer of
-/// them, a protocol change (src/node, src/wg), not a test one.
+/// The full soak: 24 h of virtual time in every test run
+/// (`EGD_SOAK_HOURS` shortens it for a quick local look). Measured on the
+/// shared 2-core VM (debug test profile, egd and the crypto crates
+/// optimised as Cargo.toml sets): 24 h in 48.6 s of CPU, 100 k handshake
+/// initiations, 11 M datagrams, ~100 MB peak RSS. It used to send 4.5 M
+/// initiations (770 s of CPU at opt-level 0): every ping to a learned
+/// peer without a link restarted the handshake attempt, so it was retried
+/// every REKEY_TIMEOUT for ever; `check` now bounds the initiations per
+/// node. No real-time limit: a timed test on a shared machine only
+/// measures the machine (the times are printed).
 #[test]
-#[ignore = "long: 24 h of virtual time"]
 fn twenty_p2p_nodes_for_24_hours_of_churn_and_drift() {
-    soak(SOAK, None);
-}
-
-/// The same soak, one virtual hour: short enough for every test run
-/// (~36 s of CPU in a debug build; `EGD_SOAK_HOURS` overrides its length).
-/// An hour is twelve rounds: links fail and heal, late joiners arrive,
-/// clocks drift, maybe a node leaves.
-#[test]
-fn twenty_p2p_nodes_through_churn_and_drift() {
     let hours = std::env::var("EGD_SOAK_HOURS")
         .ok()
-        .and_then(|h| h.parse().ok());
-    // No real-time limit here: a timed test on a shared machine only
-    // measures the machine (the runtime is printed).
-    soak(secs(hours.unwrap_or(1) * 3600), None);
+        .and_then(|h| h.parse::<u64>().ok());
+    soak(hours.map_or(SOAK, |h| secs(h * 3600)));
 }
 
-/// Runs the soak for `total` virtual time; fails past `limit` real time.
+/// Runs the soak for `total` virtual time.
 #[allow(clippy::disallowed_methods)] // measures the real time the soak takes
-fn soak(total: Duration, limit: Option<Duration>) {
+fn soak(total: Duration) {
     let wall = std::time::Instant::now();
     let mut s = Soak::new(2024);
     for id in 1..=FIRST {
@@ -508,9 +496,6 @@ fn soak(total: Duration, limit: Option<Duration>) {
         s.sim.stats.duplicated,
         s.max_in_flight
     );
-    if let Some(limit) = limit {
-        assert!(real < limit, "the soak took {real:?} of real time");
-    }
 }
 
 /// CPU time (user + system) of the calling thread so far, from

@@ -25,7 +25,7 @@ pub use p2p_mode::SimP2p;
 pub use super_mode::{SimEdge, SimSuper};
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -113,8 +113,10 @@ pub struct Sim {
     /// The true wall-clock time at `start`.
     unix_start: Duration,
     hosts: Vec<Host>,
-    by_addr: HashMap<SocketAddr, HostId>,
-    links: HashMap<(HostId, HostId), Link>,
+    /// Ordered maps: with tens of hosts a few comparisons beat SipHash,
+    /// and these are looked up for every datagram.
+    by_addr: BTreeMap<SocketAddr, HostId>,
+    links: BTreeMap<(HostId, HostId), Link>,
     default_link: Link,
     in_flight: BinaryHeap<Reverse<InFlight>>,
     rng: ChaCha20Rng,
@@ -144,8 +146,8 @@ impl Sim {
             start,
             unix_start: Duration::from_secs(1_767_225_600),
             hosts: Vec::new(),
-            by_addr: HashMap::new(),
-            links: HashMap::new(),
+            by_addr: BTreeMap::new(),
+            links: BTreeMap::new(),
             default_link: Link::default(),
             in_flight: BinaryHeap::new(),
             rng: ChaCha20Rng::from_seed(seed_bytes),
