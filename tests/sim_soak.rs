@@ -3,7 +3,8 @@
 //! random (seeded), every wall clock drifts (up to ±5 s) and frames flow
 //! between random pairs. Memory stays bounded (FIB, peers, counters, the
 //! graph, the network's own queue), counters only grow (a debug build
-//! panics on overflow), and after everything heals every pair of
+//! panics on overflow), no node sends more handshake initiations than
+//! WireGuard's timers allow, and after everything heals every pair of
 //! neighbours holds a session and frames cross between any two edges.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -132,6 +133,9 @@ struct Soak {
     last: BTreeMap<u16, BTreeMap<String, u64>>,
     seq: u32,
     max_in_flight: usize,
+    /// Largest FIB and latency graph any node held at a check.
+    max_fib: usize,
+    max_edges: usize,
 }
 
 impl Soak {
@@ -167,6 +171,8 @@ impl Soak {
             last: BTreeMap::new(),
             seq: 0,
             max_in_flight: 0,
+            max_fib: 0,
+            max_edges: 0,
         }
     }
 
@@ -320,6 +326,7 @@ impl Soak {
             host.frames.clear();
             let node = &host.node;
             assert!(node.fib_len() <= usize::from(NODES), "{id} FIB at {t:?}");
+            self.max_fib = self.max_fib.max(node.fib_len());
             assert!(node.peer_ids().count() < usize::from(NODES), "{id} peers");
             let m = node.metrics();
             assert!(m.peers.len() < usize::from(NODES), "{id} peer counters");
@@ -357,6 +364,7 @@ impl Soak {
                 .unwrap();
             let n = usize::from(NODES);
             assert!(edges <= n * (n - 1), "{id} graph edges {edges}");
+            self.max_edges = self.max_edges.max(edges);
         }
         // Per node at most a few hundred datagrams in flight.
         assert!(
@@ -486,7 +494,7 @@ fn soak(total: Duration) {
     eprintln!(
         "{:?} in {real:?} real, {:.1} s CPU (this thread), peak RSS {} kB: {} datagrams \
          ({} initiations, busiest node-hour {node_hour_max}), {} lost, {} duplicated, \
-         queue peak {}",
+         peaks: queue {}, FIB {}, graph edges {}",
         s.sim.elapsed(),
         thread_cpu_secs(),
         peak_rss_kb(),
@@ -494,7 +502,9 @@ fn soak(total: Duration) {
         s.sim.stats.initiations,
         s.sim.stats.lost,
         s.sim.stats.duplicated,
-        s.max_in_flight
+        s.max_in_flight,
+        s.max_fib,
+        s.max_edges
     );
 }
 

@@ -13,7 +13,9 @@
 //!   the sender's address is the peer's new endpoint, unless it is static;
 //! - frame to send → [`Wg::seal`]; on [`SealError::NoSession`] queue the
 //!   frame, call [`Wg::initiate`] and seal it after
-//!   [`WgEvent::SessionEstablished`];
+//!   [`WgEvent::SessionEstablished`]; for traffic that repeats on its own
+//!   (pings, routing floods) call [`Wg::probe`] instead, whose attempt the
+//!   repeats do not prolong;
 //! - after every call: drain [`Wg::poll_transmit`] (handshake messages,
 //!   cookie replies, keepalives; [`WgTransmit::ToPeer`] goes to the peer's
 //!   endpoint, [`WgTransmit::ToAddr`] to that address) and [`Wg::poll_event`];
