@@ -10,9 +10,10 @@
 //!   repeated (source, sequence) and TTL bounds every copy; the node counts
 //!   both kinds of drops.
 //! - Peers are exchanged between neighbours only: an edge asks a new
-//!   neighbour (`QueryPeer`) and tells its neighbours every
-//!   `SendPeerInterval` (`BroadcastPeer`, one per known peer), so a node
-//!   joining late learns every peer from the first neighbour it reaches.
+//!   neighbour (`QueryPeer`, at its first session, not at every rekey) and
+//!   tells its neighbours with a session every `SendPeerInterval`
+//!   (`BroadcastPeer`, one per known peer), so a node joining late learns
+//!   every peer from the first neighbour it reaches.
 //! - The router turns the graph into the next-hop table; the table is
 //!   installed on the node while this module is *active* (always in pure
 //!   P2P mode; in super mode only while the supernode is silent).
@@ -26,7 +27,7 @@
 //! p2p.set_active(active, &mut node);          // super-mode fallback only
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -80,6 +81,12 @@ pub struct P2pSync {
     honesty: Honesty,
     next_flood: Instant,
     next_peers: Instant,
+    /// Neighbours asked for their peers since their session came up; the
+    /// set forgets one whose link went down or whose handshake failed, so
+    /// its next session asks again. (WireGuard reports every rekey as a
+    /// new session: asking at each one cost a full peer list per
+    /// neighbour every two minutes.)
+    queried: BTreeSet<NodeId>,
     learned: usize,
     active: bool,
     solves: u64,
@@ -97,6 +104,7 @@ impl P2pSync {
             cfg,
             router,
             measured: BTreeMap::new(),
+            queried: BTreeSet::new(),
             honesty: Honesty::new(Tolerance::default()),
             learned: 0,
             active: true,
@@ -155,6 +163,7 @@ impl P2pSync {
                 self.measured_link(now, node, *from, *cost);
             }
             NodeEvent::LinkDown { from } => {
+                self.queried.remove(from);
                 self.measured.remove(from);
                 let me = self.cfg.node_id;
                 self.honesty.forget(*from, me);
@@ -162,7 +171,12 @@ impl P2pSync {
                 // Tell everyone at once, not at the next regular flood.
                 self.flood_withdrawal(now, node, *from);
             }
-            NodeEvent::SessionEstablished { peer } if !peer.is_supernode() => {
+            NodeEvent::HandshakeFailed { peer } => {
+                self.queried.remove(peer);
+            }
+            NodeEvent::SessionEstablished { peer }
+                if !peer.is_supernode() && self.queried.insert(*peer) =>
+            {
                 let query = Control {
                     seq: 0,
                     body: Body::QueryPeer { request_id: 0 },
@@ -190,7 +204,13 @@ impl P2pSync {
         }
         if now >= self.next_peers {
             self.next_peers = now + self.cfg.send_peer_interval;
-            let ids: Vec<NodeId> = node.peer_ids().filter(|p| !p.is_supernode()).collect();
+            // A neighbour without a session would only get the list
+            // parked (and a handshake probe); it asks when its session
+            // comes up.
+            let ids: Vec<NodeId> = node
+                .peer_ids()
+                .filter(|p| !p.is_supernode() && node.has_session(*p))
+                .collect();
             for neighbour in &ids {
                 self.tell_peers(now, node, *neighbour);
             }

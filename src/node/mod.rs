@@ -42,6 +42,7 @@ use crate::NodeId;
 use crate::config::{PresharedKey, PrivateKey, PublicKey};
 use crate::metrics::Metrics;
 use crate::peer::Peer;
+use crate::session::constants::{REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
 use crate::wg::{self, Opened, SealError, Wg, WgEvent, WgTransmit};
 use crate::wire::control::{Body, Control};
 use crate::wire::ethernet::{self, Frame};
@@ -101,7 +102,8 @@ pub struct Transmit<'a> {
 pub enum NodeEvent {
     /// A WireGuard session with a neighbour is up.
     SessionEstablished { peer: NodeId },
-    /// A neighbour did not answer handshakes for REKEY_ATTEMPT_TIME.
+    /// A neighbour did not answer a handshake attempt (REKEY_ATTEMPT_TIME,
+    /// or a probe's shorter one after an earlier failure).
     HandshakeFailed { peer: NodeId },
     /// A neighbour's endpoint changed (roaming).
     EndpointChanged { peer: NodeId, endpoint: SocketAddr },
@@ -711,11 +713,8 @@ impl Node {
             // back for a handshake would report the handshake's time.
             if header.kind != Kind::Ping {
                 park(peer, &mut self.metrics, header, body, plain_len);
-            } else if peer.ping_initiate_after.is_some_and(|t| now < t) {
-                // Backing off an unreachable peer; frames still try at once.
-                return;
             }
-            self.wg.initiate(now, next);
+            self.start_handshake(now, next, header.kind);
             return;
         }
         let Some(endpoint) = peer.endpoint else {
@@ -745,10 +744,44 @@ impl Node {
                 if let Some(peer) = self.peers.get_mut(&next) {
                     park(peer, &mut self.metrics, header, body, plain_len);
                 }
-                self.wg.initiate(now, next);
+                self.start_handshake(now, next, header.kind);
             }
             Err(e) => self.metrics.drop(seal_error_label(e)),
         }
+    }
+
+    /// Starts (or keeps up) a handshake with neighbour `next` for a packet
+    /// of `kind` that found no session. Frames the routes send that way,
+    /// and anything for the supernode, are data waiting: WireGuard's full
+    /// attempt, restarted by every new one (as the kernel does). The rest
+    /// only probe: pings and the routing's control messages repeat on
+    /// their own every few seconds whether or not the neighbour answers,
+    /// and a frame's direct copy to a neighbour the routes have no path to
+    /// at all (dynamic modes' fallback) is a guess that the direct link
+    /// works. A probe starts no attempt while backing off after a failed
+    /// one, a full attempt the first time, then short ones
+    /// (`PROBE_ATTEMPT_TIME`). Without this a neighbour that never answers
+    /// (a learned P2P peer behind a NAT, a host that left) cost an
+    /// initiation every REKEY_TIMEOUT forever, each probe restarting the
+    /// attempt before it could fail.
+    fn start_handshake(&mut self, now: Instant, next: NodeId, kind: Kind) {
+        let routed = !self.direct_fallback || self.routes.next_hop(next).is_some();
+        if (kind == Kind::Frame && routed) || next.is_supernode() {
+            self.wg.initiate(now, next);
+            return;
+        }
+        let Some(peer) = self.peers.get(&next) else {
+            return;
+        };
+        if peer.ping_initiate_after.is_some_and(|t| now < t) {
+            return;
+        }
+        let window = if peer.failed_handshakes == 0 {
+            REKEY_ATTEMPT_TIME
+        } else {
+            PROBE_ATTEMPT_TIME
+        };
+        self.wg.probe(now, next, window);
     }
 
     fn handle_payload(
@@ -1095,11 +1128,25 @@ fn transmit_slots(peers: usize) -> usize {
     MIN_TRANSMIT_SLOTS.max(4 * peers + 32)
 }
 
-/// After a failed handshake (REKEY_ATTEMPT_TIME without an answer), pings
-/// wait this long before trying the peer again, doubling per failure up to
-/// the maximum; frames for the peer still start a handshake at once.
-const PING_HANDSHAKE_BACKOFF: Duration = Duration::from_secs(30);
-const PING_HANDSHAKE_BACKOFF_MAX: Duration = Duration::from_secs(480);
+/// After a failed handshake, pings and control messages wait this long
+/// before trying the neighbour again, doubling per failure up to the
+/// maximum; frames for the neighbour still start a handshake at once. A
+/// neighbour that never answers costs, per hour after the first, at most
+/// 3600 s / (PING_HANDSHAKE_BACKOFF_MAX + REKEY_TIMEOUT) ≈ 7 probe
+/// attempts of one initiation each, instead of one initiation per
+/// REKEY_TIMEOUT (720); one that comes back gets a session within
+/// PING_HANDSHAKE_BACKOFF_MAX plus a ping interval (sooner if it probes
+/// first), or at once for a routed frame. The back-off only grows while
+/// failures follow each other: a link that flapped for a minute is
+/// retried after 30 s, one dead for a quarter of an hour every 8 min.
+pub const PING_HANDSHAKE_BACKOFF: Duration = Duration::from_secs(30);
+pub const PING_HANDSHAKE_BACKOFF_MAX: Duration = Duration::from_secs(480);
+/// How long a probe's handshake attempt lasts once the neighbour has
+/// failed one: a single initiation, abandoned when its retransmit timer
+/// (REKEY_TIMEOUT plus jitter) fires, not REKEY_ATTEMPT_TIME's eighteen
+/// retries. A lost initiation costs one back-off period; the next probe
+/// is the retry.
+const PROBE_ATTEMPT_TIME: Duration = REKEY_TIMEOUT;
 
 /// How often expired FIB and de-duplication entries are swept: often enough
 /// that neither holds dead entries for long past their timeout.

@@ -25,7 +25,7 @@ pub use p2p_mode::SimP2p;
 pub use super_mode::{SimEdge, SimSuper};
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -57,6 +57,10 @@ pub struct Host {
     /// touched the node (`None` = unknown). The node alone decides it, so
     /// every path that lends the node out marks it stale.
     node_wake: Option<Option<Instant>>,
+    /// The controller's `poll_timeout`, cached the same way when the
+    /// controller says only its own host moves it
+    /// ([`Controller::timer_is_own`]); asked afresh every time otherwise.
+    controller_wake: Option<Option<Instant>>,
 }
 
 /// Control-plane logic attached to a host (super mode's edge or
@@ -68,6 +72,12 @@ pub trait Controller: std::fmt::Debug {
     /// Runs due timers; early calls are harmless.
     fn on_timeout(&mut self, now: Instant, unix_now: Duration, node: &mut Node);
     fn poll_timeout(&self) -> Option<Instant>;
+    /// Whether `poll_timeout` changes only when this controller (or its
+    /// node) is called, so the simulator may cache it between calls. Not
+    /// so for super mode, whose edges call into the supernode's core.
+    fn timer_is_own(&self) -> bool {
+        false
+    }
     /// Lets a test reach the concrete type.
     fn as_any(&mut self) -> &mut dyn std::any::Any;
 }
@@ -103,8 +113,10 @@ pub struct Sim {
     /// The true wall-clock time at `start`.
     unix_start: Duration,
     hosts: Vec<Host>,
-    by_addr: HashMap<SocketAddr, HostId>,
-    links: HashMap<(HostId, HostId), Link>,
+    /// Ordered maps: with tens of hosts a few comparisons beat SipHash,
+    /// and these are looked up for every datagram.
+    by_addr: BTreeMap<SocketAddr, HostId>,
+    links: BTreeMap<(HostId, HostId), Link>,
     default_link: Link,
     in_flight: BinaryHeap<Reverse<InFlight>>,
     rng: ChaCha20Rng,
@@ -134,8 +146,8 @@ impl Sim {
             start,
             unix_start: Duration::from_secs(1_767_225_600),
             hosts: Vec::new(),
-            by_addr: HashMap::new(),
-            links: HashMap::new(),
+            by_addr: BTreeMap::new(),
+            links: BTreeMap::new(),
             default_link: Link::default(),
             in_flight: BinaryHeap::new(),
             rng: ChaCha20Rng::from_seed(seed_bytes),
@@ -181,6 +193,7 @@ impl Sim {
                 if behind { -ns } else { ns }
             },
             node_wake: None,
+            controller_wake: None,
         });
         self.by_addr.insert(addr, id);
         id
@@ -198,6 +211,7 @@ impl Sim {
     /// Attaches control-plane logic to a host.
     pub fn set_controller(&mut self, id: HostId, c: Box<dyn Controller>) {
         self.hosts[id].controller = Some(c);
+        self.hosts[id].controller_wake = None;
     }
 
     /// Lets `f` act on a host's controller (downcast with `as_any`) and
@@ -231,6 +245,7 @@ impl Sim {
         host.clock_behind = behind;
         host.node.set_clock_offset_ns(delta);
         host.node_wake = None;
+        host.controller_wake = None;
     }
 
     /// Datagrams on the wire now (the network's own queue).
@@ -262,6 +277,7 @@ impl Sim {
     pub fn host_mut(&mut self, id: HostId) -> &mut Host {
         let host = &mut self.hosts[id];
         host.node_wake = None;
+        host.controller_wake = None;
         host
     }
 
@@ -362,15 +378,27 @@ impl Sim {
         let mut next: Option<Instant> = None;
         for id in 0..self.hosts.len() {
             let node = self.node_wake(id);
-            let c = self.hosts[id]
-                .controller
-                .as_ref()
-                .and_then(|c| c.poll_timeout());
+            let c = self.controller_wake(id);
             for t in node.into_iter().chain(c) {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
         }
         next
+    }
+
+    /// When host `id`'s controller next wants `on_timeout`, from the cache
+    /// if the controller allows one.
+    fn controller_wake(&mut self, id: HostId) -> Option<Instant> {
+        let host = &mut self.hosts[id];
+        if let Some(w) = host.controller_wake {
+            return w;
+        }
+        let c = host.controller.as_ref()?;
+        let w = c.poll_timeout();
+        if c.timer_is_own() {
+            host.controller_wake = Some(w);
+        }
+        w
     }
 
     /// When host `id`'s node next wants `handle_timeout`, from the cache.
@@ -408,12 +436,12 @@ impl Sim {
                 self.hosts[id].node.handle_timeout(now);
                 self.pump(id);
             }
-            let unix_now = self.unix_time(id);
-            let host = &mut self.hosts[id];
-            if let Some(c) = host.controller.as_mut()
-                && c.poll_timeout().is_some_and(|t| t <= now)
-            {
-                c.on_timeout(now, unix_now, &mut host.node);
+            if self.controller_wake(id).is_some_and(|t| t <= now) {
+                let unix_now = self.unix_time(id);
+                let host = &mut self.hosts[id];
+                if let Some(c) = host.controller.as_mut() {
+                    c.on_timeout(now, unix_now, &mut host.node);
+                }
                 self.pump(id);
             }
         }
@@ -430,6 +458,7 @@ impl Sim {
         let mut events = std::mem::take(&mut self.events);
         let host = &mut self.hosts[id];
         host.node_wake = None;
+        host.controller_wake = None;
         // A controller's reaction may produce more output; go round until
         // the host is quiet.
         loop {

@@ -25,6 +25,10 @@ impl Controller for SimP2p {
         self.p2p.poll_timeout()
     }
 
+    fn timer_is_own(&self) -> bool {
+        true
+    }
+
     fn as_any(&mut self) -> &mut dyn std::any::Any {
         self
     }

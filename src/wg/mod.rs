@@ -13,7 +13,9 @@
 //!   the sender's address is the peer's new endpoint, unless it is static;
 //! - frame to send → [`Wg::seal`]; on [`SealError::NoSession`] queue the
 //!   frame, call [`Wg::initiate`] and seal it after
-//!   [`WgEvent::SessionEstablished`];
+//!   [`WgEvent::SessionEstablished`]; for traffic that repeats on its own
+//!   (pings, routing floods) call [`Wg::probe`] instead, whose attempt the
+//!   repeats do not prolong;
 //! - after every call: drain [`Wg::poll_transmit`] (handshake messages,
 //!   cookie replies, keepalives; [`WgTransmit::ToPeer`] goes to the peer's
 //!   endpoint, [`WgTransmit::ToAddr`] to that address) and [`Wg::poll_event`];
@@ -50,7 +52,8 @@ use crate::noise::handshake::{self, Initiation};
 use crate::noise::ratelimit::{LoadMeter, RateLimiter};
 use crate::noise::tai64n::Tai64n;
 use crate::session::constants::{
-    EVENT_QUEUE_LEN, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX, TRANSMIT_QUEUE_LEN,
+    EVENT_QUEUE_LEN, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX,
+    TRANSMIT_QUEUE_LEN,
 };
 use crate::session::timers::{TimerKind, Timers};
 use crate::wire::wg::{HandshakeMacs, Initiation as InitiationMsg, MessageType, field};
@@ -219,6 +222,10 @@ pub struct WgStats {
     pub cookie_replies_sent: u64,
     /// Handshake and cookie messages consumed ([`Opened::Handshake`]).
     pub handshake_messages_accepted: u64,
+    /// Handshake initiations written (first tries and retries): each costs
+    /// three X25519 operations, and a peer that never answers gets at most
+    /// one per REKEY_TIMEOUT while an attempt lasts.
+    pub initiations_sent: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -406,9 +413,32 @@ impl Wg {
         };
         if state.initiation.is_some() {
             state.attempt_started = Some(now);
+            state.attempt_window = REKEY_ATTEMPT_TIME;
             return;
         }
         self.send_initiation(now, peer, false);
+    }
+
+    /// Starts a handshake for traffic that repeats on its own schedule
+    /// (pings, control floods) rather than for data waiting to be sent:
+    /// like [`Wg::initiate`] when none is in flight, but the attempt is
+    /// abandoned after `window` (at most REKEY_ATTEMPT_TIME), and one in
+    /// flight is left as it is. A probe every few seconds would otherwise
+    /// restart the attempt window before it ever ends, and a peer that
+    /// never answers would cost an initiation every REKEY_TIMEOUT forever;
+    /// the caller's probe schedule (and its back-off after
+    /// [`WgEvent::HandshakeFailed`]) is the retry instead.
+    pub fn probe(&mut self, now: Instant, peer: NodeId, window: Duration) {
+        self.now = now;
+        if self.peers.get(&peer).is_none_or(|p| p.initiation.is_some()) {
+            return;
+        }
+        self.send_initiation(now, peer, false);
+        if let Some(state) = self.peers.get_mut(&peer)
+            && state.initiation.is_some()
+        {
+            state.attempt_window = window.min(REKEY_ATTEMPT_TIME);
+        }
     }
 
     /// Handles any datagram from the network. Decrypts transport data in place.
@@ -601,7 +631,9 @@ impl Wg {
         state.last_initiation_sent = Some(now);
         if !retry || state.attempt_started.is_none() {
             state.attempt_started = Some(now);
+            state.attempt_window = REKEY_ATTEMPT_TIME;
         }
+        self.stats.initiations_sent += 1;
         let d1 = state.timers.on_authenticated_sent(now);
         let d2 = state.timers.on_handshake_initiated(now, jitter);
         self.forget_indices([old.map(|h| h.local_index)]);

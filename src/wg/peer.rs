@@ -7,13 +7,14 @@
 //! keypair that may not send until the initiator has used it (key
 //! confirmation, paper §5.4.6).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use zeroize::Zeroize;
 
 use crate::noise::cookie::CookieJar;
 use crate::noise::handshake::Initiation;
 use crate::noise::tai64n::Tai64n;
+use crate::session::constants::REKEY_ATTEMPT_TIME;
 use crate::session::keypair::Keypair;
 use crate::session::timers::Timers;
 
@@ -41,8 +42,11 @@ pub(super) struct Peer {
     pub previous: Option<Keypair>,
     pub next: Option<Keypair>,
     pub initiation: Option<InFlight>,
-    /// When the current handshake attempt began (retries keep it).
+    /// When the current handshake attempt began (retries keep it), and
+    /// how long it goes on before it is abandoned: REKEY_ATTEMPT_TIME, or
+    /// less for a probe's attempt (`Wg::probe`).
     pub attempt_started: Option<Instant>,
+    pub attempt_window: Duration,
     pub last_initiation_sent: Option<Instant>,
     /// Greatest TAI64N accepted from this peer's initiations.
     pub latest_timestamp: Option<Tai64n>,
@@ -71,6 +75,7 @@ impl Peer {
             next: None,
             initiation: None,
             attempt_started: None,
+            attempt_window: REKEY_ATTEMPT_TIME,
             last_initiation_sent: None,
             latest_timestamp: None,
             last_initiation_consumed: None,

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use super::{Wg, WgEvent};
 use crate::NodeId;
-use crate::session::constants::REKEY_ATTEMPT_TIME;
 use crate::session::timers::TimerKind;
 
 /// Firing a timer never re-arms one at or before `now`, so a handful of
@@ -60,9 +59,10 @@ impl Wg {
                 if state.initiation.is_none() {
                     return;
                 }
+                let window = state.attempt_window;
                 let expired = state
                     .attempt_started
-                    .is_none_or(|t| now.saturating_duration_since(t) >= REKEY_ATTEMPT_TIME);
+                    .is_none_or(|t| now.saturating_duration_since(t) >= window);
                 if expired {
                     // Paper §6.4: give up; erase leftovers later.
                     let old = state.initiation.take().map(|h| h.local_index);

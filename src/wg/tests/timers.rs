@@ -83,6 +83,74 @@ fn handshake_retries_with_jitter_then_gives_up() {
 }
 
 #[test]
+fn a_probe_gives_up_after_its_window_and_never_extends_an_attempt() {
+    let mut p = Pair::new();
+    let start = p.now;
+    // A short probe: one initiation, abandoned when the retry would be due.
+    p.a.probe(start, id(2), REKEY_TIMEOUT);
+    assert_eq!(p.take_transmits(Side::A).len(), 1);
+    p.advance(REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX);
+    assert!(p.take_transmits(Side::A).is_empty(), "no retry");
+    assert_eq!(
+        p.count(Side::A, WgEvent::HandshakeFailed { peer: id(2) }),
+        1
+    );
+    assert_eq!(p.a.stats().initiations_sent, 1);
+
+    // A full probe attempt, probed again every 16 s (as pings do): the
+    // probes do not restart its window, so it ends after
+    // REKEY_ATTEMPT_TIME like a single demand would.
+    let start = p.now;
+    p.a.probe(start, id(2), REKEY_ATTEMPT_TIME);
+    let mut next_probe = start + Duration::from_secs(16);
+    while p.count(Side::A, WgEvent::HandshakeFailed { peer: id(2) }) < 2 {
+        assert!(p.now - start <= REKEY_ATTEMPT_TIME + REKEY_TIMEOUT * 2);
+        // Follow A's own deadlines, probing in between.
+        let at =
+            p.a.poll_timeout()
+                .map_or(next_probe, |(t, _)| t.min(next_probe));
+        p.now = at;
+        p.a.handle_timeout(at);
+        if at == next_probe {
+            p.a.probe(at, id(2), REKEY_ATTEMPT_TIME);
+            next_probe = at + Duration::from_secs(16);
+        }
+        p.drain_events();
+        p.take_transmits(Side::A);
+    }
+    let gave_up = p.now - start;
+    assert!(gave_up >= REKEY_ATTEMPT_TIME, "{gave_up:?}");
+    let attempt = p.a.stats().initiations_sent - 1;
+    assert!((17..=19).contains(&attempt), "{attempt} initiations");
+
+    // Data restarts the window (the kernel's rule); a probe then does not
+    // shorten it.
+    let sent = p.a.stats().initiations_sent;
+    let now = p.now + REKEY_TIMEOUT;
+    p.a.probe(now, id(2), REKEY_TIMEOUT);
+    p.a.initiate(now, id(2));
+    p.a.probe(now, id(2), REKEY_TIMEOUT);
+    for _ in 0..3 {
+        let (at, _) = p.a.poll_timeout().unwrap();
+        p.now = at;
+        p.a.handle_timeout(at);
+        p.drain_events();
+    }
+    assert_eq!(
+        p.count(Side::A, WgEvent::HandshakeFailed { peer: id(2) }),
+        2
+    );
+    assert_eq!(p.a.stats().initiations_sent - sent, 4, "still retrying");
+
+    // And a probe that is answered makes a session like any handshake.
+    let mut q = Pair::new();
+    let now = q.now;
+    q.a.probe(now, id(2), REKEY_TIMEOUT);
+    q.pump();
+    assert!(q.a.has_session(id(2)) && q.b.has_session(id(1)));
+}
+
+#[test]
 fn initiate_is_rate_limited_while_in_flight() {
     let mut p = Pair::new();
     let now = p.now;
