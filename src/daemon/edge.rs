@@ -146,6 +146,8 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
 
     let max_frame = usize::from(cfg.interface.mtu.get()) + ethernet::HEADER_LEN;
     let slot_len = first.max_transmit_len();
+    // Every data path seals and opens outside the node's lock (`DataPath`).
+    first.set_deferred_crypto(true);
     let node = Arc::new(Mutex::new(first));
     if let Some(f) = iface.offloads() {
         tracing::info!(target: target::INTERNAL, "tap offloads: {f}");

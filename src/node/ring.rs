@@ -5,7 +5,10 @@
 //! `None` when full — the caller counts a drop), [`PacketRing::commit`] (the
 //! slot now holds `range` and `meta`), and [`PacketRing::pop`] (the oldest
 //! packet; its slot stays untouched until the next `pop` or `clear_popped`,
-//! so the borrow can be handed to a caller).
+//! so the borrow can be handed to a caller; [`PacketRing::pop_mut`] lends
+//! it writable, e.g. to encrypt it in place). The meta is moved out by
+//! `pop`, so it need not be `Copy` (a transmit's deferred seal job holds an
+//! `Arc`).
 
 use std::ops::Range;
 
@@ -21,7 +24,7 @@ pub struct PacketRing<M> {
     lent: bool,
 }
 
-impl<M: Copy> PacketRing<M> {
+impl<M> PacketRing<M> {
     /// `count` slots of `slot_len` bytes each.
     pub fn new(count: usize, slot_len: usize) -> Self {
         let count = count.max(1);
@@ -85,13 +88,20 @@ impl<M: Copy> PacketRing<M> {
 
     /// The oldest packet and its meta; lent until the next call.
     pub fn pop(&mut self) -> Option<(M, &[u8])> {
+        self.pop_mut().map(|(m, b)| (m, &*b))
+    }
+
+    /// [`pop`](Self::pop), with the packet's bytes writable.
+    pub fn pop_mut(&mut self) -> Option<(M, &mut [u8])> {
         self.clear_popped();
         if self.used == 0 {
             return None;
         }
-        let (meta, range) = self.meta[self.head].clone()?;
+        // The slot counts as lent even if its meta is missing, so the next
+        // call moves past it.
         self.lent = true;
-        let bytes = self.slots[self.head].get(range)?;
+        let (meta, range) = self.meta[self.head].take()?;
+        let bytes = self.slots[self.head].get_mut(range)?;
         Some((meta, bytes))
     }
 
