@@ -84,7 +84,7 @@ impl Node {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::NodeId;
     use crate::keys::{private_key_from_random, public_key};
@@ -96,11 +96,13 @@ mod tests {
         NodeId::new(n).unwrap()
     }
 
-    fn addr(n: u16) -> SocketAddr {
+    pub(crate) fn addr(n: u16) -> SocketAddr {
         SocketAddr::from(([192, 0, 2, n as u8], 3000 + n))
     }
 
-    fn node(me: u16, other: u16, now: Instant) -> Node {
+    /// Node `me` with the single neighbour `other` (static routes, at
+    /// `addr(other)`), deferred crypto on.
+    pub(crate) fn node(me: u16, other: u16, now: Instant) -> Node {
         let key = |i: u16| private_key_from_random([i as u8; 32]);
         let mut table = NextHopTable::new();
         table.insert(id(1), id(2), id(2));
@@ -131,7 +133,7 @@ mod tests {
     /// What `from` transmits, sealed by its jobs (as a data path does
     /// after releasing the lock); `plain` counts datagrams that came out
     /// unsealed with a job.
-    fn take(from: &mut Node, plain: &mut usize) -> Vec<Vec<u8>> {
+    pub(crate) fn take(from: &mut Node, plain: &mut usize) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         while let Some(t) = from.poll_transmit() {
             let mut bytes = t.payload.to_vec();
@@ -176,7 +178,7 @@ mod tests {
         }
     }
 
-    fn frame(dst: [u8; 6], src: [u8; 6], fill: u8, len: usize) -> Vec<u8> {
+    pub(crate) fn frame(dst: [u8; 6], src: [u8; 6], fill: u8, len: usize) -> Vec<u8> {
         let mut f = vec![fill; len];
         f[..6].copy_from_slice(&dst);
         f[6..12].copy_from_slice(&src);

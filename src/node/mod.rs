@@ -33,6 +33,8 @@
 
 mod dedup;
 mod deferred;
+#[cfg(test)]
+pub(crate) use deferred::tests as deferred_tests;
 mod fib;
 mod forward;
 mod from_config;
