@@ -152,6 +152,10 @@ pub struct DataPath {
     wake: Option<WakeHandle>,
     lock_stats: LockStats,
     seal_failed: u64,
+    /// Received datagrams go through `rx` (decrypted unlocked); false: the
+    /// node handles each under the lock, as the one thread of a
+    /// single-threaded edge gains nothing from the split.
+    defer_open: bool,
 }
 
 impl std::fmt::Debug for DataPath {
@@ -197,7 +201,16 @@ impl DataPath {
             wake,
             lock_stats: LockStats::default(),
             seal_failed: 0,
+            defer_open: true,
         })
+    }
+
+    /// Whether received datagrams are decrypted outside the node's lock
+    /// (default: yes). Match it with `Node::set_deferred_crypto`: with one
+    /// thread there is nothing to run in parallel, and the split only costs
+    /// a copy and a second lock per batch.
+    pub fn set_deferred_crypto(&mut self, on: bool) {
+        self.defer_open = on;
     }
 
     pub fn iface(&self) -> &dyn L2Interface {
@@ -246,12 +259,23 @@ impl DataPath {
             watch,
             readable,
             lock_stats,
+            defer_open,
             ..
         } = self;
         let write_to = writer.as_mut().unwrap_or(iface);
         let iface_watch = watch.map(|(w, _)| w);
         let mut batch = BatchLock::new(node, lock_stats);
+        let defer_open = *defer_open;
         let waited = reactor.wait(deadline, &mut |c| match c {
+            Completion::Datagram { from, payload, .. } if !defer_open => {
+                let n = batch.get();
+                n.handle_datagram(clock::now(), from, payload);
+                out.collect(n);
+                if batch.is_full() || out.frames_full() {
+                    batch.release();
+                    write_frames(out, write_to.as_mut(), offload.as_mut());
+                }
+            }
             Completion::Datagram { from, payload, .. } => {
                 if !rx.takes_next(payload) {
                     settle(&mut batch, rx, out, write_to.as_mut(), offload.as_mut());
