@@ -32,6 +32,11 @@
 //!   once more to accept the counters (each exactly once), deliver and
 //!   relay (`settle`).
 //!
+//! A single data path (`--threads 1`) has nothing to overlap: the edge
+//! turns the split off ([`DataPath::set_deferred_crypto`] and
+//! `Node::set_deferred_crypto`), and each datagram is handled under the
+//! lock in one go.
+//!
 //! # Driving it (each thread its own)
 //!
 //! ```text
