@@ -3,7 +3,9 @@
 //! decryption and the L2 FIB to the other node's interface — unicast and
 //! broadcast — without a single heap allocation. A counting global allocator
 //! (stats_alloc, so no `unsafe` here) measures; one test per file, so no
-//! other test thread allocates meanwhile.
+//! other test thread allocates meanwhile. The same again with deferred
+//! crypto (the data-path threads' mode): seal jobs run after
+//! `poll_transmit`, datagrams go through prepare / open / finish.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 mod node_pair;
@@ -31,12 +33,23 @@ fn carry(
     from_addr: SocketAddr,
     now: Instant,
     buf: &mut [u8],
+    late: &mut usize,
 ) -> usize {
     let mut delivered = 0;
     while let Some(t) = from.poll_transmit() {
         let len = t.payload.len();
         buf[..len].copy_from_slice(t.payload);
-        to.handle_datagram(now, from_addr, &mut buf[..len]);
+        let msg = &mut buf[..len];
+        if let Some(job) = t.seal {
+            job.seal(msg).unwrap();
+            *late += 1;
+            if let Some(job) = to.prepare_datagram(now, from_addr, msg) {
+                let opened = job.open(msg);
+                to.finish_datagram(now, from_addr, msg, &job, opened);
+            }
+        } else {
+            to.handle_datagram(now, from_addr, msg);
+        }
         while to.poll_frame().is_some() {
             delivered += 1;
         }
@@ -45,10 +58,14 @@ fn carry(
     delivered
 }
 
-fn frames_cross_two_nodes_without_allocating() {
+fn frames_cross_two_nodes_without_allocating(deferred: bool) {
     let mut now = origin();
     let mut a = node(1, 2, now);
     let mut b = node(2, 1, now);
+    a.set_deferred_crypto(deferred);
+    b.set_deferred_crypto(deferred);
+    // Datagrams sealed after `poll_transmit` (deferred crypto).
+    let mut late = 0;
     let mut buf = vec![0u8; 4096];
     let mut unicast = vec![0u8; 1400];
     unicast[..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]); // b's MAC (learned below)
@@ -63,14 +80,14 @@ fn frames_cross_two_nodes_without_allocating() {
     // Warm-up: handshake (allocates in snow), FIB learning, first packets.
     a.handle_frame(now, &broadcast);
     for _ in 0..4 {
-        carry(&mut a, &mut b, addr(1), now, &mut buf);
-        carry(&mut b, &mut a, addr(2), now, &mut buf);
+        carry(&mut a, &mut b, addr(1), now, &mut buf, &mut late);
+        carry(&mut b, &mut a, addr(2), now, &mut buf, &mut late);
     }
     b.handle_frame(now, &reply);
-    carry(&mut b, &mut a, addr(2), now, &mut buf);
+    carry(&mut b, &mut a, addr(2), now, &mut buf, &mut late);
     a.handle_frame(now, &unicast);
     assert_eq!(
-        carry(&mut a, &mut b, addr(1), now, &mut buf),
+        carry(&mut a, &mut b, addr(1), now, &mut buf, &mut late),
         1,
         "warm-up unicast arrives"
     );
@@ -81,12 +98,13 @@ fn frames_cross_two_nodes_without_allocating() {
         now += Duration::from_micros(100);
         let frame = if i % 2 == 0 { &unicast } else { &broadcast };
         a.handle_frame(now, frame);
-        delivered += carry(&mut a, &mut b, addr(1), now, &mut buf);
+        delivered += carry(&mut a, &mut b, addr(1), now, &mut buf, &mut late);
         a.handle_timeout(now);
         b.handle_timeout(now);
     }
     let stats = region.change();
     assert_eq!(delivered, 10_000);
+    assert_eq!(late >= 10_000, deferred, "deferred seals: {late}");
     assert_eq!(stats.allocations, 0, "{stats:?}");
     assert_eq!(stats.reallocations, 0, "{stats:?}");
 }
@@ -96,5 +114,6 @@ fn frames_cross_two_nodes_without_allocating() {
 /// allocation counter is process-wide, so only a single-threaded run
 /// measures this code alone.
 fn main() {
-    frames_cross_two_nodes_without_allocating();
+    frames_cross_two_nodes_without_allocating(false);
+    frames_cross_two_nodes_without_allocating(true);
 }

@@ -12,17 +12,30 @@
 //! parallel. The node (WireGuard sessions, counters, replay windows, FIB,
 //! routes) is taken with a [`BatchLock`]: on a batch's first packet, for up
 //! to [`BATCH`] packets. Under the lock a thread runs the node's
-//! `handle_datagram` (decryption in place, replay check, delivery) or
-//! `handle_frame` (route, seal) and copies the node's output into its own
-//! [`Outbox`]; after the lock it sends and writes that output. Received
-//! datagrams are decrypted where the reactor lent them (no copy);
-//! frames read from the interface are first gathered into a preallocated
-//! inbox (reads are syscalls, so they happen before the lock).
+//! bookkeeping and copies the node's output into its own [`Outbox`]; after
+//! the lock it sends and writes that output. Frames read from the
+//! interface are first gathered into a preallocated inbox (reads are
+//! syscalls, so they happen before the lock).
 //!
-//! Crypto therefore still runs under the lock (ChaCha20-Poly1305 is
-//! ~0.85 µs per 1420 B here, against ~10 µs of kernel work per datagram);
-//! moving it out would need the node to hand out a reserved nonce and
-//! keypair and take the replay-window update back, see docs/multiqueue.md.
+//! # Crypto outside the lock
+//!
+//! The node runs with deferred crypto (`node/deferred.rs`), so
+//! ChaCha20-Poly1305 — most of egd's own CPU time — runs on every thread
+//! in parallel:
+//! - sending: `handle_frame` routes and reserves a counter per datagram
+//!   under the lock; the datagram reaches the outbox still plaintext, with
+//!   its seal job, and [`DataPath::flush`] seals it unlocked just before
+//!   handing it to the socket;
+//! - receiving: each datagram is pre-checked and copied into an
+//!   [`RxBatch`] under the lock; when the batch is full or the wake-up
+//!   ends the lock is released, the batch decrypted, and the lock taken
+//!   once more to accept the counters (each exactly once), deliver and
+//!   relay (`settle`).
+//!
+//! A single data path (`--threads 1`) has nothing to overlap: the edge
+//! turns the split off ([`DataPath::set_deferred_crypto`] and
+//! `Node::set_deferred_crypto`), and each datagram is handled under the
+//! lock in one go.
 //!
 //! # Driving it (each thread its own)
 //!
@@ -64,6 +77,7 @@ use egd_uring::{Completion, Reactor, SocketId, WatchId};
 use super::batch_lock::{BATCH, BatchLock, LockStats};
 use super::clock;
 use super::outbox::Outbox;
+use super::rx_batch::RxBatch;
 use super::wake::WakeHandle;
 use crate::logging::target;
 use crate::node::Node;
@@ -83,6 +97,8 @@ pub struct PathStats {
     pub reactor: egd_uring::Stats,
     pub offload: Option<egd_ifaces::offload::OffloadStats>,
     pub lock: LockStats,
+    /// Datagrams not sent because sealing them failed (never expected).
+    pub seal_failed: u64,
 }
 
 impl PathStats {
@@ -90,6 +106,7 @@ impl PathStats {
         self.iface.accumulate(&o.iface);
         self.reactor.accumulate(&o.reactor);
         self.lock.accumulate(&o.lock);
+        self.seal_failed += o.seal_failed;
         match (&mut self.offload, &o.offload) {
             (Some(a), Some(b)) => a.accumulate(b),
             (a @ None, Some(b)) => *a = Some(*b),
@@ -132,12 +149,18 @@ pub struct DataPath {
     watch: Option<(WatchId, i32)>,
     offload: Option<OffloadPath>,
     inbox: PacketRing<()>,
+    rx: RxBatch,
     out: Outbox,
     /// The interface's fd fired since the last `read_iface`.
     readable: bool,
     /// Wakes the control thread when the node has events (worker threads).
     wake: Option<WakeHandle>,
     lock_stats: LockStats,
+    seal_failed: u64,
+    /// Received datagrams go through `rx` (decrypted unlocked); false: the
+    /// node handles each under the lock, as the one thread of a
+    /// single-threaded edge gains nothing from the split.
+    defer_open: bool,
 }
 
 impl std::fmt::Debug for DataPath {
@@ -178,11 +201,22 @@ impl DataPath {
             offload,
             // 64 bytes over the frame: a too-long frame is seen as such.
             inbox: PacketRing::new(INBOX_SLOTS, max_frame + 64),
+            rx: RxBatch::new(BATCH, slot_len.max(max_frame) + 64),
             out: Outbox::new(slot_len.max(max_frame)),
             readable: false,
             wake,
             lock_stats: LockStats::default(),
+            seal_failed: 0,
+            defer_open: true,
         })
+    }
+
+    /// Whether received datagrams are decrypted outside the node's lock
+    /// (default: yes). Match it with `Node::set_deferred_crypto`: with one
+    /// thread there is nothing to run in parallel, and the split only costs
+    /// a copy and a second lock per batch.
+    pub fn set_deferred_crypto(&mut self, on: bool) {
+        self.defer_open = on;
     }
 
     pub fn iface(&self) -> &dyn L2Interface {
@@ -208,6 +242,7 @@ impl DataPath {
             reactor: self.reactor.stats(),
             offload: self.offload.as_ref().map(OffloadPath::stats),
             lock: self.lock_stats,
+            seal_failed: self.seal_failed,
         }
     }
 
@@ -225,30 +260,45 @@ impl DataPath {
             iface,
             writer,
             offload,
+            rx,
             out,
             watch,
             readable,
             lock_stats,
+            defer_open,
             ..
         } = self;
         let write_to = writer.as_mut().unwrap_or(iface);
         let iface_watch = watch.map(|(w, _)| w);
         let mut batch = BatchLock::new(node, lock_stats);
+        let defer_open = *defer_open;
         let waited = reactor.wait(deadline, &mut |c| match c {
-            Completion::Datagram { from, payload, .. } => {
+            Completion::Datagram { from, payload, .. } if !defer_open => {
                 let n = batch.get();
                 n.handle_datagram(clock::now(), from, payload);
                 out.collect(n);
                 if batch.is_full() || out.frames_full() {
-                    // Sends wait for the reactor; frames go now, unlocked.
                     batch.release();
                     write_frames(out, write_to.as_mut(), offload.as_mut());
+                }
+            }
+            Completion::Datagram { from, payload, .. } => {
+                if !rx.takes_next(payload) {
+                    settle(&mut batch, rx, out, write_to.as_mut(), offload.as_mut());
+                }
+                let n = batch.get();
+                rx.push(n, clock::now(), from, payload);
+                out.collect(n);
+                if rx.is_full() || batch.is_full() || out.frames_full() {
+                    // Sends wait for the reactor; frames go now, unlocked.
+                    settle(&mut batch, rx, out, write_to.as_mut(), offload.as_mut());
                 }
             }
             Completion::Readable(id) if Some(id) == iface_watch => *readable = true,
             Completion::Readable(id) => other(id),
             Completion::Timeout => {}
         });
+        settle(&mut batch, rx, out, write_to.as_mut(), offload.as_mut());
         drop(batch);
         self.flush();
         waited
@@ -327,7 +377,15 @@ impl DataPath {
     /// Sends the collected datagrams and writes the collected frames
     /// (unlocked); wakes the control thread if the node had events.
     pub fn flush(&mut self) {
-        while let Some((dst, payload)) = self.out.tx.pop() {
+        while let Some(((dst, job), payload)) = self.out.tx.pop_mut() {
+            // A deferred seal runs here, outside the node's lock; a
+            // datagram that cannot be sealed must not leave in plaintext.
+            if let Some(job) = job
+                && job.seal(payload).is_err()
+            {
+                self.seal_failed += 1;
+                continue;
+            }
             let socket = if dst.is_ipv4() { self.v4 } else { self.v6 };
             let Some(socket) = socket else { continue };
             if let Err(e) = self.reactor.queue_send(socket, dst, payload) {
@@ -371,6 +429,26 @@ impl DataPath {
             .or(self.v6)
             .and_then(|s| self.reactor.local_addr(s).ok())
     }
+}
+
+/// Ends a batch of received datagrams: unlocks, decrypts the batch,
+/// finishes it under the lock once more, and writes the frames it
+/// produced (unlocked).
+fn settle(
+    batch: &mut BatchLock<'_, Node>,
+    rx: &mut RxBatch,
+    out: &mut Outbox,
+    iface: &mut dyn L2Interface,
+    offload: Option<&mut OffloadPath>,
+) {
+    batch.release();
+    if !rx.is_empty() {
+        rx.open_all();
+        let n = batch.get();
+        rx.finish_all(n, clock::now(), |n| out.collect(n));
+        batch.release();
+    }
+    write_frames(out, iface, offload);
 }
 
 /// Handles the gathered frames under one lock (a batch at most, as the

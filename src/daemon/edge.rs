@@ -146,6 +146,10 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
 
     let max_frame = usize::from(cfg.interface.mtu.get()) + ethernet::HEADER_LEN;
     let slot_len = first.max_transmit_len();
+    // With several data paths each seals and opens outside the node's lock
+    // (`DataPath`); one alone has nothing to overlap, and skips the split.
+    let deferred = threads > 1;
+    first.set_deferred_crypto(deferred);
     let node = Arc::new(Mutex::new(first));
     if let Some(f) = iface.offloads() {
         tracing::info!(target: target::INTERNAL, "tap offloads: {f}");
@@ -159,6 +163,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     };
     let mut path = DataPath::new(io, max_frame, slot_len, None)
         .map_err(|e| RunError(format!("watch interface: {e}")))?;
+    path.set_deferred_crypto(deferred);
     // Worker threads wake this one when the node has events for it.
     let (waker, wake_handle) = super::wake::pair().map_err(|e| RunError(format!("wake: {e}")))?;
     let worker_watch = path
@@ -345,7 +350,7 @@ fn publish(node: &Node, path: &DataPath, workers: &Workers, tap: bool) {
         total.accumulate(s);
     }
     metrics::publish(node);
-    metrics::publish_datapath(1 + others.len(), &total.lock);
+    metrics::publish_datapath(1 + others.len(), &total.lock, total.seal_failed);
     let kernel = tap
         .then(|| egd_ifaces::device_drops(path.iface().name()).ok())
         .flatten();

@@ -24,7 +24,8 @@
 //!   batches, GRO receives, zero-copy sends and copies, buffer shortages
 //! - `egd_datapath_threads`; `egd_datapath_lock_total{what="batches"|"contended"}`
 //!   and `egd_datapath_lock_microseconds_total{what="wait"|"held"}`: how the
-//!   data-path threads shared the node
+//!   data-path threads shared the node; `egd_datapath_seal_failed_total`:
+//!   datagrams dropped because their deferred seal failed (expected 0)
 //! - `egd_tap_offload_total{what}`, `egd_tap_offload_dropped_total{reason}`:
 //!   a tap with offloads
 //! - `egd_forwarded_packets_total{kind="unicast"|"broadcast"}`
@@ -165,6 +166,10 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
         "Time the data-path threads waited for the node lock, and held it"
     );
     describe_counter!(
+        "egd_datapath_seal_failed_total",
+        "Datagrams dropped because sealing them outside the node lock failed (expected 0)"
+    );
+    describe_counter!(
         "egd_udp_io_total",
         "UDP reactor counters: datagrams, send calls, GSO batches, GRO receives, zero-copy sends and copies, datagrams the kernel dropped at egd's full sockets (socket_drops)"
     );
@@ -226,8 +231,9 @@ pub fn publish_reactor(s: &egd_uring::Stats) {
 }
 
 /// How the data-path threads shared the node (summed over threads).
-pub fn publish_datapath(threads: usize, s: &super::batch_lock::LockStats) {
+pub fn publish_datapath(threads: usize, s: &super::batch_lock::LockStats, seal_failed: u64) {
     gauge!("egd_datapath_threads").set(threads as f64);
+    counter!("egd_datapath_seal_failed_total").absolute(seal_failed);
     counter!("egd_datapath_lock_total", "what" => "batches").absolute(s.acquisitions);
     counter!("egd_datapath_lock_total", "what" => "contended").absolute(s.contended);
     counter!("egd_datapath_lock_microseconds_total", "what" => "wait").absolute(s.wait_ns / 1000);

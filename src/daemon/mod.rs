@@ -17,6 +17,7 @@ pub mod ntp;
 pub mod outbox;
 pub mod privdrop;
 pub mod reload;
+pub mod rx_batch;
 pub mod signals;
 pub mod sockets;
 pub mod super_api;

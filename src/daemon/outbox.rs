@@ -11,11 +11,16 @@
 //! When a ring is full `collect` stops taking: the rest stays in the node's
 //! own rings (which count their overflow as drops) for the next `collect`
 //! by whichever thread locks the node next.
+//!
+//! With the node's deferred crypto on, a datagram may still be plaintext:
+//! its seal job travels with it in `tx`, and the data path runs it (unlocked,
+//! on its own thread) before the datagram goes to the socket.
 
 use std::net::SocketAddr;
 
 use crate::node::Node;
 use crate::node::ring::PacketRing;
+use crate::wg::SealJob;
 
 /// Datagrams one outbox holds. Datagrams handed out inside one reactor
 /// wake-up can only be sent after it, so a relay's forwards pile up here:
@@ -30,7 +35,8 @@ pub const FRAME_SLOTS: usize = 128;
 /// Preallocated rings for one thread's share of the node's output.
 #[derive(Debug)]
 pub struct Outbox {
-    pub tx: PacketRing<SocketAddr>,
+    /// Datagrams and, for those not sealed yet, their seal job.
+    pub tx: PacketRing<(SocketAddr, Option<SealJob>)>,
     pub frames: PacketRing<()>,
     /// The node had events waiting at the last `collect`.
     pub events: bool,
@@ -64,7 +70,7 @@ impl Outbox {
                 && let Some(dst) = slot.get_mut(..t.payload.len())
             {
                 dst.copy_from_slice(t.payload);
-                self.tx.commit(0..t.payload.len(), t.dst);
+                self.tx.commit(0..t.payload.len(), (t.dst, t.seal));
             }
         }
         while self.frames.reserve().is_some() {
@@ -159,7 +165,7 @@ mod tests {
             loop {
                 out.collect(n);
                 assert!(out.tx.len() <= 1);
-                let Some((dst, payload)) = out.tx.pop() else {
+                let Some(((dst, _), payload)) = out.tx.pop() else {
                     break;
                 };
                 via_outbox.push((dst, payload.to_vec()));

@@ -152,6 +152,11 @@ pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
         }
         for (socket, _, n) in &mut nodes {
             while let Some(t) = n.poll_transmit() {
+                // The supernode's nodes never defer their crypto: every
+                // datagram is sealed already.
+                if t.seal.is_some() {
+                    continue;
+                }
                 if let Err(e) = reactor.queue_send(*socket, t.dst, t.payload) {
                     tracing::debug!(target: target::TRANSIT, "send to {}: {e}", t.dst);
                 }

@@ -23,8 +23,18 @@
 //! Every output queue is a fixed ring allocated at start; when one is full,
 //! the packet is dropped and counted (`Metrics::dropped`), never queued
 //! without bound.
+//!
+//! A multi-threaded owner that shares the node behind a lock can keep the
+//! ChaCha20-Poly1305 work out of it (`deferred.rs`): with
+//! [`Node::set_deferred_crypto`] sent datagrams come out of `poll_transmit`
+//! with a [`Transmit::seal`] job still to run, and a received datagram goes
+//! through [`Node::prepare_datagram`], the job's `open`, and
+//! [`Node::finish_datagram`]. `handle_datagram` is those three in a row.
 
 mod dedup;
+mod deferred;
+#[cfg(test)]
+pub(crate) use deferred::tests as deferred_tests;
 mod fib;
 mod forward;
 mod from_config;
@@ -43,7 +53,7 @@ use crate::config::{PresharedKey, PrivateKey, PublicKey};
 use crate::metrics::Metrics;
 use crate::peer::Peer;
 use crate::session::constants::{REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
-use crate::wg::{self, Opened, SealError, Wg, WgEvent, WgTransmit};
+use crate::wg::{self, Opened, SealError, SealJob, Wg, WgEvent, WgTransmit};
 use crate::wire::control::{Body, Control};
 use crate::wire::ethernet::{self, Frame};
 use crate::wire::header::{self, Header, Kind};
@@ -91,10 +101,14 @@ pub struct NodeConfig {
 }
 
 /// A datagram to send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Transmit<'a> {
     pub dst: SocketAddr,
     pub payload: &'a [u8],
+    /// With [`Node::set_deferred_crypto`] on: `payload` is a transport
+    /// message still in plaintext; copy it, run `seal` on the copy, and
+    /// send only if that succeeded. Always `None` otherwise.
+    pub seal: Option<SealJob>,
 }
 
 /// Something the owner of the node may act on.
@@ -154,7 +168,7 @@ pub struct Node {
     routes: Routes,
     fib: Fib,
     dedup: Dedup,
-    transmits: PacketRing<SocketAddr>,
+    transmits: PacketRing<(SocketAddr, Option<SealJob>)>,
     frames: PacketRing<()>,
     events: VecDeque<NodeEvent>,
     /// Where WireGuard writes its own datagrams before they are queued.
@@ -164,6 +178,8 @@ pub struct Node {
     seq: u32,
     /// See `NodeConfig::ping_interval`.
     direct_fallback: bool,
+    /// Data datagrams leave unsealed, with their seal job (`deferred.rs`).
+    deferred_crypto: bool,
     next_sweep: Instant,
     probe: Probe,
     cost_weights: CostWeights,
@@ -217,6 +233,7 @@ impl Node {
             max_frame_len: cfg.max_frame_len,
             seq: 0,
             direct_fallback: cfg.ping_interval.is_some(),
+            deferred_crypto: false,
             next_sweep,
             probe: Probe::new(cfg.ping_interval, now, unix_now),
             cost_weights: CostWeights::default(),
@@ -467,8 +484,16 @@ impl Node {
 
     /// A datagram from the network; decrypted in place in `buf`.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, buf: &mut [u8]) {
+        if let Some(job) = self.prepare_datagram(now, from, buf) {
+            let opened = job.open(buf);
+            self.finish_datagram(now, from, buf, &job, opened);
+        }
+    }
+
+    /// What a datagram `wg` opened (or dropped) leads to.
+    fn after_open(&mut self, now: Instant, from: SocketAddr, buf: &mut [u8], opened: Opened) {
         let datagram_len = buf.len() as u64;
-        match self.wg.open(now, from, buf) {
+        match opened {
             Opened::Data { peer, payload } => {
                 if let Some(c) = self.metrics.peer_mut(peer) {
                     c.rx_bytes += datagram_len;
@@ -587,7 +612,7 @@ impl Node {
     pub fn poll_transmit(&mut self) -> Option<Transmit<'_>> {
         self.transmits
             .pop()
-            .map(|(dst, payload)| Transmit { dst, payload })
+            .map(|((dst, seal), payload)| Transmit { dst, payload, seal })
     }
 
     /// The next frame for the interface; lent until the next call.
@@ -730,10 +755,23 @@ impl Node {
             return;
         };
         write_plaintext(plain, header, body);
-        match self.wg.seal(now, next, slot, start..start + plain_len) {
-            Ok(range) => {
+        match self
+            .wg
+            .seal_deferred(now, next, slot, start..start + plain_len)
+        {
+            Ok((range, job)) => {
                 let len = range.len() as u64;
-                self.transmits.commit(range, endpoint);
+                let job = if self.deferred_crypto {
+                    Some(job)
+                } else {
+                    let sealed = slot.get_mut(range.clone()).map(|m| job.seal(m));
+                    if !matches!(sealed, Some(Ok(()))) {
+                        self.metrics.drop("buffer_too_small");
+                        return;
+                    }
+                    None
+                };
+                self.transmits.commit(range, (endpoint, job));
                 if let Some(c) = self.metrics.peer_mut(next) {
                     c.tx_bytes += len;
                     c.tx_packets += 1;
@@ -975,7 +1013,7 @@ impl Node {
                 continue;
             };
             out.copy_from_slice(src);
-            self.transmits.commit(0..len, dst);
+            self.transmits.commit(0..len, (dst, None));
         }
         while let Some(e) = self.wg.poll_event() {
             match e {
@@ -1049,7 +1087,7 @@ impl Node {
             match self.wg.seal(now, peer, slot, range) {
                 Ok(r) => {
                     let len = r.len() as u64;
-                    self.transmits.commit(r, endpoint);
+                    self.transmits.commit(r, (endpoint, None));
                     if let Some(c) = self.metrics.peer_mut(peer) {
                         c.tx_bytes += len;
                         c.tx_packets += 1;

@@ -8,6 +8,7 @@
 //! - [`constants`]: all protocol constants, with their sources.
 
 pub mod constants;
+pub mod crypt;
 pub mod keypair;
 pub mod replay;
 pub mod timers;

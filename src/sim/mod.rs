@@ -465,6 +465,15 @@ impl Sim {
             while let Some(t) = host.node.poll_transmit() {
                 let mut bytes = self.pool.pop().unwrap_or_default();
                 bytes.extend_from_slice(t.payload);
+                // A node with deferred crypto hands out plaintext and the
+                // job that seals it, as a data-path thread would run it.
+                if let Some(job) = t.seal
+                    && job.seal(&mut bytes).is_err()
+                {
+                    bytes.clear();
+                    self.pool.push(bytes);
+                    continue;
+                }
                 outgoing.push((t.dst, bytes));
             }
             while let Some(f) = host.node.poll_frame() {

@@ -1,6 +1,14 @@
 //! The transport path: sealing frames and opening transport messages, in
 //! place and without allocation, plus the timer and rekey bookkeeping that
 //! every transport packet triggers (paper §6.2, §6.5).
+//!
+//! Both directions also come in two halves, so a multi-threaded owner can
+//! run the cipher outside its lock (`crate::session::crypt`):
+//! [`Wg::seal_deferred`] does all of `seal` but the encryption and returns
+//! a [`SealJob`]; [`Wg::open_prepare`] finds the keypair and pre-checks the
+//! replay window, and [`Wg::open_finish`] — given what the [`OpenJob`]
+//! returned — accepts the counter, moves the keypair slots and timers, and
+//! answers what `open` would have. `seal`/`open` are the halves in a row.
 
 use std::ops::Range;
 use std::time::Instant;
@@ -8,6 +16,7 @@ use std::time::Instant;
 use super::{Opened, SealError, Wg, handshake_rx::wire_reason};
 use crate::NodeId;
 use crate::session::constants::{REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME, REKEY_ON_RECEIVE_AGE};
+use crate::session::crypt::{OpenJob, SealJob};
 use crate::session::keypair::{OpenFailure, SealFailure};
 use crate::session::timers::TimerKind;
 use crate::wg::{DropReason, WgEvent, peer::Slot};
@@ -32,6 +41,22 @@ impl Wg {
         self.seal_inner(now, peer, buf, payload)
     }
 
+    /// [`seal`](Self::seal) without the encryption: the counter is taken,
+    /// the header written and every timer and rekey decision made; the
+    /// returned job encrypts `buf[range]` (anywhere, e.g. on another
+    /// thread after a lock is released). Until it ran, `buf[range]` holds
+    /// plaintext and must not be sent.
+    pub fn seal_deferred(
+        &mut self,
+        now: Instant,
+        peer: NodeId,
+        buf: &mut [u8],
+        payload: Range<usize>,
+    ) -> Result<(Range<usize>, SealJob), SealError> {
+        self.now = now;
+        self.reserve_inner(now, peer, buf, payload)
+    }
+
     fn seal_inner(
         &mut self,
         now: Instant,
@@ -39,6 +64,19 @@ impl Wg {
         buf: &mut [u8],
         payload: Range<usize>,
     ) -> Result<Range<usize>, SealError> {
+        let (range, job) = self.reserve_inner(now, peer, buf, payload)?;
+        let msg = buf.get_mut(range.clone()).ok_or(SealError::Buffer)?;
+        job.seal(msg).map_err(|_| SealError::Buffer)?;
+        Ok(range)
+    }
+
+    fn reserve_inner(
+        &mut self,
+        now: Instant,
+        peer: NodeId,
+        buf: &mut [u8],
+        payload: Range<usize>,
+    ) -> Result<(Range<usize>, SealJob), SealError> {
         let is_data = !payload.is_empty();
         let state = self.peers.get_mut(&peer).ok_or(SealError::UnknownPeer)?;
         let keypair = state
@@ -46,7 +84,7 @@ impl Wg {
             .as_mut()
             .filter(|k| k.can_send(now))
             .ok_or(SealError::NoSession)?;
-        let (range, _) = keypair.seal(buf, payload).map_err(|e| match e {
+        let (range, job) = keypair.reserve_seal(buf, payload).map_err(|e| match e {
             SealFailure::Buffer => SealError::Buffer,
             SealFailure::Exhausted => SealError::NoSession,
         })?;
@@ -69,7 +107,7 @@ impl Wg {
         if rekey {
             self.start_handshake(now, peer);
         }
-        Ok(range)
+        Ok((range, job))
     }
 
     /// Seals the keepalive queued for `peer` into `buf[..32]`, unless
@@ -84,30 +122,78 @@ impl Wg {
         Some(range.end)
     }
 
-    /// Type 4: find the keypair by receiver index, check the window, decrypt
-    /// in place, then update the window, slots and timers.
+    /// Type 4, whole: [`prepare_transport`](Self::prepare_transport), the
+    /// decryption, then [`finish_transport`](Self::finish_transport).
     pub(super) fn open_transport(&mut self, now: Instant, buf: &mut [u8]) -> Opened {
-        let (receiver, counter) = match Transport::parse(&*buf) {
+        match self.prepare_transport(now, buf) {
+            Ok(job) => {
+                let result = job.open(buf);
+                self.finish_transport(now, &job, result)
+            }
+            Err(dropped) => dropped,
+        }
+    }
+
+    /// Type 4, first half: find the keypair by receiver index, check its
+    /// age and pre-check the window. Changes nothing.
+    pub(super) fn prepare_transport(
+        &mut self,
+        now: Instant,
+        buf: &[u8],
+    ) -> Result<OpenJob, Opened> {
+        let (receiver, counter) = match Transport::parse(buf) {
             Ok(msg) => (msg.receiver(), msg.counter()),
-            Err(e) => return Opened::Dropped(wire_reason(e)),
+            Err(e) => return Err(Opened::Dropped(wire_reason(e))),
         };
+        let unknown = Opened::Dropped(DropReason::UnknownIndex);
+        let Some(&peer) = self.indices.get(&receiver) else {
+            return Err(unknown);
+        };
+        let Some((keypair, _)) = self
+            .peers
+            .get_mut(&peer)
+            .and_then(|s| s.keypair_mut(receiver))
+        else {
+            return Err(unknown);
+        };
+        if !keypair.can_receive(now) {
+            return Err(Opened::Dropped(DropReason::KeyExpired));
+        }
+        keypair.prepare_open(counter).map_err(|e| match e {
+            OpenFailure::Replay => Opened::Dropped(DropReason::Replay),
+            OpenFailure::Decrypt => Opened::Dropped(DropReason::DecryptFailed),
+        })
+    }
+
+    /// Type 4, last half, given what `job.open` returned: update the
+    /// window (a counter is accepted once, whichever thread decrypted it),
+    /// then the slots and timers.
+    pub(super) fn finish_transport(
+        &mut self,
+        now: Instant,
+        job: &OpenJob,
+        opened: Result<Range<usize>, OpenFailure>,
+    ) -> Opened {
+        let payload = match opened {
+            Ok(range) => range,
+            Err(OpenFailure::Replay) => return Opened::Dropped(DropReason::Replay),
+            Err(OpenFailure::Decrypt) => return Opened::Dropped(DropReason::DecryptFailed),
+        };
+        let receiver = job.receiver();
         let Some(&peer) = self.indices.get(&receiver) else {
             return Opened::Dropped(DropReason::UnknownIndex);
         };
         let Some(state) = self.peers.get_mut(&peer) else {
             return Opened::Dropped(DropReason::UnknownIndex);
         };
+        // The keypair may have been displaced (and its index reused) since
+        // the job was made: then the message cannot be accounted for.
         let Some((keypair, slot)) = state.keypair_mut(receiver) else {
             return Opened::Dropped(DropReason::UnknownIndex);
         };
-        if !keypair.can_receive(now) {
-            return Opened::Dropped(DropReason::KeyExpired);
+        if !keypair.finish_open(job) {
+            return Opened::Dropped(DropReason::Replay);
         }
-        let payload = match keypair.open(buf, counter) {
-            Ok(range) => range,
-            Err(OpenFailure::Replay) => return Opened::Dropped(DropReason::Replay),
-            Err(OpenFailure::Decrypt) => return Opened::Dropped(DropReason::DecryptFailed),
-        };
 
         // The initiator used our `next` keypair: the handshake is confirmed.
         let mut displaced = [None, None];

@@ -11,6 +11,9 @@
 //!   in place and returned as [`Opened::Data`]. On `Data` and on
 //!   `Handshake { peer: Some(p) }` (an authenticated initiation or response)
 //!   the sender's address is the peer's new endpoint, unless it is static;
+//! - or, to decrypt outside a lock: [`Wg::open_prepare`] (under it), the
+//!   returned [`OpenJob`]'s `open` (anywhere), [`Wg::open_finish`] (under
+//!   it again) — see `data.rs`;
 //! - frame to send → [`Wg::seal`]; on [`SealError::NoSession`] queue the
 //!   frame, call [`Wg::initiate`] and seal it after
 //!   [`WgEvent::SessionEstablished`]; for traffic that repeats on its own
@@ -55,6 +58,8 @@ use crate::session::constants::{
     EVENT_QUEUE_LEN, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX,
     TRANSMIT_QUEUE_LEN,
 };
+pub use crate::session::crypt::{OpenJob, SealJob};
+pub use crate::session::keypair::OpenFailure;
 use crate::session::timers::{TimerKind, Timers};
 use crate::wire::wg::{HandshakeMacs, Initiation as InitiationMsg, MessageType, field};
 use peer::{InFlight, Peer};
@@ -86,6 +91,16 @@ pub enum Opened {
     Handshake { peer: Option<NodeId> },
     /// Dropped, with a reason for the drop counters.
     Dropped(DropReason),
+}
+
+/// Result of [`Wg::open_prepare`].
+#[derive(Debug)]
+pub enum Prepared {
+    /// Transport data whose counter may be accepted: run the job on the
+    /// message, then pass its result to [`Wg::open_finish`].
+    Open(OpenJob),
+    /// Anything else, handled completely (as by [`Wg::open`]).
+    Done(Opened),
 }
 
 /// Where a control datagram goes.
@@ -458,6 +473,37 @@ impl Wg {
             self.stats.handshake_messages_accepted += 1;
         }
         opened
+    }
+
+    /// [`open`](Self::open) up to the decryption: a transport message's
+    /// keypair is found and its counter pre-checked (nothing changes); any
+    /// other message is handled completely.
+    pub fn open_prepare(&mut self, now: Instant, from: SocketAddr, buf: &mut [u8]) -> Prepared {
+        self.now = now;
+        if !matches!(
+            crate::wire::wg::message_type(buf),
+            Ok(MessageType::Transport)
+        ) {
+            return Prepared::Done(self.open(now, from, buf));
+        }
+        match self.prepare_transport(now, buf) {
+            Ok(job) => Prepared::Open(job),
+            Err(dropped) => Prepared::Done(dropped),
+        }
+    }
+
+    /// The rest of [`open`](Self::open) after `job.open(msg)` returned
+    /// `result`: the counter is accepted into the window (at most once, so
+    /// a copy opened by another thread meanwhile is dropped as a replay),
+    /// then slots, timers and rekeying as in `open`.
+    pub fn open_finish(
+        &mut self,
+        now: Instant,
+        job: &OpenJob,
+        result: Result<Range<usize>, OpenFailure>,
+    ) -> Opened {
+        self.now = now;
+        self.finish_transport(now, job, result)
     }
 
     /// The earliest deadline and why. Cheap: cached. It may be early (then
