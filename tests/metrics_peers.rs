@@ -16,12 +16,11 @@
 
 mod common;
 
-use std::net::{TcpListener, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::loopback::{free_port, get_ok, post, write};
 use common::procs::Proc;
+use common::supernode::{Passwords, SuperPeer, Supernode};
 use common::wait_for;
 use egd::keys::{private_key_from_random, public_key};
 
@@ -32,49 +31,17 @@ const PREFIX: &str = "/egd_test/api";
 /// the exporter's idle timeout).
 const WAIT: Duration = Duration::from_secs(45);
 
-/// A port free for both UDP and TCP on loopback right now.
-fn free_port() -> u16 {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 fn key(n: u16) -> egd::config::PrivateKey {
     private_key_from_random([(n as u8).wrapping_mul(29).wrapping_add(3); 32])
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn spawn(config: &Path) -> Proc {
-    let mut cmd = Command::new(EGD);
-    cmd.args(["--no-uapi", "--bind", "std", "--config"])
-        .arg(config);
-    Proc::spawn(cmd)
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(5)))
-        .build()
-        .new_agent()
+fn spawn(config: &std::path::Path) -> Proc {
+    common::loopback::spawn(EGD, &["--no-uapi", "--bind", "std"], config)
 }
 
 /// The exposition at `127.0.0.1:port/metrics`, if it answers.
 fn scrape(port: u16) -> Option<String> {
-    let mut r = agent()
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .call()
-        .ok()?;
-    (r.status().as_u16() == 200).then(|| r.body_mut().read_to_string().unwrap_or_default())
+    get_ok(&format!("http://127.0.0.1:{port}/metrics"), None)
 }
 
 /// The sample lines that carry any of `labels` (e.g. `peer="3"`).
@@ -126,97 +93,57 @@ fn await_gone(port: u16, gone: u16, what: &str, logs: &dyn Fn() -> String) -> Du
     start.elapsed()
 }
 
-fn super_yaml(udp: u16, api: u16, metrics: u16, peers: &[u16]) -> String {
-    let mut peer_yaml = String::new();
-    for id in peers {
-        peer_yaml.push_str(&format!(
-            "- NodeID: {id}\n  Name: edge{id}\n  PubKey: {}\n  PSKey: \"\"\n  AdditionalCost: 1\n  SkipLocalIP: true\n  EndPoint: \"\"\n",
-            public_key(&key(*id)).to_base64()
-        ));
-    }
-    format!(
-        "NodeName: super
-PrivKeyV4: {}
-PrivKeyV6: {}
-ListenPort: {udp}
-ListenPort_EdgeAPI: \"{api}\"
-ListenPort_ManageAPI: \"{api}\"
-API_Prefix: {PREFIX}
-RePushConfigInterval: 1
-HttpPostInterval: 1
-PeerAliveTimeout: 6
-SendPingInterval: 1
-DampingFilterRadius: 0
-DisabledAf:
-  IPv6: true
-LogLevel:
-  LogLevel: info
-Metrics:
-  Listen: 127.0.0.1:{metrics}
-Passwords:
-  ShowState: show-secret
-  AddPeer: add-secret
-  DelPeer: del-secret
-  UpdatePeer: upd-secret
-  UpdateSuper: sup-secret
-GraphRecalculateSetting:
-  JitterTolerance: 5
-  JitterToleranceMultiplier: 1
-  TimeoutCheckInterval: 1
-  RecalculateCoolDown: 1
-UsePSKForInterEdge: true
-Peers:
-{peer_yaml}",
-        key(200).to_base64(),
-        key(201).to_base64(),
-    )
+/// The supernode (keys 200 and 201, PeerAliveTimeout 6) at these ports.
+fn supernode(udp: u16, api: u16) -> Supernode {
+    Supernode::new(udp, api, PREFIX, [&key(200), &key(201)], 6)
 }
 
-fn super_edge_yaml(id: u16, udp: u16, api: u16, metrics: u16) -> String {
-    format!(
-        "Interface:
-  IType: dummy
-  Name: egd-mp{id}
-  MTU: 1400
-NodeID: {id}
-NodeName: edge{id}
-PrivKey: {}
-ListenPort: 0
-DisabledAf:
-  IPv6: true
-LogLevel:
-  LogLevel: info
-Metrics:
-  Listen: 127.0.0.1:{metrics}
-DynamicRoute:
-  SendPingInterval: 1
-  PeerAliveTimeout: 6
-  ConnNextTry: 1
-  SaveNewPeers: false
-  SuperNode:
-    UseSuperNode: true
-    EndpointV4: 127.0.0.1:{udp}
-    PubKeyV4: {}
-    EndpointV6: \"\"
-    PubKeyV6: {}
-    EndpointEdgeAPIUrl: http://127.0.0.1:{api}{PREFIX}
-    SkipLocalIP: true
-Peers: []
-",
-        key(id).to_base64(),
-        public_key(&key(200)).to_base64(),
-        public_key(&key(201)).to_base64(),
-    )
+/// `Metrics:` listening on `port`, a top-level block of either config.
+fn metrics_block(port: u16) -> String {
+    format!("Metrics:\n  Listen: 127.0.0.1:{port}\n")
+}
+
+fn super_yaml(sn: &Supernode, metrics: u16, peers: &[u16]) -> String {
+    let peers: Vec<SuperPeer> = peers
+        .iter()
+        .map(|&id| SuperPeer {
+            id: id as u8,
+            name: format!("edge{id}"),
+            public_key: public_key(&key(id)).to_base64(),
+            psk: "\"\"".into(),
+        })
+        .collect();
+    let passwords = Passwords {
+        show_state: "show-secret",
+        add_peer: "add-secret",
+        del_peer: "del-secret",
+        update_peer: "upd-secret",
+        update_super: "sup-secret",
+    };
+    sn.config(&passwords, &peers, &metrics_block(metrics))
+}
+
+fn super_edge_yaml(sn: &Supernode, id: u16, metrics: u16) -> String {
+    let name = format!("edge{id}");
+    let edge = sn.edge(
+        id as u8,
+        &format!("egd-mp{id}"),
+        &name,
+        &key(id).to_base64(),
+        None,
+    );
+    edge + &metrics_block(metrics)
 }
 
 #[test]
 fn a_peer_deleted_through_the_manage_api_leaves_metrics_everywhere() {
     let dir = tempfile::tempdir().unwrap();
     let (udp, api, super_metrics) = (free_port(), free_port(), free_port());
+    let sn = supernode(udp, api);
     let super_path = write(
         dir.path(),
         "super.yaml",
-        &super_yaml(udp, api, super_metrics, &[1, 2, 3]),
+        &super_yaml(&sn, super_metrics, &[1, 2, 3]),
     );
     let supernode = spawn(&super_path);
     let edge_metrics: Vec<u16> = (0..3).map(|_| free_port()).collect();
@@ -227,7 +154,7 @@ fn a_peer_deleted_through_the_manage_api_leaves_metrics_everywhere() {
             let path = write(
                 dir.path(),
                 &format!("edge{id}.yaml"),
-                &super_edge_yaml(*id, udp, api, *m),
+                &super_edge_yaml(&sn, *id, *m),
             );
             spawn(&path)
         })
@@ -275,17 +202,11 @@ fn a_peer_deleted_through_the_manage_api_leaves_metrics_everywhere() {
         .collect();
     await_series(edge_metrics[0], &on_edge1, "edge 1 before", &logs);
 
-    let (status, body) = {
-        let r = agent()
-            .post(format!("http://127.0.0.1:{api}{PREFIX}/manage/peer/del"))
-            .header("Authorization", "Bearer del-secret")
-            .send_form([("NodeID", "3")]);
-        let mut r = r.unwrap();
-        (
-            r.status().as_u16(),
-            r.body_mut().read_to_string().unwrap_or_default(),
-        )
-    };
+    let (status, body) = post(
+        &sn.url("manage/peer/del"),
+        Some("del-secret"),
+        &[("NodeID", "3")],
+    );
     assert_eq!(status, 200, "peer/del: {body}");
     let on_super_after = await_gone(super_metrics, 3, "supernode", &logs);
     let on_edge1_after = await_gone(edge_metrics[0], 3, "edge 1", &logs);
