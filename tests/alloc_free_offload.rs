@@ -16,18 +16,25 @@ static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
 const PAYLOAD: usize = 60_000;
 const MAX_FRAME: usize = 1414 + 14;
 
+/// Ethernet (2:0:0:0:0:2 ← 2:0:0:0:0:1) and an IPv4 header without options
+/// (10.0.0.1 → 10.0.0.2, DF, TTL 64, checksum set) carrying `l4_len` bytes
+/// of protocol `proto`, at the start of `f`.
+fn eth_ipv4(f: &mut [u8], proto: u8, l4_len: usize) {
+    f[..12].copy_from_slice(&[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2]);
+    f[12..14].copy_from_slice(&[0x08, 0x00]);
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&((20 + l4_len) as u16).to_be_bytes());
+    f[20] = 0x40;
+    f[22..24].copy_from_slice(&[64, proto]);
+    f[26..34].copy_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+    set_ipv4_checksum(&mut f[14..], 20);
+}
+
 /// Ethernet + IPv4 + TCP (no options) with a partial checksum, as a tap with
 /// TSO hands it over.
 fn gso_frame() -> (VnetHdr, Vec<u8>) {
     let mut f = vec![0u8; 54 + PAYLOAD];
-    f[..12].copy_from_slice(&[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2]);
-    f[12..14].copy_from_slice(&[0x08, 0x00]);
-    f[14] = 0x45;
-    f[16..18].copy_from_slice(&((40 + PAYLOAD) as u16).to_be_bytes());
-    f[20] = 0x40;
-    f[22..24].copy_from_slice(&[64, 6]);
-    f[26..34].copy_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
-    set_ipv4_checksum(&mut f[14..], 20);
+    eth_ipv4(&mut f, 6, 20 + PAYLOAD);
     f[34..38].copy_from_slice(&[0x30, 0x39, 0x14, 0x51]);
     f[46] = 5 << 4;
     f[47] = 0x10;
@@ -88,14 +95,7 @@ fn main() {
 fn uso_frame() -> (VnetHdr, Vec<u8>) {
     const N: usize = 64 * 64;
     let mut f = vec![0u8; 42 + N];
-    f[..12].copy_from_slice(&[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2]);
-    f[12..14].copy_from_slice(&[0x08, 0x00]);
-    f[14] = 0x45;
-    f[16..18].copy_from_slice(&((28 + N) as u16).to_be_bytes());
-    f[20] = 0x40;
-    f[22..24].copy_from_slice(&[64, 17]);
-    f[26..34].copy_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
-    set_ipv4_checksum(&mut f[14..], 20);
+    eth_ipv4(&mut f, 17, 8 + N);
     f[34..38].copy_from_slice(&[0x30, 0x39, 0x00, 0x09]);
     f[38..40].copy_from_slice(&((8 + N) as u16).to_be_bytes());
     let pseudo = checksum::pseudo_header(&[10, 0, 0, 1], &[10, 0, 0, 2], 17, (8 + N) as u32);
