@@ -681,29 +681,22 @@ mod tests {
         };
         let mut buf = [0u8; 128];
         let n = msg.emit(&mut buf).unwrap();
-        let Ok(Control {
-            body: Body::Reports {
-                entries, extras, ..
-            },
-            ..
-        }) = Control::parse(Kind::Reports, &buf[..n])
-        else {
-            panic!("parses")
+        let entries_of = |body: &[u8]| -> Vec<ReportEntry> {
+            let Ok(Control {
+                body: Body::Reports {
+                    entries, extras, ..
+                },
+                ..
+            }) = Control::parse(Kind::Reports, body)
+            else {
+                panic!("parses")
+            };
+            report_entries(entries, extras).collect()
         };
-        let back: Vec<ReportEntry> = report_entries(entries, extras).collect();
-        assert_eq!(back, want);
+        assert_eq!(entries_of(&buf[..n]), want);
         // An older sender's body (no extensions): penalty and rtt are 0.
         let old = n - x.len();
-        let Ok(Control {
-            body: Body::Reports {
-                entries, extras, ..
-            },
-            ..
-        }) = Control::parse(Kind::Reports, &buf[..old])
-        else {
-            panic!("parses")
-        };
-        let back: Vec<ReportEntry> = report_entries(entries, extras).collect();
+        let back = entries_of(&buf[..old]);
         assert_eq!((back[0].penalty_us, back[0].rtt_us), (0, 0));
         assert_eq!(back[0].one_way_ns, -7);
         // Extensions that do not match the entries are refused on emit.
