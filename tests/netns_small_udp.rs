@@ -165,22 +165,22 @@ fn small_datagrams_arrive_intact_and_coalesced() {
         Proc::spawn(cmd)
     })
     .collect();
-    let qlen = wait_for(Duration::from_secs(10), || {
+    // The tap appears with the kernel's default queue length; egd sets its
+    // own right after creating it, so wait for that rather than the file.
+    let mut qlen = None;
+    let set = wait_for(Duration::from_secs(10), || {
         let out = a
             .cmd("cat")
             .arg("/sys/class/net/egd0/tx_queue_len")
             .output()
             .ok()?;
-        String::from_utf8_lossy(&out.stdout)
+        qlen = String::from_utf8_lossy(&out.stdout)
             .trim()
             .parse::<u32>()
-            .ok()
+            .ok();
+        (qlen == Some(egd_ifaces::tap::TX_QUEUE_LEN)).then_some(())
     });
-    assert_eq!(
-        qlen,
-        Some(egd_ifaces::tap::TX_QUEUE_LEN),
-        "A's tap queue length"
-    );
+    assert!(set.is_some(), "A's tap queue length: {qlen:?}");
 
     for dst_ip in ["10.79.0.2", "fd00:79::2"] {
         let dst = SocketAddr::new(dst_ip.parse::<IpAddr>().unwrap(), 9);
@@ -195,18 +195,23 @@ fn small_datagrams_arrive_intact_and_coalesced() {
         // Room for many bursts: the test's own reader may wait for a CPU.
         nix::sys::socket::setsockopt(&rx, nix::sys::socket::sockopt::RcvBufForce, &(8 << 20))
             .unwrap();
-        // The session: a first datagram may wait for the handshake.
+        // The session: a first datagram may wait for the handshake. A's
+        // own tap address (and its route) may still be on its way: until
+        // then sending fails with "network unreachable" and we try again.
         let up = wait_for(Duration::from_secs(15), || {
             let probe = rx.try_clone().unwrap();
             probe
                 .set_read_timeout(Some(Duration::from_millis(300)))
                 .unwrap();
             let bind = if dst.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
-            in_netns(&a, move || {
-                UdpSocket::bind(bind).unwrap().send_to(HELLO, dst).unwrap()
+            let sent = in_netns(&a, move || {
+                UdpSocket::bind(bind).unwrap().send_to(HELLO, dst).is_ok()
             })
             .join()
             .unwrap();
+            if !sent {
+                return None;
+            }
             let mut buf = [0u8; 64];
             (probe.recv(&mut buf).ok() == Some(HELLO.len())).then_some(())
         });
