@@ -48,7 +48,7 @@ use std::time::Duration;
 
 use common::http::{metrics, sample};
 use common::linkemu::hostile_binary;
-use common::netns::{Netns, link};
+use common::netns::{Netns, assert_ping, link};
 use common::procs::Proc;
 use common::relay::{self, StaticRelay};
 use common::{kernel_test_unavailable, tools_missing, wait_for};
@@ -377,7 +377,7 @@ fn hostile_traffic_is_dropped_counted_and_costs_the_relayed_flow_nothing() {
         .args([
             "capture", "--port", "3001", "--port", "3002", "--port", "3003",
         ])
-        .args(["--duration", "8", "--max", "2000", "--out"])
+        .args(["--duration", "15", "--max", "2000", "--out"])
         .arg(&capture_file);
     let capture = Proc::spawn(capture);
     let capturing = wait_for(Duration::from_secs(10), || {
@@ -393,6 +393,9 @@ fn hostile_traffic_is_dropped_counted_and_costs_the_relayed_flow_nothing() {
     relay.start(EGD, dir.path(), Some(&metrics_listen), &[]);
     relay.wait_tap();
     let pids: Vec<u32> = relay.nodes.iter().map(Proc::pid).collect();
+    // The path is up once one ping crosses it (a node may bind its socket
+    // a moment after its tap is up; the first handshake is then retried).
+    assert_ping(&relay.a, &relay::tap_address(3), "A→B through R");
     let warm = relay
         .a
         .cmd("ping")
@@ -401,7 +404,7 @@ fn hostile_traffic_is_dropped_counted_and_costs_the_relayed_flow_nothing() {
         .unwrap();
     let (_, warm_received) = ping_counts(&String::from_utf8_lossy(&warm.stdout));
     assert!(warm_received > 0, "the warm-up ping crossed the relay");
-    let captured = wait_for(Duration::from_secs(15), || {
+    let captured = wait_for(Duration::from_secs(25), || {
         capture
             .lines()
             .into_iter()

@@ -15,7 +15,7 @@ mod common;
 use std::time::Duration;
 
 use common::http::{metrics, sample, series_of};
-use common::netns::{Netns, assert_ping, link, tap_up};
+use common::netns::{Netns, assert_ping, iperf_server, link, tap_up};
 use common::procs::Proc;
 use common::static_edge::{StaticEdge, StaticPeer};
 use common::{kernel_test_unavailable, tools_missing, wait_for};
@@ -121,18 +121,19 @@ fn two_threads_carry_parallel_flows_both_ways() {
             "{}: the tap has its address",
             ns.name
         );
-        // A multi-queue tap: one queue per thread.
-        let out = ns
-            .cmd("ls")
-            .arg("/sys/class/net/egd0/queues")
-            .output()
-            .unwrap();
-        let queues = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            queues.contains("tx-0") && queues.contains("tx-1"),
-            "{}: two tap queues: {queues}",
-            ns.name
-        );
+        // A multi-queue tap: one queue per thread. egd attaches the second
+        // queue after configuring the tap, so wait for it.
+        let mut queues = String::new();
+        let two = wait_for(Duration::from_secs(10), || {
+            let out = ns
+                .cmd("ls")
+                .arg("/sys/class/net/egd0/queues")
+                .output()
+                .ok()?;
+            queues = String::from_utf8_lossy(&out.stdout).into_owned();
+            (queues.contains("tx-0") && queues.contains("tx-1")).then_some(())
+        });
+        assert!(two.is_some(), "{}: two tap queues: {queues}", ns.name);
     }
     // `ip netns exec` runs egd as its child; find egd itself.
     let pids: Vec<u32> = nodes
@@ -155,11 +156,8 @@ fn two_threads_carry_parallel_flows_both_ways() {
 
     assert_ping(&a, "10.78.0.2", "ping A→B");
 
-    let mut server = b.cmd("iperf3");
-    server.args(["-s", "-B", "10.78.0.2"]);
-    let _server = Proc::spawn(server);
-    std::thread::sleep(Duration::from_millis(500));
     for reverse in [false, true] {
+        let _server = iperf_server(&b, "10.78.0.2");
         let mut args = vec!["-c", "10.78.0.2", "-t", "3", "-P", "4"];
         if reverse {
             args.push("-R");
@@ -177,6 +175,7 @@ fn two_threads_carry_parallel_flows_both_ways() {
         }
     }
     // Four UDP flows at a modest rate: nearly every datagram arrives.
+    let _server = iperf_server(&b, "10.78.0.2");
     let report = iperf(
         &a,
         &["-c", "10.78.0.2", "-u", "-b", "5M", "-t", "3", "-P", "4"],

@@ -93,7 +93,7 @@ fn payload(i: u32) -> [u8; 64] {
 /// receives; returns the datagrams received, in arrival order.
 fn carry(a: &Netns, rx: UdpSocket, dst: SocketAddr) -> Vec<u32> {
     let receiver = std::thread::spawn(move || {
-        rx.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut got = Vec::new();
         let mut buf = [0u8; 2048];
         while got.len() < (BURSTS * BURST) as usize {
@@ -238,7 +238,7 @@ fn small_datagrams_arrive_intact_and_coalesced() {
     // Counters reach the registry once a second: wait until every datagram
     // written to B's tap is in them.
     let total = f64::from(2 * BURSTS * BURST);
-    let text = wait_for(Duration::from_secs(5), || {
+    let text = wait_for(Duration::from_secs(15), || {
         let text = metrics(&b, METRICS_PORT)?;
         let pushed = sample(&text, "egd_tap_offload_total{what=\"frames_to_coalesce\"}")?;
         (pushed >= total).then_some(text)

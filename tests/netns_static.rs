@@ -11,10 +11,8 @@
 
 mod common;
 
-use std::time::Duration;
 
-use common::netns::{Netns, assert_ping};
-use common::procs::Proc;
+use common::netns::{Netns, assert_ping, iperf_server};
 use common::relay::StaticRelay;
 use common::{kernel_test_unavailable, tools_missing};
 
@@ -59,10 +57,7 @@ fn relay(offload: bool) {
 
     assert_ping(a, "10.77.0.3", "ping A→B through R");
 
-    let mut server = b.cmd("iperf3");
-    server.args(["-s", "-1", "-B", "10.77.0.3"]);
-    let _server = Proc::spawn(server);
-    std::thread::sleep(Duration::from_millis(500));
+    let _server = iperf_server(b, "10.77.0.3");
     let client = a
         .cmd("iperf3")
         .args(["-c", "10.77.0.3", "-t", "5", "-J"])

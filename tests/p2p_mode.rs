@@ -75,7 +75,7 @@ fn six_p2p_edges_agree_on_one_table_and_forward_along_it() {
     );
     let relayed =
         |i: u16| gauge(&ns, i, r#"egd_forwarded_packets_total{kind="unicast"}"#).unwrap_or(0.0);
-    let deltas = unicast_1_to_5(&mut nodes, relayed);
+    let deltas = unicast_1_to_5(&mut nodes, path.len() - 2, relayed);
     for i in 1..=6u16 {
         let delta = deltas[usize::from(i) - 1];
         let on_path = path[1..path.len() - 1].contains(&i);

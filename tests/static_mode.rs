@@ -63,7 +63,7 @@ fn six_static_edges_broadcast_once_and_unicast_along_the_table() {
         .unwrap_or(0.0)
     };
     // Unicast 1 → 5: the table says 1 → 2 → 3 → 5.
-    let deltas = unicast_1_to_5(&mut nodes, relayed);
+    let deltas = unicast_1_to_5(&mut nodes, 2, relayed);
     for i in 1..=6u16 {
         let delta = deltas[usize::from(i) - 1];
         let expected = if i == 2 || i == 3 { 1.0 } else { 0.0 };

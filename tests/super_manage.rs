@@ -190,8 +190,9 @@ fn the_manage_api_changes_a_running_network() {
         state(p),
         logs(&supernode, &edges)
     );
-    // SaveNewPeers: the supernode's file lists the new peer and still loads.
-    let saved = std::fs::read_to_string(&super_path).unwrap();
+    // SaveNewPeers: the supernode's file lists the new peer and still loads
+    // (written by its main loop after the API answered).
+    let saved = saved_config(&super_path, true);
     assert!(saved.contains("NodeID: 3"), "{saved}");
     assert_loads(&super_path);
 
@@ -269,9 +270,20 @@ fn the_manage_api_changes_a_running_network() {
         edges[2].log()
     );
     assert!(state(p)["PeerInfo"].get("3").is_none());
-    let saved = std::fs::read_to_string(&super_path).unwrap();
+    let saved = saved_config(&super_path, false);
     assert!(!saved.contains("NodeID: 3"), "{saved}");
     assert!(edges[0].alive() && edges[1].alive() && supernode.alive());
+}
+
+/// The supernode's config file once it does (`listed`) or does not list
+/// node 3, or as it is after 5 s.
+fn saved_config(path: &Path, listed: bool) -> String {
+    let read = || std::fs::read_to_string(path).unwrap_or_default();
+    wait_for(Duration::from_secs(5), || {
+        let text = read();
+        (text.contains("NodeID: 3") == listed).then_some(text)
+    })
+    .unwrap_or_else(read)
 }
 
 #[test]

@@ -133,26 +133,25 @@ fn a_killed_edges_socket_is_replaced_and_a_live_one_is_never_taken() {
 
     let mut second = spawn(&config, None);
     answers(&sock.path, &second);
-    let replaced = wait_for(Duration::from_secs(5), || {
-        second
-            .log()
-            .contains("replaced a stale UAPI socket")
-            .then_some(())
-    });
-    assert!(replaced.is_some(), "a log line says so:\n{}", second.log());
+    assert!(
+        second.wait_log("replaced a stale UAPI socket", Duration::from_secs(5)),
+        "a log line says so:\n{}",
+        second.log()
+    );
 
     // A third egd for the same interface name must not take the live
     // socket over: it warns and runs without one; the second still answers.
     let other = dir.path().join("other.yaml");
     std::fs::write(&other, edge_yaml(&sock.name)).unwrap();
     let mut third = spawn(&other, None);
-    let refused = wait_for(Duration::from_secs(10), || {
-        third
-            .log()
-            .contains("another running process serves this interface")
-            .then_some(())
-    });
-    assert!(refused.is_some(), "{}", third.log());
+    assert!(
+        third.wait_log(
+            "another running process serves this interface",
+            Duration::from_secs(10)
+        ),
+        "{}",
+        third.log()
+    );
     answers(&sock.path, &second);
     stop(&mut third);
     answers(&sock.path, &second);
@@ -183,14 +182,16 @@ fn a_user_runs_socket_is_replaced_by_the_next_start() {
 
     let mut first = spawn(&config, Some("nobody"));
     answers(&sock.path, &first);
-    let dropped = wait_for(Duration::from_secs(5), || {
-        first.log().contains("running as nobody").then_some(())
-    });
-    assert!(dropped.is_some(), "{}", first.log());
-    stop(&mut first);
-    // It cannot remove it from root's folder, and says why.
     assert!(
-        first.log().contains("UAPI socket") && first.log().contains("stays"),
+        first.wait_log("running as nobody", Duration::from_secs(5)),
+        "{}",
+        first.log()
+    );
+    stop(&mut first);
+    // It cannot remove it from root's folder, and says why (the last lines
+    // of a process that has exited may still be on their way to us).
+    assert!(
+        first.wait_log("stays: this user may not remove it", Duration::from_secs(5)),
         "{}",
         first.log()
     );
@@ -199,7 +200,7 @@ fn a_user_runs_socket_is_replaced_by_the_next_start() {
     let mut second = spawn(&config, Some("nobody"));
     answers(&sock.path, &second);
     assert!(
-        second.log().contains("replaced a stale UAPI socket"),
+        second.wait_log("replaced a stale UAPI socket", Duration::from_secs(5)),
         "{}",
         second.log()
     );

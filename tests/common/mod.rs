@@ -37,6 +37,20 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
     }
 }
 
+/// Reads a counter that only grows until it reaches `want` (or 10 s
+/// pass) and returns the last value read. egd publishes its counters about
+/// once a second from its main loop, so a starved egd's exporter can lag
+/// the traffic that already crossed it; waiting for the threshold checks
+/// exactly as much as reading once after a fixed sleep, without the race.
+pub fn counter_reaches(want: f64, mut read: impl FnMut() -> f64) -> f64 {
+    let mut last = read();
+    wait_for(Duration::from_secs(10), || {
+        last = read();
+        (last >= want).then_some(())
+    });
+    last
+}
+
 /// Why a real-kernel test cannot run here, if it cannot: it needs root and
 /// `ip`. With EGD_REQUIRE_TOOLS set (deploy/test.sh), missing them fails.
 pub fn kernel_test_unavailable() -> Option<String> {

@@ -9,6 +9,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use super::procs::Proc;
 use super::wait_for;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -94,18 +95,46 @@ pub fn tap_up(ns: &Netns, cidr: &str) -> bool {
     .is_some()
 }
 
-/// `ping -c 3 -W 5 -i 0.2 DST` inside `ns` succeeds; `what` names the path
-/// in the failure message.
+/// A ping from `ns` to `dst` gets a reply within 20 s; `what` names the
+/// path in the failure message. One ping at a time, each waiting 2 s: right
+/// after start a node on the path may not have bound its socket yet (its
+/// handshake is retried after REKEY_TIMEOUT) or ARP may give up once.
 pub fn assert_ping(ns: &Netns, dst: &str, what: &str) {
-    let ping = ns
-        .cmd("ping")
-        .args(["-c", "3", "-W", "5", "-i", "0.2", dst])
-        .output()
-        .unwrap();
+    let mut last = String::new();
+    let replied = wait_for(Duration::from_secs(20), || {
+        let ping = ns
+            .cmd("ping")
+            .args(["-c", "1", "-W", "2", dst])
+            .output()
+            .ok()?;
+        last = format!(
+            "{}{}",
+            String::from_utf8_lossy(&ping.stdout),
+            String::from_utf8_lossy(&ping.stderr)
+        );
+        ping.status.success().then_some(())
+    });
+    assert!(replied.is_some(), "{what}: {last}");
+}
+
+/// Starts a single-use `iperf3 -s -1 -B ADDR` in `ns` and waits until it
+/// listens (a client started earlier is refused under load).
+pub fn iperf_server(ns: &Netns, addr: &str) -> Proc {
+    let mut cmd = ns.cmd("iperf3");
+    cmd.args(["-s", "-1", "-B", addr]);
+    let server = Proc::spawn(cmd);
+    let listening = wait_for(Duration::from_secs(10), || {
+        let out = ns
+            .cmd("ss")
+            .args(["-Hltn", "sport = :5201"])
+            .output()
+            .ok()?;
+        (!out.stdout.is_empty()).then_some(())
+    });
     assert!(
-        ping.status.success(),
-        "{what}: {}{}",
-        String::from_utf8_lossy(&ping.stdout),
-        String::from_utf8_lossy(&ping.stderr)
+        listening.is_some(),
+        "iperf3 server listens on {addr}: {}",
+        server.log()
     );
+    server
 }

@@ -140,8 +140,11 @@ impl StaticRelay {
         }
     }
 
-    /// Waits until A's tap carries its address (egd is up).
+    /// Waits until every node's tap carries its address (its egd is up).
     pub fn wait_tap(&self) {
-        assert!(tap_up(&self.a, "10.77.0.1/24"), "A's tap has 10.77.0.1/24");
+        for id in [1, 2, 3] {
+            let cidr = format!("{}/24", tap_address(id));
+            assert!(tap_up(self.ns(id), &cidr), "node {id}'s tap has {cidr}");
+        }
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::netns::Netns;
 use super::procs::{Proc, logs};
-use super::wait_for;
+use super::{counter_reaches, wait_for};
 
 /// Node `i`'s config file in the example `folder`.
 pub fn config(folder: &str, i: u16) -> PathBuf {
@@ -87,8 +87,11 @@ pub fn announce_node_5(nodes: &mut [Proc]) {
 
 /// A unicast from node 1 to node 5 (`51only-five`) reaches node 5 and no
 /// other; returns how many unicasts each node 1–6 relayed meanwhile, by
-/// `relayed(i)` (node `i`'s counter) before and after.
-pub fn unicast_1_to_5(nodes: &mut [Proc], relayed: impl Fn(u16) -> f64) -> Vec<f64> {
+/// `relayed(i)` (node `i`'s counter) before and after. `relays` is how
+/// many relays the caller expects on the path: their counters are awaited
+/// (a starved egd publishes late), then a further 1.5 s lets a duplicate
+/// relay show up too.
+pub fn unicast_1_to_5(nodes: &mut [Proc], relays: usize, relayed: impl Fn(u16) -> f64) -> Vec<f64> {
     // Let the once-a-second publication catch up, then take the baseline.
     std::thread::sleep(Duration::from_millis(1500));
     let before: Vec<f64> = (1..=6).map(&relayed).collect();
@@ -97,6 +100,12 @@ pub fn unicast_1_to_5(nodes: &mut [Proc], relayed: impl Fn(u16) -> f64) -> Vec<f
         (count(&nodes[4].lines(), "51only-five") == 1).then_some(())
     });
     assert!(arrived.is_some(), "node 5 receives the unicast");
+    let total = |before: &[f64]| -> f64 {
+        (1..=6u16)
+            .map(|i| relayed(i) - before[usize::from(i) - 1])
+            .sum()
+    };
+    counter_reaches(relays as f64, || total(&before));
     std::thread::sleep(Duration::from_millis(1500));
     for (i, n) in nodes.iter().enumerate() {
         if i != 4 {

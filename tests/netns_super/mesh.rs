@@ -11,7 +11,7 @@ use crate::common::http;
 use crate::common::linkemu::{LinkProc, LinkSpec};
 use crate::common::netns::Netns;
 use crate::common::procs::Proc;
-use crate::common::wait_for;
+use crate::common::{counter_reaches, wait_for};
 
 use super::config::{
     EDGE_METRICS, Routing, edge_config, supernode_config, write_checked, write_edge_template,
@@ -465,7 +465,7 @@ impl Mesh {
             .into_iter()
             .zip(before_relayed)
         {
-            let count = relayed(self, relay) - before;
+            let count = counter_reaches(before + received as f64, || relayed(self, relay)) - before;
             assert!(
                 count >= received as f64,
                 "{phase:?}: {} relayed {count} unicast frames for {received} echo {what}s:\n{}",

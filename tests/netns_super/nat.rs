@@ -16,7 +16,7 @@ use std::time::Duration;
 use crate::common::http;
 use crate::common::netns::{Netns, run};
 use crate::common::procs::Proc;
-use crate::common::wait_for;
+use crate::common::{counter_reaches, wait_for};
 
 use super::config::EDGE_METRICS;
 use super::kernel::{
@@ -147,9 +147,14 @@ impl NatNet {
         let before = [edge_metrics(0), edge_metrics(1)];
         let (received, output) = ping(&self.lans[0], "10.66.0.2", 40, "0.05");
         assert!(received >= 35, "a ping flow across the NATs: {output}");
-        let_metrics_catch_up();
-        let after = [edge_metrics(0), edge_metrics(1)];
         let received = u64::from(received);
+        // Wait until both edges have published every received packet, then
+        // scrape once more for the relayed counters.
+        for (n, peer) in [(0usize, 2u16), (1, 1)] {
+            let want = counter(&before[n], &rx_from(peer)) + received as f64;
+            counter_reaches(want, || counter(&edge_metrics(n), &rx_from(peer)));
+        }
+        let after = [edge_metrics(0), edge_metrics(1)];
 
         for (n, what) in [(0, "request"), (1, "reply")] {
             let sent = to_other(n) - before_nat[n];
