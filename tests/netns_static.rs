@@ -11,7 +11,6 @@
 
 mod common;
 
-
 use common::netns::{Netns, assert_ping, iperf_server};
 use common::relay::StaticRelay;
 use common::{kernel_test_unavailable, tools_missing};
