@@ -31,6 +31,7 @@ fn p2p_config(id: u16) -> P2pConfig {
         report_interval: PING,
         send_peer_interval: secs(5),
         peer_alive_timeout: secs(10),
+        next_hop_table: Default::default(),
         graph: GraphSettings {
             jitter_tolerance: ms(1),
             jitter_tolerance_multiplier: 1.0,

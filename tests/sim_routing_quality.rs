@@ -98,6 +98,7 @@ fn super_config(sensitive: bool, hysteresis: bool) -> SuperCoreConfig {
         use_psk_for_inter_edge: false,
         repush_interval: secs(30),
         params,
+        next_hop_table: Default::default(),
         graph,
     }
 }
@@ -122,6 +123,7 @@ fn p2p_config(id: u16, dead_band: bool) -> P2pConfig {
         report_interval: secs(1),
         send_peer_interval: secs(5),
         peer_alive_timeout: secs(10),
+        next_hop_table: Default::default(),
         graph,
         damping_filter_radius: 4,
     }

@@ -81,6 +81,7 @@ fn p2p_config(id: u16) -> P2pConfig {
         report_interval: PING,
         send_peer_interval: secs(60),
         peer_alive_timeout: PING * 4 + secs(6),
+        next_hop_table: Default::default(),
         graph: GraphSettings {
             jitter_tolerance: ms(5),
             jitter_tolerance_multiplier: 1.0,

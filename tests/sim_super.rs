@@ -58,6 +58,7 @@ fn core_config() -> SuperCoreConfig {
             peer_alive_timeout: secs(10),
             damping_filter_radius: 0,
         },
+        next_hop_table: Default::default(),
         graph: GraphSettings {
             jitter_tolerance: ms(5),
             jitter_tolerance_multiplier: 1.01,
@@ -153,6 +154,7 @@ impl Net {
                         report_interval: secs(1),
                         send_peer_interval: secs(5),
                         peer_alive_timeout: secs(10),
+                        next_hop_table: Default::default(),
                         graph: core_config().graph,
                         damping_filter_radius: 0,
                     },

@@ -101,6 +101,7 @@ fn setup() -> State {
             peer_alive_timeout: Duration::from_secs(10),
             damping_filter_radius: 0,
         },
+        next_hop_table: Default::default(),
         graph: GraphSettings::default(),
     };
     let sync = EdgeSync::new(

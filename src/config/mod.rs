@@ -32,6 +32,7 @@ mod gencfg;
 mod interface;
 mod raw;
 mod save;
+mod static_table;
 mod super_node;
 mod template;
 mod types;
@@ -60,6 +61,7 @@ pub use gen_network::{
 pub use gencfg::{GenConfig, GenEdgeRange, GenSuperNode, parse_id_ranges};
 pub use interface::{IType, Interface, L2HeaderMode, SocketSpec, VppRole};
 pub use save::{edge_peers_replaced, save_edge_peers, save_super_peers, super_peers_replaced};
+pub use static_table::{Problem as StaticTableProblem, problems as static_table_problems};
 pub use super_node::{ApiTls, Passwords, Secret, SuperConfig, SuperPeer};
 pub use template::{
     FieldError, NewEdge, PRIVATE_KEY_PLACEHOLDER, PeerAddFields, new_super_peer,
@@ -165,23 +167,24 @@ pub fn load_str(path: &Path, text: &str, kind: Option<FileKind>) -> Result<Loade
     };
     let (config, warnings) = match kind {
         FileKind::Edge => {
-            let (r, keys, w) = yaml::decode::<raw::Edge>(path, text)?;
+            let (r, keys, mut w) = yaml::decode::<raw::Edge>(path, text)?;
             let c = Check {
                 file: path,
                 keys: &keys,
             };
-            (Config::Edge(Box::new(edge::edge(c, &r)?)), w)
+            let edge = edge::edge(c, &r)?;
+            w.extend(static_table::edge_warnings(c, &edge)?);
+            (Config::Edge(Box::new(edge)), w)
         }
         FileKind::Super => {
-            let (r, keys, w) = yaml::decode::<raw::Super>(path, text)?;
+            let (r, keys, mut w) = yaml::decode::<raw::Super>(path, text)?;
             let c = Check {
                 file: path,
                 keys: &keys,
             };
-            (
-                Config::Super(Box::new(super_node::super_node(c, &r, dir)?)),
-                w,
-            )
+            let sup = super_node::super_node(c, &r, dir)?;
+            w.extend(static_table::super_warnings(c, &sup)?);
+            (Config::Super(Box::new(sup)), w)
         }
         FileKind::Generator => {
             let (r, keys, w) = yaml::decode::<raw::Gen>(path, text)?;

@@ -17,7 +17,7 @@ pub mod super_core;
 
 use egd_routing::{Latency, ManualEndpoint, ManualLatency, RouterConfig, StabilitySettings};
 
-use crate::config::{GraphSettings, NodeSelector};
+use crate::config::{GraphSettings, NodeSelector, StaticNextHops};
 
 /// Super mode with P2P on (SYSTEM.md §3.3): the edge routes on its own P2P
 /// table while the supernode is silent for `info_timeout`
@@ -48,8 +48,14 @@ pub fn choose_table(
 pub const PROTOCOL_VERSION: &str = "egd-control-1";
 
 /// The router settings of a `GraphRecalculateSetting` block plus the
-/// `DampingFilterRadius` beside it.
-pub fn router_config(graph: &GraphSettings, damping_filter_radius: u32) -> RouterConfig {
+/// `DampingFilterRadius` beside it; with `StaticMode` the router serves
+/// `next_hop_table` (the configured `NextHopTable`) as is and solves
+/// nothing, without it the table is ignored.
+pub fn router_config(
+    graph: &GraphSettings,
+    damping_filter_radius: u32,
+    next_hop_table: &StaticNextHops,
+) -> RouterConfig {
     let ms = |d: std::time::Duration| {
         Latency::from_micros(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
             .unwrap_or(Latency::MAX_ABS)
@@ -75,6 +81,8 @@ pub fn router_config(graph: &GraphSettings, damping_filter_radius: u32) -> Route
             hysteresis_relative: graph.hysteresis_relative,
         },
         manual,
-        static_table: None,
+        static_table: graph
+            .static_mode
+            .then(|| crate::node::next_hop_table(next_hop_table)),
     }
 }

@@ -37,7 +37,7 @@ use super::edge_sync::micros_u32;
 use super::honesty::{Honesty, Tolerance};
 use super::router_config;
 use crate::NodeId;
-use crate::config::{GraphSettings, PublicKey};
+use crate::config::{GraphSettings, PublicKey, StaticNextHops};
 use crate::node::{LinkCost, Node, NodeEvent, PeerConfig};
 use crate::wire::control::{
     Body, Control, MAX_REPORT_ENTRIES, REPORT_ENTRY_LEN, REPORT_EXTRA_LEN, ReportEntry,
@@ -62,6 +62,9 @@ pub struct P2pConfig {
     pub peer_alive_timeout: Duration,
     /// `P2P.GraphRecalculateSetting`.
     pub graph: GraphSettings,
+    /// The configured `NextHopTable`: routed on as is with
+    /// `graph.static_mode`, ignored otherwise.
+    pub next_hop_table: StaticNextHops,
     pub damping_filter_radius: u32,
 }
 
@@ -95,7 +98,10 @@ pub struct P2pSync {
 impl P2pSync {
     /// Starts active (pure P2P); a super-mode edge calls `set_active(false)`.
     pub fn new(cfg: P2pConfig, now: Instant, node: &mut Node) -> Self {
-        let mut router = Router::new(router_config(&cfg.graph, cfg.damping_filter_radius), now);
+        let mut router = Router::new(
+            router_config(&cfg.graph, cfg.damping_filter_radius, &cfg.next_hop_table),
+            now,
+        );
         router.set_burst_window(egd_routing::BURST_WINDOW);
         router.handle_additional_cost(now, cfg.node_id, latency_of(cfg.additional_cost));
         let mut me = Self {
@@ -111,6 +117,10 @@ impl P2pSync {
             solves: 0,
         };
         me.drain_router(node);
+        if me.cfg.graph.static_mode {
+            // No solve ever installs a table: the configured one is it.
+            node.set_next_hops(me.router.next_hop_table().clone());
+        }
         me
     }
 

@@ -496,6 +496,7 @@ fn p2p_config(cfg: &EdgeConfig) -> P2pConfig {
         send_peer_interval: dr.p2p.send_peer_interval,
         peer_alive_timeout: dr.peer_alive_timeout,
         graph: dr.p2p.graph.clone(),
+        next_hop_table: cfg.next_hop_table.clone(),
         damping_filter_radius: dr.damping_filter_radius,
     }
 }

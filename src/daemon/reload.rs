@@ -49,6 +49,17 @@ pub fn edge(path: &Path, old: &EdgeConfig, node: &mut Node, now: Instant) -> Opt
             "DynamicRoute.SuperNode",
             old.dynamic_route.super_node != new.dynamic_route.super_node,
         ),
+        // The P2P router took its settings and static table at start.
+        (
+            "DynamicRoute.P2P.GraphRecalculateSetting",
+            old.dynamic_route.p2p.graph != new.dynamic_route.p2p.graph,
+        ),
+        (
+            "NextHopTable (P2P StaticMode)",
+            old.dynamic_route.p2p.graph.static_mode
+                && old.dynamic_route.p2p.enabled
+                && old.next_hop_table != new.next_hop_table,
+        ),
     ]);
     for p in &new.peers {
         if old.peers.iter().any(|o| o == p) {
@@ -112,6 +123,10 @@ pub fn supernode(
         ),
         ("Passwords", old.passwords != new.passwords),
         ("GraphRecalculateSetting", old.graph != new.graph),
+        (
+            "NextHopTable (StaticMode)",
+            old.graph.static_mode && old.next_hop_table != new.next_hop_table,
+        ),
     ]);
     let running = core.peers();
     for p in &running {

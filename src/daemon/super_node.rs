@@ -261,5 +261,6 @@ pub fn core_config(cfg: &SuperConfig) -> SuperCoreConfig {
             damping_filter_radius: cfg.damping_filter_radius,
         },
         graph: cfg.graph.clone(),
+        next_hop_table: cfg.next_hop_table.clone(),
     }
 }

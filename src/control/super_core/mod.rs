@@ -46,7 +46,10 @@ use super::hash::Fnv;
 use super::honesty::{Honesty, Tolerance};
 use super::{PROTOCOL_VERSION, router_config};
 use crate::NodeId;
-use crate::config::{GraphSettings, PresharedKey, PrivateKey, SuperPeer};
+use crate::config::{
+    GraphSettings, PresharedKey, PrivateKey, StaticNextHops, StaticTableProblem, SuperPeer,
+    static_table_problems,
+};
 use crate::keys::public_key;
 use crate::node::PeerConfig;
 use crate::wire::control::{Body, Control, ServerAction};
@@ -92,6 +95,9 @@ pub struct SuperCoreConfig {
     pub repush_interval: Duration,
     pub params: Params,
     pub graph: GraphSettings,
+    /// The configured `NextHopTable`: served as is with
+    /// `graph.static_mode`, ignored otherwise.
+    pub next_hop_table: StaticNextHops,
 }
 
 /// What the owner of the supernode's nodes must do.
@@ -160,12 +166,17 @@ impl SuperCore {
     /// they register. Queues an `AddPeer` for each.
     pub fn new(cfg: SuperCoreConfig, peers: Vec<SuperPeer>, now: Instant) -> Self {
         let mut router = Router::new(
-            router_config(&cfg.graph, cfg.params.damping_filter_radius),
+            router_config(
+                &cfg.graph,
+                cfg.params.damping_filter_radius,
+                &cfg.next_hop_table,
+            ),
             now,
         );
         // Edges appearing by the hundred at start-up: a few solves and
         // table pushes, not one each.
         router.set_burst_window(egd_routing::BURST_WINDOW);
+        let cfg_static = cfg.graph.static_mode;
         let mut core = Self {
             next_repush: now + cfg.repush_interval,
             cfg,
@@ -177,7 +188,12 @@ impl SuperCore {
             outputs: VecDeque::new(),
             solves: 0,
             honesty: Honesty::new(Tolerance::default()),
-            warm_up: WarmUp::new(),
+            // A static table does not wait for latencies: nothing to hold.
+            warm_up: if cfg_static {
+                WarmUp::Over
+            } else {
+                WarmUp::new()
+            },
         };
         for p in peers {
             core.insert_edge(now, p);
@@ -466,6 +482,7 @@ impl SuperCore {
                 "PubKey: already used by another peer".into(),
             ));
         }
+        self.check_static_table(peer.node_id)?;
         self.insert_edge(now, peer);
         self.peers_changed();
         Ok(())
@@ -501,6 +518,33 @@ impl SuperCore {
         self.drain_router();
         self.peers_changed();
         Ok(id)
+    }
+
+    /// With `StaticMode`, a new edge needs routes in the configured table
+    /// (to and from every peer, through peers): the table is fixed until a
+    /// restart, so an edge it does not route could not be reached.
+    /// Upstream takes a new table with the request instead; egd's table
+    /// stays the one in the file, which a restart re-reads.
+    fn check_static_table(&self, new: NodeId) -> Result<(), ApiError> {
+        if !self.cfg.graph.static_mode {
+            return Ok(());
+        }
+        let mut nodes: std::collections::BTreeSet<NodeId> = self.edges.keys().copied().collect();
+        nodes.insert(new);
+        let fatal = static_table_problems(&self.cfg.next_hop_table, &nodes)
+            .into_iter()
+            .find(|p| !matches!(p, StaticTableProblem::UnknownNode { .. }));
+        match fatal {
+            None => Ok(()),
+            Some(p) => {
+                let (src, dst) = p.pair();
+                Err(ApiError::BadRequest(format!(
+                    "NodeID: StaticMode: NextHopTable[{src}][{dst}]: {}; add the routes of \
+                     NodeID {new} to the supernode's NextHopTable and restart it",
+                    p.reason()
+                )))
+            }
+        }
     }
 
     /// `manage/peer/update`: AdditionalCost and SkipLocalIP, live.
@@ -550,7 +594,11 @@ impl SuperCore {
         p.peer_alive_timeout = alive.unwrap_or(p.peer_alive_timeout);
         if let Some(r) = req.DampingFilterRadius {
             p.damping_filter_radius = r.min(64);
-            let rc = router_config(&self.cfg.graph, p.damping_filter_radius);
+            let rc = router_config(
+                &self.cfg.graph,
+                p.damping_filter_radius,
+                &self.cfg.next_hop_table,
+            );
             self.router.set_stability(rc.stability);
         }
         self.rehash_params();
