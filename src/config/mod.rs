@@ -44,6 +44,8 @@ mod yaml;
 mod gen_tests;
 #[cfg(test)]
 mod save_tests;
+#[cfg(test)]
+mod static_table_tests;
 
 use std::path::Path;
 
