@@ -60,6 +60,35 @@ fn graph(static_mode: bool) -> GraphSettings {
     }
 }
 
+fn super_peer(id: u16) -> SuperPeer {
+    SuperPeer {
+        node_id: n(id),
+        name: format!("edge{id}"),
+        public_key: public_key(&key(id)),
+        preshared_key: None,
+        additional_cost: ms(1),
+        skip_local_ip: false,
+        endpoint: None,
+        external_ip: None,
+    }
+}
+
+fn core_config(static_mode: bool, next_hop_table: StaticNextHops) -> SuperCoreConfig {
+    SuperCoreConfig {
+        private_key_v4: sim_common::super_key(),
+        use_psk_for_inter_edge: true,
+        repush_interval: secs(5),
+        params: Params {
+            send_ping_interval: secs(1),
+            http_post_interval: secs(5),
+            peer_alive_timeout: secs(10),
+            damping_filter_radius: 0,
+        },
+        graph: graph(static_mode),
+        next_hop_table,
+    }
+}
+
 struct Net {
     sim: Sim,
     hosts: BTreeMap<u16, HostId>,
@@ -72,32 +101,8 @@ impl Net {
     fn super_mode(static_mode: bool) -> Net {
         let mut sim = Sim::new(11, origin());
         sim.set_default_link(Link::with_delay(ms(10)));
-        let peers = IDS
-            .iter()
-            .map(|&id| SuperPeer {
-                node_id: n(id),
-                name: format!("edge{id}"),
-                public_key: public_key(&key(id)),
-                preshared_key: None,
-                additional_cost: ms(1),
-                skip_local_ip: false,
-                endpoint: None,
-                external_ip: None,
-            })
-            .collect();
-        let cfg = SuperCoreConfig {
-            private_key_v4: sim_common::super_key(),
-            use_psk_for_inter_edge: true,
-            repush_interval: secs(5),
-            params: Params {
-                send_ping_interval: secs(1),
-                http_post_interval: secs(5),
-                peer_alive_timeout: secs(10),
-                damping_filter_radius: 0,
-            },
-            graph: graph(static_mode),
-            next_hop_table: forced_relay(),
-        };
+        let peers = IDS.iter().map(|&id| super_peer(id)).collect();
+        let cfg = core_config(static_mode, forced_relay());
         let core = SuperCore::new(cfg, peers, sim.now());
         let (_, core) = add_supernode(&mut sim, core);
         let mut net = Net {
@@ -310,32 +315,27 @@ fn p2p_without_static_mode_solves_past_the_table() {
 
 #[test]
 fn a_peer_added_live_needs_routes_in_the_static_table() {
-    let net = Net::super_mode(true);
-    let core = net.core.unwrap();
-    let peer = |id: u16| SuperPeer {
-        node_id: n(id),
-        name: format!("edge{id}"),
-        public_key: public_key(&key(id)),
-        preshared_key: None,
-        additional_cost: ms(1),
-        skip_local_ip: false,
-        endpoint: None,
-        external_ip: None,
-    };
-    let now = net.sim.now();
-    let err = core.borrow_mut().add_peer(now, peer(9)).unwrap_err();
+    let peers = || IDS.iter().map(|&id| super_peer(id)).collect();
+    let core = |table| SuperCore::new(core_config(true, table), peers(), origin());
+    let err = core(forced_relay())
+        .add_peer(origin(), super_peer(9))
+        .unwrap_err();
     let text = format!("{err:?}");
     assert!(
         text.contains("NextHopTable[") && text.contains("StaticMode"),
         "{text}"
     );
-    assert!(!core.borrow().peers().iter().any(|p| p.node_id == n(9)));
+    // A table that already routes 9 (directly, both ways) takes it.
+    let mut table = forced_relay();
+    for id in IDS {
+        table.entry(n(id)).or_default().insert(n(9), n(9));
+        table.entry(n(9)).or_default().insert(n(id), n(id));
+    }
+    let mut c = core(table);
+    c.add_peer(origin(), super_peer(9)).unwrap();
+    assert!(c.peers().iter().any(|p| p.node_id == n(9)));
     // Without StaticMode the solver routes whoever joins.
-    let net = Net::super_mode(false);
-    let now = net.sim.now();
-    net.core
-        .unwrap()
-        .borrow_mut()
-        .add_peer(now, peer(9))
+    SuperCore::new(core_config(false, forced_relay()), peers(), origin())
+        .add_peer(origin(), super_peer(9))
         .unwrap();
 }
