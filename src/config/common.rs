@@ -143,6 +143,8 @@ pub struct ManualLatency {
 /// (SYSTEM.md §6.2).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GraphSettings {
+    /// `StaticMode`: route by the file's `NextHopTable` and solve nothing
+    /// (latencies are still measured and reported); see `static_table`.
     pub static_mode: bool,
     pub manual_latency: Vec<ManualLatency>,
     pub jitter_tolerance: Duration,

@@ -238,8 +238,8 @@ pub fn edge_warnings(c: Check<'_>, cfg: &EdgeConfig) -> Result<Vec<ConfigWarning
             out.push(warning(
                 c,
                 &at,
-                "used only until the first solved table replaces it (set \
-                 DynamicRoute.P2P.GraphRecalculateSetting.StaticMode to route by it)",
+                "used only until the supernode's or the solver's first table replaces it \
+                 (set DynamicRoute.P2P.GraphRecalculateSetting.StaticMode to route by it)",
             ));
         }
         return Ok(out);

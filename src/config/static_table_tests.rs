@@ -104,4 +104,10 @@ fn edge_static_mode_keys_are_checked_by_mode() {
     let err = load_str(&path, &empty, None).unwrap_err();
     assert_eq!(err.key, "NextHopTable", "{err}");
     assert!(err.reason.contains("empty"), "{err}");
+    // A super-mode edge's table serves only until the supernode's arrives.
+    let (path, text) = example("super_mode", "EgNet_edge001.yaml");
+    let early = text.replace("NextHopTable: {}", "NextHopTable:\n  1: {2: 2}");
+    let loaded = load_str(&path, &early, None).unwrap();
+    assert_eq!(keys(&loaded.warnings), ["NextHopTable"]);
+    assert!(loaded.warnings[0].message.contains("until"));
 }

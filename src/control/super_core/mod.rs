@@ -28,6 +28,12 @@
 //! have — until every pair of online edges is in the solved graph, or
 //! 2 × `SendPingInterval` after the first `Register`, whichever comes
 //! first (see [`warm_up`]).
+//!
+//! `StaticMode` (`graph.static_mode`): the router serves the configured
+//! `next_hop_table` as is — handed out with the same notices and hash as a
+//! solved table, with no warm-up (it does not wait for latencies); reports
+//! still fill the graph (`state()`), nothing is solved, and a peer added
+//! live must be routed by the table.
 
 mod state;
 mod warm_up;
