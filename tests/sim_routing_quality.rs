@@ -215,6 +215,7 @@ impl Mesh {
                 local_endpoints: Vec::new(),
                 pinned: BTreeMap::new(),
                 save_new_peers: false,
+                families: egd::control::endpoints::FamilyPolicy::default(),
             },
             self.sim.now(),
         );

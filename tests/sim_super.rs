@@ -140,6 +140,7 @@ impl Net {
                 local_endpoints: Vec::new(),
                 pinned: BTreeMap::new(),
                 save_new_peers: false,
+                families: egd::control::endpoints::FamilyPolicy::default(),
             },
             self.sim.now(),
         );

@@ -92,6 +92,17 @@ pub struct AddressFamilies {
     pub listen_v6: Option<Ipv6Addr>,
 }
 
+/// `AfPrefer`: which family a peer's candidate endpoints (and a host
+/// name's addresses) are tried in first; `0` (absent) keeps the order they
+/// come in, as the original does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AfPrefer {
+    #[default]
+    Any,
+    V4,
+    V6,
+}
+
 pub fn address_families(
     c: Check<'_>,
     raw: Option<&raw::DisabledAf>,

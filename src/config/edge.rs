@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::check::{Check, KeyPath};
 use super::common::{
-    self, AddressFamilies, GraphSettings, LogSettings, MetricsConfig, StaticNextHops,
+    self, AddressFamilies, AfPrefer, GraphSettings, LogSettings, MetricsConfig, StaticNextHops,
 };
 use super::error::ConfigError;
 use super::interface::{self, Interface};
@@ -38,7 +38,7 @@ pub struct EdgeConfig {
     pub fwmark: u32,
     pub address_families: AddressFamilies,
     /// `AfPrefer`: which family to try first when a peer has both.
-    pub prefer_ipv6: bool,
+    pub af_prefer: AfPrefer,
     pub log: LogSettings,
     pub dynamic_route: DynamicRoute,
     pub next_hop_table: StaticNextHops,
@@ -173,11 +173,17 @@ pub fn edge(c: Check<'_>, r: &raw::Edge) -> Result<EdgeConfig, ConfigError> {
     )?;
     let listen_port = c.value_or(&r.ListenPort, &root.key("ListenPort"), 0, port)?;
     let fwmark = c.u32_or(&r.FwMark, &root.key("FwMark"), 0)?;
-    let prefer_ipv6 = c.value_or(&r.AfPrefer, &root.key("AfPrefer"), false, |v| match v {
-        0 | 4 => Ok(false),
-        6 => Ok(true),
-        _ => Err(format!("AfPrefer must be 4 or 6, got {v}")),
-    })?;
+    let af_prefer = c.value_or(
+        &r.AfPrefer,
+        &root.key("AfPrefer"),
+        AfPrefer::Any,
+        |v| match v {
+            0 => Ok(AfPrefer::Any),
+            4 => Ok(AfPrefer::V4),
+            6 => Ok(AfPrefer::V6),
+            _ => Err(format!("AfPrefer must be 0, 4 or 6, got {v}")),
+        },
+    )?;
     let peers = peers(c, r.Peers.as_deref().unwrap_or_default(), node_id)?;
     Ok(EdgeConfig {
         interface,
@@ -194,7 +200,7 @@ pub fn edge(c: Check<'_>, r: &raw::Edge) -> Result<EdgeConfig, ConfigError> {
             r.DisabledAf.as_ref(),
             &root.key("DisabledAf"),
         )?,
-        prefer_ipv6,
+        af_prefer,
         log: common::log_settings(c, r.LogLevel.as_ref(), &root.key("LogLevel"))?,
         dynamic_route: dynamic_route(c, r.DynamicRoute.as_ref(), &root.key("DynamicRoute"))?,
         next_hop_table: common::next_hop_table(

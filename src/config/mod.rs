@@ -50,7 +50,7 @@ mod static_table_tests;
 use std::path::Path;
 
 pub use common::{
-    AddressFamilies, GraphSettings, LogLevel, LogSettings, ManualLatency, MetricsConfig,
+    AddressFamilies, AfPrefer, GraphSettings, LogLevel, LogSettings, ManualLatency, MetricsConfig,
     NodeSelector, StaticNextHops,
 };
 pub use edge::{

@@ -32,6 +32,7 @@ use egd_routing::NextHopTable;
 
 use super::PROTOCOL_VERSION;
 use super::api::{LatencyReport, NhTableInfo, NodeInfo, PeerInfo, SuperParams};
+use super::endpoints::FamilyPolicy;
 use crate::NodeId;
 use crate::config::{EdgePeer, Endpoint, PresharedKey, PublicKey};
 use crate::node::{LinkCost, Node, NodeEvent, PeerConfig};
@@ -61,6 +62,8 @@ pub struct EdgeSyncConfig {
     pub pinned: BTreeMap<NodeId, SocketAddr>,
     /// `SaveNewPeers`: ask the owner to write learned peers to the config.
     pub save_new_peers: bool,
+    /// `DisabledAf`/`AfPrefer`: which candidates to try, in which order.
+    pub families: FamilyPolicy,
 }
 
 /// Which Edge API document to fetch.
@@ -293,11 +296,13 @@ impl EdgeSync {
                 .preshared_key
                 .as_deref()
                 .and_then(|k| PresharedKey::parse(k).ok());
-            let endpoints: Vec<SocketAddr> = entry
+            let mut endpoints: Vec<SocketAddr> = entry
                 .endpoints
                 .iter()
                 .filter_map(|e| e.parse().ok())
                 .collect();
+            // A disabled family has no socket to send from: never a candidate.
+            self.cfg.families.order(&mut endpoints);
             listed.push(id);
             let pinned = self.cfg.pinned.get(&id).copied();
             node.add_peer(&PeerConfig {
@@ -362,6 +367,15 @@ impl EdgeSync {
                 .collect();
             self.request(EdgeRequest::SavePeers(peers));
         }
+    }
+
+    /// A configured `Static` peer's endpoint (re)resolved to `addr` (DNS is
+    /// the owner's job): pin it from now on, as if configured as `addr`.
+    pub fn set_pinned(&mut self, node: &mut Node, id: NodeId, addr: SocketAddr) {
+        self.cfg.pinned.insert(id, addr);
+        self.candidates.remove(&id);
+        node.set_endpoint(id, addr);
+        node.set_static(id, true);
     }
 
     /// The next-hop table arrived: install it (the supernode is back, if
@@ -550,6 +564,7 @@ mod tests {
                 local_endpoints: Vec::new(),
                 pinned: pinned.iter().map(|(id, a)| (n(*id), addr(a))).collect(),
                 save_new_peers: false,
+                families: FamilyPolicy::default(),
             },
             now,
         )

@@ -5,11 +5,13 @@
 //! - [`api`]: the HTTP APIs' bodies and the trait the HTTP layer calls;
 //! - [`super_core`]: the supernode (registrations, latency graph, notices);
 //! - [`edge_sync`]: an edge's side (register, report, fetch, apply);
+//! - [`endpoints`]: address-family rules for endpoints, DNS retry timing;
 //! - [`p2p`]: P2P mode (flooded reports, peer exchange, own solver);
 //! - [`honesty`]: the round-trip cross-check both solvers run on reports.
 
 pub mod api;
 pub mod edge_sync;
+pub mod endpoints;
 mod hash;
 pub mod honesty;
 pub mod p2p;

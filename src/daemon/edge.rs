@@ -25,7 +25,7 @@ use super::datapath::{DataPath, PathIo};
 use super::edge_control::EdgeControl;
 use super::signals::Signals;
 use super::workers::{WorkerIo, Workers};
-use super::{clock, entropy, metrics, sockets};
+use super::{clock, ddns, entropy, metrics, sockets};
 use crate::config::{EdgeConfig, EdgeMode, IType, L2HeaderMode, SocketSpec, VppRole};
 use crate::control::api;
 use crate::control::p2p::{P2pConfig, P2pSync};
@@ -58,6 +58,9 @@ impl std::fmt::Display for RunError {
 
 /// How often the node's counters are copied to the metrics registry.
 const METRICS_PERIOD: Duration = Duration::from_secs(1);
+/// Longest the start waits for the first DNS lookups (then they go on in
+/// the background).
+const FIRST_LOOKUPS: Duration = Duration::from_secs(3);
 /// Longest the loop sleeps, so signals are noticed promptly.
 const MAX_SLEEP: Duration = Duration::from_millis(200);
 
@@ -125,7 +128,9 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     let web = super::edge_web::EdgeWeb::start(cfg).map_err(RunError)?;
 
     let seed = entropy::random_32().map_err(|e| RunError(format!("randomness: {e}")))?;
-    let node_cfg = NodeConfig::from_edge(cfg, resolve);
+    // Host names are the resolver thread's (`ddns`); literal addresses are
+    // set here.
+    let node_cfg = NodeConfig::from_edge(cfg, |_, _| None);
     let mut first = Node::new(node_cfg, seed, clock::now(), clock::unix_now());
     first.set_cost_weights(crate::node::CostWeights {
         jitter_weight: cfg.dynamic_route.cost_jitter_weight,
@@ -138,6 +143,24 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     };
     let mut p2p = (cfg.mode() != EdgeMode::Static && cfg.dynamic_route.p2p.enabled)
         .then(|| P2pSync::new(p2p_config(cfg), clock::now(), &mut first));
+    // Worker threads and the resolver wake this one when they have news.
+    let (waker, wake_handle) = super::wake::pair().map_err(|e| RunError(format!("wake: {e}")))?;
+    let dns_targets = ddns::targets(cfg);
+    let mut ddns = ddns::Ddns::start(
+        dns_targets.clone(),
+        cfg.reset_endpoint_interval,
+        ddns::system_resolver(),
+        wake_handle.clone(),
+    )
+    .map_err(|e| RunError(format!("resolver thread: {e}")))?;
+    // Names that resolve at once are in place before the first handshake;
+    // a slow or failing resolver delays the start by this much at most.
+    ddns.wait_first(
+        dns_targets.len(),
+        FIRST_LOOKUPS,
+        &mut first,
+        control.as_mut(),
+    );
     let wake_watch = control
         .as_ref()
         .map(|c| reactor.watch_readable(c.wake_fd()))
@@ -164,8 +187,6 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     let mut path = DataPath::new(io, max_frame, slot_len, None)
         .map_err(|e| RunError(format!("watch interface: {e}")))?;
     path.set_deferred_crypto(deferred);
-    // Worker threads wake this one when the node has events for it.
-    let (waker, wake_handle) = super::wake::pair().map_err(|e| RunError(format!("wake: {e}")))?;
     let worker_watch = path
         .watch_readable(waker.fd())
         .map_err(|e| RunError(format!("watch: {e}")))?;
@@ -217,6 +238,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
             super::systemd::reloading();
             let mut node = lock(&node);
             if let Some(new) = super::reload::edge(path, &running_cfg, &mut node, clock::now()) {
+                ddns.set_targets(reload_targets(&running_cfg, &new));
                 running_cfg = new;
             }
             super::systemd::reloaded(&status_line(&node, &running_cfg));
@@ -279,6 +301,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
                 tracing::warn!(target: target::CONTROL, "{what}");
             }
         }
+        ddns.apply(node_ref, control.as_mut());
         drain_events(now, node_ref, control.as_mut(), p2p.as_mut(), &mut measured);
         if let Some(offset) = ntp.as_ref().map(super::ntp::NtpOffset::ns)
             && offset != applied_offset
@@ -542,10 +565,17 @@ fn start_control(cfg: &EdgeConfig, port: u16, opts: &RunOptions) -> Result<EdgeC
     .map_err(|e| RunError(format!("control plane: {e}")))
 }
 
-/// Resolves a host-name endpoint once at start (DNS is the daemon's job).
-pub(super) fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
-    use std::net::ToSocketAddrs;
-    (host, port).to_socket_addrs().ok()?.next()
+/// The host names to follow after a reload: the new config's peers, and
+/// the running supernode endpoints (a change of `DynamicRoute.SuperNode`
+/// takes effect at the next restart, as `reload` says).
+fn reload_targets(old: &EdgeConfig, new: &EdgeConfig) -> Vec<ddns::Target> {
+    let is_super = |t: &ddns::Target| t.peer.is_supernode();
+    let mut list: Vec<_> = ddns::targets(new)
+        .into_iter()
+        .filter(|t| !is_super(t))
+        .collect();
+    list.extend(ddns::targets(old).into_iter().filter(is_super));
+    list
 }
 
 /// The interface settings the `ifaces` crate needs.

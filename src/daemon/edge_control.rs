@@ -20,6 +20,7 @@ use super::wake::{self, WakeHandle, Waker};
 use crate::config::{EdgeConfig, Endpoint};
 use crate::control::api::{NhTableInfo, NodeInfo, PeerInfo, SuperParams};
 use crate::control::edge_sync::{EdgeRequest, EdgeSync, EdgeSyncConfig, Fetch};
+use crate::control::endpoints::FamilyPolicy;
 use crate::logging::target;
 use crate::node::{Node, NodeEvent};
 
@@ -80,16 +81,15 @@ impl EdgeControl {
             .name("egd-edge-api".into())
             .spawn(move || worker(api, job_rx, answer_tx, wake_handle))?;
         let dr = &cfg.dynamic_route;
+        // Host names are pinned once the resolver thread has an address
+        // (`Ddns` calls `set_pinned`); DNS never runs on this thread.
         let pinned: BTreeMap<_, _> = cfg
             .peers
             .iter()
             .filter(|p| p.is_static)
             .filter_map(|p| match &p.endpoint {
                 Some(Endpoint::Addr(a)) => Some((p.node_id, *a)),
-                Some(Endpoint::Host { host, port }) => {
-                    super::edge::resolve(host, *port).map(|a| (p.node_id, a))
-                }
-                None => None,
+                Some(Endpoint::Host { .. }) | None => None,
             })
             .collect();
         let sync = EdgeSync::new(
@@ -104,6 +104,7 @@ impl EdgeControl {
                 local_endpoints: local_endpoints(cfg, listen_port),
                 pinned,
                 save_new_peers: dr.save_new_peers,
+                families: FamilyPolicy::new(&cfg.address_families, cfg.af_prefer),
             },
             now,
         );
@@ -149,6 +150,12 @@ impl EdgeControl {
 
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.sync.poll_timeout()
+    }
+
+    /// A configured `Static` peer's host name resolved to `addr`: the
+    /// supernode's candidates must not replace it.
+    pub fn set_pinned(&mut self, node: &mut Node, id: crate::NodeId, addr: SocketAddr) {
+        self.sync.set_pinned(node, id, addr);
     }
 
     /// The worker answered: apply what it fetched.

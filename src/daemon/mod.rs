@@ -6,6 +6,7 @@
 pub mod batch_lock;
 pub mod clock;
 pub mod datapath;
+pub mod ddns;
 pub mod edge;
 pub mod edge_control;
 pub mod edge_web;

@@ -8,7 +8,6 @@
 use std::path::Path;
 use std::time::Instant;
 
-use super::edge::resolve;
 use crate::config::{self, Config, EdgeConfig, EdgeMode, Endpoint, SuperConfig};
 use crate::control::api::{DelPeer, UpdatePeer, UpdateSuper};
 use crate::control::super_core::SuperCore;
@@ -69,9 +68,11 @@ pub fn edge(path: &Path, old: &EdgeConfig, node: &mut Node, now: Instant) -> Opt
             id: p.node_id,
             public_key: p.public_key.clone(),
             preshared_key: p.preshared_key.clone(),
+            // A host name is the resolver thread's (`Ddns::set_targets`
+            // after this returns): DNS never blocks the reactor.
             endpoint: p.endpoint.as_ref().and_then(|e| match e {
                 Endpoint::Addr(a) => Some(*a),
-                Endpoint::Host { host, port } => resolve(host, *port),
+                Endpoint::Host { .. } => None,
             }),
             is_static: p.is_static,
             persistent_keepalive: p.persistent_keepalive,

@@ -342,6 +342,14 @@ impl Node {
         }
     }
 
+    /// Pins (or frees) a neighbour's endpoint: a static one does not roam
+    /// to the source of its packets.
+    pub fn set_static(&mut self, id: NodeId, is_static: bool) {
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.is_static = is_static;
+        }
+    }
+
     /// Whether the neighbour is static (its endpoint pinned by config).
     pub fn is_static(&self, id: NodeId) -> bool {
         self.peers.get(&id).is_some_and(|p| p.is_static)
