@@ -553,6 +553,10 @@ mod tests {
     }
 
     fn sync(now: Instant, pinned: &[(u16, &str)]) -> EdgeSync {
+        sync_with(now, pinned, FamilyPolicy::default())
+    }
+
+    fn sync_with(now: Instant, pinned: &[(u16, &str)], families: FamilyPolicy) -> EdgeSync {
         EdgeSync::new(
             EdgeSyncConfig {
                 node_id: n(1),
@@ -564,7 +568,7 @@ mod tests {
                 local_endpoints: Vec::new(),
                 pinned: pinned.iter().map(|(id, a)| (n(*id), addr(a))).collect(),
                 save_new_peers: false,
-                families: FamilyPolicy::default(),
+                families,
             },
             now,
         )
@@ -613,6 +617,90 @@ mod tests {
         // ResetEndPointInterval: back to the first candidate.
         s.handle_timeout(t0 + Duration::from_secs(30), &mut node);
         assert_eq!(node.endpoint(n(2)), Some(addr(eps[0])));
+    }
+
+    /// Candidates `ConnNextTry` visits from `t0`, one round and one more.
+    fn rotation(s: &mut EdgeSync, node: &mut Node, t0: Instant, rounds: usize) -> Vec<SocketAddr> {
+        let mut seen = vec![node.endpoint(n(2)).unwrap()];
+        for i in 1..=rounds {
+            s.handle_timeout(t0 + Duration::from_secs(2 * i as u64), node);
+            seen.push(node.endpoint(n(2)).unwrap());
+        }
+        seen
+    }
+
+    #[test]
+    fn candidates_honour_disabled_and_preferred_families() {
+        use crate::config::AfPrefer;
+        let eps = [
+            "198.51.100.2:3002",
+            "[2001:db8::2]:3002",
+            "192.168.1.2:3002",
+            "[fd00::2]:3002",
+        ];
+        let info = PeerInfo {
+            state_hash: 1,
+            peers: vec![entry(2, &eps)],
+        };
+        let policy = |ipv4, ipv6, prefer| FamilyPolicy { ipv4, ipv6, prefer };
+        let cases = [
+            // DisabledAf.IPv6: the IPv6 candidates are never tried.
+            (
+                policy(true, false, AfPrefer::Any),
+                vec![eps[0], eps[2], eps[0]],
+            ),
+            // AfPrefer 6: IPv6 first, each family in the supernode's order.
+            (
+                policy(true, true, AfPrefer::V6),
+                vec![eps[1], eps[3], eps[0], eps[2], eps[1]],
+            ),
+            (
+                policy(false, true, AfPrefer::V4),
+                vec![eps[1], eps[3], eps[1]],
+            ),
+        ];
+        for (families, want) in cases {
+            let t0 = origin();
+            let mut node = node(t0);
+            let mut s = sync_with(t0, &[], families);
+            s.handle_peer_info(t0, &mut node, &info);
+            let seen = rotation(&mut s, &mut node, t0, want.len() - 1);
+            let want: Vec<SocketAddr> = want.into_iter().map(addr).collect();
+            assert_eq!(seen, want, "{families:?}");
+        }
+    }
+
+    #[test]
+    fn a_static_peer_resolved_later_is_pinned_from_then_on() {
+        let t0 = origin();
+        let mut node = node(t0);
+        let mut s = sync(t0, &[]);
+        let info = PeerInfo {
+            state_hash: 1,
+            peers: vec![entry(2, &["198.51.100.2:3002", "192.168.1.2:3002"])],
+        };
+        s.handle_peer_info(t0, &mut node, &info);
+        assert!(!node.is_static(n(2)), "the name has not resolved yet");
+        // The resolver thread found the configured name's address.
+        s.set_pinned(&mut node, n(2), addr("10.9.9.9:4000"));
+        assert_eq!(node.endpoint(n(2)), Some(addr("10.9.9.9:4000")));
+        assert!(node.is_static(n(2)));
+        s.handle_timeout(t0 + Duration::from_secs(2), &mut node);
+        s.handle_peer_info(
+            t0,
+            &mut node,
+            &PeerInfo {
+                state_hash: 2,
+                ..info
+            },
+        );
+        s.handle_timeout(t0 + Duration::from_secs(30), &mut node);
+        assert_eq!(
+            node.endpoint(n(2)),
+            Some(addr("10.9.9.9:4000")),
+            "neither rotated, nor replaced, nor reset"
+        );
+        assert!(node.is_static(n(2)));
     }
 
     #[test]
