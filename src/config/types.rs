@@ -103,8 +103,9 @@ fn decode_key(text: &str) -> Result<[u8; 32], String> {
         .map_err(|_| format!("key must be 32 bytes, got {}", bytes.len()))
 }
 
-/// A UDP endpoint: an address, or a host name resolved later (and again
-/// every `ResetEndPointInterval`, for dynamic DNS).
+/// A UDP endpoint: an address, or a host name the daemon's resolver thread
+/// looks up at start and again every `ResetEndPointInterval`, for dynamic
+/// DNS (`daemon::ddns`; sooner after a failed lookup).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
     Addr(SocketAddr),

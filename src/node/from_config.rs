@@ -11,8 +11,10 @@ use crate::wire::ethernet;
 
 impl NodeConfig {
     /// The node an edge config describes. `resolve` turns a host-name
-    /// endpoint into an address (the daemon resolves DNS; the core does no
-    /// I/O); literal addresses need no resolving.
+    /// endpoint into an address (the core does no I/O); literal addresses
+    /// need no resolving. The daemon passes one that answers nothing and
+    /// hands the addresses over as its resolver thread finds them
+    /// (`daemon::ddns`), so DNS never holds up the node.
     pub fn from_edge(edge: &EdgeConfig, resolve: impl Fn(&str, u16) -> Option<SocketAddr>) -> Self {
         let endpoint = |e: &Endpoint| match e {
             Endpoint::Addr(a) => Some(*a),
