@@ -40,6 +40,7 @@ fn p2p_config(id: u16) -> P2pConfig {
             ..GraphSettings::default()
         },
         damping_filter_radius: 0,
+        families: egd::control::endpoints::FamilyPolicy::default(),
     }
 }
 

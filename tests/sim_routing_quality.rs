@@ -126,6 +126,7 @@ fn p2p_config(id: u16, dead_band: bool) -> P2pConfig {
         next_hop_table: Default::default(),
         graph,
         damping_filter_radius: 4,
+        families: egd::control::endpoints::FamilyPolicy::default(),
     }
 }
 

@@ -168,6 +168,7 @@ impl Net {
                 graph: graph(static_mode),
                 next_hop_table: forced_relay(),
                 damping_filter_radius: 0,
+                families: egd::control::endpoints::FamilyPolicy::default(),
             };
             let p2p = net
                 .sim

@@ -158,6 +158,7 @@ impl Net {
                         next_hop_table: Default::default(),
                         graph: core_config().graph,
                         damping_filter_radius: 0,
+                        families: egd::control::endpoints::FamilyPolicy::default(),
                     },
                     now,
                     node,

@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use egd_routing::{Latency, NextHopTable, Router, RouterEvent};
 
 use super::edge_sync::micros_u32;
+use super::endpoints::FamilyPolicy;
 use super::honesty::{Honesty, Tolerance};
 use super::router_config;
 use crate::NodeId;
@@ -66,6 +67,10 @@ pub struct P2pConfig {
     /// `graph.static_mode`, ignored otherwise.
     pub next_hop_table: StaticNextHops,
     pub damping_filter_radius: u32,
+    /// `DisabledAf`: a learned endpoint of a disabled family is not used
+    /// (the peer is still learned; it can reach this edge, which then
+    /// follows its source address).
+    pub families: FamilyPolicy,
 }
 
 /// The cost reported for one neighbour's link (held inside the dead band)
@@ -305,7 +310,7 @@ impl P2pSync {
                     id,
                     public_key: PublicKey::from_bytes(public_key),
                     preshared_key: None,
-                    endpoint: Some(endpoint),
+                    endpoint: self.cfg.families.allows(&endpoint).then_some(endpoint),
                     is_static: false,
                     persistent_keepalive: None,
                 });
@@ -497,4 +502,109 @@ fn latency_ns(ns: i64) -> Option<Latency> {
 fn latency_of(d: Duration) -> Latency {
     Latency::from_micros(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
         .unwrap_or(Latency::MAX_ABS)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::config::AfPrefer;
+    use crate::keys::{private_key_from_random, public_key};
+    use crate::node::NodeConfig;
+
+    fn n(v: u16) -> NodeId {
+        NodeId::new(v).unwrap()
+    }
+
+    #[allow(clippy::disallowed_methods)] // a test's origin; only differences matter
+    fn origin() -> Instant {
+        Instant::now()
+    }
+
+    /// Node 1 with neighbour 2, and its P2P module under `families`.
+    fn setup(now: Instant, families: FamilyPolicy) -> (Node, P2pSync) {
+        let mut node = Node::new(
+            NodeConfig {
+                id: n(1),
+                private_key: private_key_from_random([1; 32]),
+                peers: vec![PeerConfig {
+                    id: n(2),
+                    public_key: public_key(&private_key_from_random([2; 32])),
+                    preshared_key: None,
+                    endpoint: Some("192.0.2.2:3002".parse().unwrap()),
+                    is_static: false,
+                    persistent_keepalive: None,
+                }],
+                default_ttl: 200,
+                l2_fib_timeout: Duration::from_secs(60),
+                max_frame_len: 1514,
+                next_hops: NextHopTable::new(),
+                dup_check_timeout: Duration::from_secs(10),
+                ping_interval: Some(Duration::from_secs(1)),
+            },
+            [7; 32],
+            now,
+            Duration::from_secs(1_800_000_000),
+        );
+        let cfg = P2pConfig {
+            node_id: n(1),
+            additional_cost: Duration::ZERO,
+            report_interval: Duration::from_secs(1),
+            send_peer_interval: Duration::from_secs(5),
+            peer_alive_timeout: Duration::from_secs(10),
+            graph: GraphSettings::default(),
+            next_hop_table: StaticNextHops::default(),
+            damping_filter_radius: 0,
+            families,
+        };
+        let p2p = P2pSync::new(cfg, now, &mut node);
+        (node, p2p)
+    }
+
+    /// Neighbour 2 tells about `id` at `endpoint`.
+    fn told(id: u16, endpoint: &str) -> NodeEvent {
+        let key = public_key(&private_key_from_random([id as u8; 32]));
+        let msg = Control {
+            seq: 1,
+            body: Body::BroadcastPeer {
+                request_id: 0,
+                node: id,
+                public_key: *key.as_bytes(),
+                endpoint,
+            },
+        };
+        let mut b = [0u8; 128];
+        let len = msg.emit(&mut b).unwrap();
+        NodeEvent::Control {
+            from_peer: n(2),
+            src: 2,
+            dst: 1,
+            kind: Kind::BroadcastPeer,
+            seq: 1,
+            body: b[..len].to_vec(),
+        }
+    }
+
+    #[test]
+    fn learned_endpoints_of_a_disabled_family_are_not_used() {
+        let t0 = origin();
+        let no_v6 = FamilyPolicy {
+            ipv4: true,
+            ipv6: false,
+            prefer: AfPrefer::Any,
+        };
+        let (mut node, mut p2p) = setup(t0, no_v6);
+        p2p.handle_event(t0, &mut node, &told(3, "[2001:db8::3]:3003"));
+        p2p.handle_event(t0, &mut node, &told(4, "192.0.2.4:3004"));
+        assert!(node.peer_ids().any(|p| p == n(3)), "peer 3 is learned");
+        assert_eq!(node.endpoint(n(3)), None, "but not at an IPv6 address");
+        assert_eq!(node.endpoint(n(4)), Some("192.0.2.4:3004".parse().unwrap()));
+
+        let (mut node, mut p2p) = setup(t0, FamilyPolicy::default());
+        p2p.handle_event(t0, &mut node, &told(3, "[2001:db8::3]:3003"));
+        assert_eq!(
+            node.endpoint(n(3)),
+            Some("[2001:db8::3]:3003".parse().unwrap())
+        );
+    }
 }

@@ -28,6 +28,7 @@ use super::workers::{WorkerIo, Workers};
 use super::{clock, ddns, entropy, metrics, sockets};
 use crate::config::{EdgeConfig, EdgeMode, IType, L2HeaderMode, SocketSpec, VppRole};
 use crate::control::api;
+use crate::control::endpoints::FamilyPolicy;
 use crate::control::p2p::{P2pConfig, P2pSync};
 use crate::logging::target;
 use crate::node::{Node, NodeConfig, NodeEvent};
@@ -521,6 +522,7 @@ fn p2p_config(cfg: &EdgeConfig) -> P2pConfig {
         graph: dr.p2p.graph.clone(),
         next_hop_table: cfg.next_hop_table.clone(),
         damping_filter_radius: dr.damping_filter_radius,
+        families: FamilyPolicy::new(&cfg.address_families, cfg.af_prefer),
     }
 }
 
