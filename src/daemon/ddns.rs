@@ -80,21 +80,28 @@ pub fn targets(cfg: &EdgeConfig) -> Vec<Target> {
         .collect();
     if super_mode {
         let link = &cfg.dynamic_route.super_node;
+        let af = &cfg.address_families;
         let sessions = [
             (
                 NodeId::SUPERNODE,
                 &link.public_key_v4,
                 &link.endpoint_v4,
                 Want::V4,
+                af.ipv4,
             ),
             (
                 NodeId::SUPERNODE_V6_SESSION,
                 &link.public_key_v6,
                 &link.endpoint_v6,
                 Want::V6,
+                af.ipv6,
             ),
         ];
-        for (peer, key, ep, want) in sessions {
+        for (peer, key, ep, want, enabled) in sessions {
+            // A disabled family has no socket: its session is never used.
+            if !enabled {
+                continue;
+            }
             if let (Some(_), Some(Endpoint::Host { host, port })) = (key, ep) {
                 out.push(Target {
                     peer,
@@ -525,6 +532,66 @@ mod tests {
             nd.endpoint(n(2)) == Some(a("192.0.2.2:3000"))
         });
         assert!(moved, "endpoint still {:?}", node.endpoint(n(2)));
+    }
+
+    #[test]
+    fn a_super_edge_follows_its_names_except_in_a_disabled_family() {
+        let key = |n: u8| private_key_from_random([n; 32]);
+        let public = |n: u8| crate::keys::public_key(&key(n)).to_base64();
+        let yaml = format!(
+            "Interface:
+  IType: dummy
+  Name: egd-t
+  MTU: 1400
+NodeID: 1
+NodeName: edge1
+PrivKey: {own}
+ListenPort: 0
+AfPrefer: 4
+DisabledAf:
+  IPv6: true
+DynamicRoute:
+  SuperNode:
+    UseSuperNode: true
+    EndpointV4: sn.example:3000
+    PubKeyV4: {v4}
+    EndpointV6: sn.example:3000
+    PubKeyV6: {v6}
+    EndpointEdgeAPIUrl: http://127.0.0.1:3000/api
+Peers:
+- NodeID: 2
+  PubKey: {p2}
+  EndPoint: peer.example:3002
+  Static: true
+- NodeID: 3
+  PubKey: {p3}
+  EndPoint: 192.0.2.3:3003
+",
+            own = key(1).to_base64(),
+            v4 = public(200),
+            v6 = public(201),
+            p2 = public(2),
+            p3 = public(3),
+        );
+        let loaded =
+            crate::config::load_str(std::path::Path::new("edge.yaml"), &yaml, None).unwrap();
+        let crate::config::Config::Edge(cfg) = loaded.config else {
+            panic!("an edge config");
+        };
+        let policy = FamilyPolicy {
+            ipv4: true,
+            ipv6: false,
+            prefer: AfPrefer::V4,
+        };
+        let want = vec![
+            Target {
+                port: 3002,
+                pinned: true,
+                ..target(n(2), "peer.example", Want::Any(policy))
+            },
+            target(NodeId::SUPERNODE, "sn.example", Want::V4),
+        ];
+        assert_eq!(targets(&cfg), want, "no IPv6 session lookup, no literal");
     }
 
     #[test]
