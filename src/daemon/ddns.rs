@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! let mut ddns = Ddns::start(targets(&cfg), cfg.reset_endpoint_interval, system_resolver(), wake)?;
-//! ddns.wait_first(timeout);                 // optional: the boot lookups
+//! ddns.wait_first(n, timeout, &mut node, control.as_mut()); // start-up: the first answers
 //! ddns.apply(&mut node, control.as_mut());  // when woken (or every round)
 //! ddns.set_targets(targets(&new_cfg));      // after a reload
 //! ```
