@@ -115,6 +115,7 @@ fn setup() -> State {
             local_endpoints: vec!["192.0.2.1:3001".parse().unwrap()],
             pinned: BTreeMap::new(),
             save_new_peers: true,
+            families: egd::control::endpoints::FamilyPolicy::default(),
         },
         now,
     );
