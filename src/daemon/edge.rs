@@ -91,9 +91,10 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
             Err(e) => tracing::warn!(target: target::NORMAL, "PostScript failed: {e}"),
         }
     }
-    let mut groups = sockets::bind_reuseport(&cfg.address_families, cfg.listen_port, threads)
-        .map_err(|e| RunError(format!("UDP socket: {e}")))?
-        .into_iter();
+    let mut groups =
+        sockets::bind_reuseport(&cfg.address_families, cfg.listen_port, threads, cfg.fwmark)
+            .map_err(|e| RunError(format!("UDP socket: {e}")))?
+            .into_iter();
     let bound = groups
         .next()
         .ok_or_else(|| RunError("UDP socket: none bound".into()))?;

@@ -43,7 +43,7 @@ pub fn lock(core: &SharedCore) -> MutexGuard<'_, SuperCore> {
 /// Runs a supernode until SIGTERM/SIGINT.
 pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
     let signals = Signals::install().map_err(|e| RunError(format!("signal handlers: {e}")))?;
-    let bound = sockets::bind(&cfg.address_families, cfg.listen_port)
+    let bound = sockets::bind(&cfg.address_families, cfg.listen_port, cfg.fwmark)
         .map_err(|e| RunError(format!("UDP socket: {e}")))?;
     tracing::info!(target: target::NORMAL, "supernode {} listening on UDP port {}", cfg.node_name, bound.port);
     let (mut reactor, warning) = egd_uring::new_reactor(opts.backend, ReactorConfig::default())
