@@ -509,15 +509,15 @@ fn start_control(cfg: &EdgeConfig, port: u16, opts: &RunOptions) -> Result<EdgeC
     let url = link.edge_api_url.clone().ok_or_else(|| {
         RunError("DynamicRoute.SuperNode.EndpointEdgeAPIUrl is required in super mode".into())
     })?;
-    let super_key = link
-        .public_key_v4
-        .as_ref()
-        .or(link.public_key_v6.as_ref())
-        .ok_or_else(|| {
-            RunError(
-                "DynamicRoute.SuperNode.PubKeyV4 (or PubKeyV6) is required in super mode".into(),
-            )
-        })?;
+    let token = api::edge_token_of_edge(
+        &cfg.private_key,
+        link.public_key_v4.as_ref(),
+        link.public_key_v6.as_ref(),
+        cfg.node_id,
+    )
+    .ok_or_else(|| {
+        RunError("DynamicRoute.SuperNode.PubKeyV4 (or PubKeyV6) is required in super mode".into())
+    })?;
     let roots = match &link.edge_api_ca_file {
         None => super::http::client::TlsRoots::WebPki,
         Some(path) => super::http::client::TlsRoots::Only(std::fs::read(path).map_err(|e| {
@@ -527,10 +527,6 @@ fn start_control(cfg: &EdgeConfig, port: u16, opts: &RunOptions) -> Result<EdgeC
             ))
         })?),
     };
-    let token = api::edge_token(
-        &api::shared_secret(&cfg.private_key, super_key),
-        cfg.node_id,
-    );
     let client = super::http::client::EdgeApiClient::new(&url, cfg.node_id, token, roots)
         .map_err(|e| RunError(format!("Edge API {url}: {e}")))?;
     EdgeControl::start(

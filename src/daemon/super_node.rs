@@ -252,6 +252,7 @@ fn save(path: &std::path::Path, peers: &[SuperPeer]) {
 pub fn core_config(cfg: &SuperConfig) -> SuperCoreConfig {
     SuperCoreConfig {
         private_key_v4: cfg.private_key_v4.clone(),
+        private_key_v6: cfg.private_key_v6.clone(),
         use_psk_for_inter_edge: cfg.use_psk_for_inter_edge,
         repush_interval: cfg.repush_config_interval,
         params: Params {
