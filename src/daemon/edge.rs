@@ -75,22 +75,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     if spec.kind == IfaceKind::Vpp {
         log_vpp_cli(&spec, cfg.interface.vpp_bridge_id);
     }
-    if cfg.post_script.is_some() {
-        let mac_prefix = cfg
-            .interface
-            .mac_prefix
-            .map(|p| p.to_string())
-            .unwrap_or_default();
-        let extra = [
-            ("EG_NODE_NAME", cfg.node_name.as_str()),
-            ("EG_INTERFACE_MAC_PREFIX", mac_prefix.as_str()),
-        ];
-        match egd_ifaces::run_post_script_with_env(&spec, &extra) {
-            Ok(status) if status.success() => {}
-            Ok(status) => tracing::warn!(target: target::NORMAL, "PostScript exited with {status}"),
-            Err(e) => tracing::warn!(target: target::NORMAL, "PostScript failed: {e}"),
-        }
-    }
+    super::post_script::run_edge(cfg, &spec);
     let mut groups =
         sockets::bind_reuseport(&cfg.address_families, cfg.listen_port, threads, cfg.fwmark)
             .map_err(|e| RunError(format!("UDP socket: {e}")))?

@@ -93,6 +93,9 @@ pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
     let _http = super::http::spawn(super::super_api::http_config(cfg), Arc::new(api))
         .map_err(|e| RunError(format!("HTTP API: {e}")))?;
     tracing::info!(target: target::NORMAL, "Edge API on port {}, Manage API on port {}, prefix {}", cfg.edge_api_port, cfg.manage_api_port, cfg.api_prefix);
+    // Once, with the UDP sockets and HTTP listeners up (as upstream), and
+    // before privileges are dropped (as the edge's).
+    super::post_script::run_super(cfg);
 
     super::privdrop::after_setup(super::privdrop::Role::Super).map_err(RunError)?;
     let saver = opts.config_path.clone();
