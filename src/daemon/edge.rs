@@ -592,19 +592,26 @@ fn tap_offload_wanted() -> bool {
 }
 
 /// `VPPBridgeID` and VPP's end of the memif are VPP-side configuration: egd
-/// does not use VPP's API, so it prints the `vpp` CLI an operator runs.
+/// does not use VPP's API, so it prints the `vpp` CLI an operator runs. At
+/// WARN: until someone runs it, no frame crosses the memif (and a log at
+/// INFO is easily filtered out), so it is an action the operator must take.
 fn log_vpp_cli(spec: &IfaceSpec, bridge_id: u32) {
     let m = &spec.memif;
     let lines = egd_ifaces::memif::vpp::cli_lines(&m.socket, m.id, m.role, bridge_id, spec.mtu);
-    tracing::info!(
+    let bridge = if bridge_id == 0 {
+        "VPPBridgeID 0: no bridge domain".to_owned()
+    } else {
+        format!("put it in bridge domain {bridge_id} (VPPBridgeID)")
+    };
+    tracing::warn!(
         target: target::NORMAL,
-        "memif id {} on {} as {:?}; VPP side (vppctl):",
+        "egd does not configure VPP: run these in vppctl to create VPP's end of memif id {} on {} (egd is {:?}) and {bridge}:",
         m.id,
         m.socket.display(),
         m.role
     );
     for line in lines {
-        tracing::info!(target: target::NORMAL, "  vpp# {line}");
+        tracing::warn!(target: target::NORMAL, "  vpp# {line}");
     }
 }
 
