@@ -209,3 +209,41 @@ fn link_cost_and_dead_band_keys_are_read_with_documented_defaults() {
         assert!(egd::config::load_str(path, &bad, None).is_err());
     }
 }
+
+/// Spec §5: MAC = `MacAddrPrefix:NodeID`, a full MAC overrides. A 6-byte
+/// value loads for a NodeID a 5-byte prefix cannot hold, and is used verbatim.
+#[test]
+fn a_full_mac_is_used_as_is_for_any_node_id() {
+    let path = Path::new("edge.yaml");
+    let with = |mac: &str| {
+        egd::config::example::EDGE
+            .replace(
+                "MacAddrPrefix: 6E:B8:1B:68 ",
+                &format!("MacAddrPrefix: {mac} "),
+            )
+            .replace("\nNodeID: 1\n", "\nNodeID: 300\n")
+            .replace("IPv4CIDR: 192.168.76.0/24", "IPv4CIDR: 192.168.0.0/16")
+    };
+    let loaded = egd::config::load_str(path, &with("6E:B8:1B:68:AA:BB"), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let Config::Edge(e) = loaded.config else {
+        panic!("edge expected")
+    };
+    assert_eq!(e.node_id.get(), 300);
+    let prefix = e.interface.mac_prefix.unwrap();
+    assert_eq!(
+        prefix.mac_for(e.node_id),
+        Some([0x6e, 0xb8, 0x1b, 0x68, 0xaa, 0xbb])
+    );
+    // A 5-byte prefix leaves one byte: NodeID 300 is still refused, by key.
+    let err = egd::config::load_str(path, &with("6E:B8:1B:68:AA"), None).unwrap_err();
+    assert!(err.to_string().contains("MacAddrPrefix"), "{err}");
+    assert!(err.to_string().contains("does not fit"), "{err}");
+    // A 4-byte prefix carries the NodeID in the last two bytes.
+    let loaded = egd::config::load_str(path, &with("6E:B8:1B:68"), None).unwrap();
+    let Config::Edge(e) = loaded.config else {
+        panic!("edge expected")
+    };
+    let mac = e.interface.mac_prefix.unwrap().mac_for(e.node_id);
+    assert_eq!(mac, Some([0x6e, 0xb8, 0x1b, 0x68, 0x01, 0x2c]));
+}

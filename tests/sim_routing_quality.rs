@@ -40,7 +40,7 @@ use rand_core::{RngCore, SeedableRng};
 mod sim_common;
 use sim_common::{
     add_supernode, addr, frame, key, ms, n, node_config, p2p_peers, secs, sim_without_links,
-    super_key, supernode_peer,
+    super_key, super_key_v6, supernode_peer,
 };
 
 /// `AdditionalCost` of every edge.
@@ -95,6 +95,7 @@ fn super_config(sensitive: bool, hysteresis: bool) -> SuperCoreConfig {
     }
     SuperCoreConfig {
         private_key_v4: super_key(),
+        private_key_v6: super_key_v6(),
         use_psk_for_inter_edge: false,
         repush_interval: secs(30),
         params,

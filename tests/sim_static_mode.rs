@@ -76,6 +76,7 @@ fn super_peer(id: u16) -> SuperPeer {
 fn core_config(static_mode: bool, next_hop_table: StaticNextHops) -> SuperCoreConfig {
     SuperCoreConfig {
         private_key_v4: sim_common::super_key(),
+        private_key_v6: sim_common::super_key_v6(),
         use_psk_for_inter_edge: true,
         repush_interval: secs(5),
         params: Params {

@@ -24,7 +24,9 @@ use egd::wire::control::{Body, Control};
 use egd_routing::NextHopTable;
 
 mod sim_common;
-use sim_common::{add_supernode, frame, ms, n, origin, secs, super_key, supernode_peer};
+use sim_common::{
+    add_supernode, frame, ms, n, origin, secs, super_key, super_key_v6, supernode_peer,
+};
 
 fn edge_addr(id: u16) -> SocketAddr {
     SocketAddr::from(([10, 0, 0, id as u8], 3000 + id))
@@ -50,6 +52,7 @@ fn super_peer(id: u16) -> SuperPeer {
 fn core_config() -> SuperCoreConfig {
     SuperCoreConfig {
         private_key_v4: super_key(),
+        private_key_v6: super_key_v6(),
         use_psk_for_inter_edge: true,
         repush_interval: secs(5),
         params: Params {

@@ -4,7 +4,8 @@
 //! a config the new edge joins with (no restart of anything), live
 //! `super/update` and `peer/update`, `SaveNewPeers` written atomically, a
 //! supernode restart losing no peer, and `peer/del` by the edge's own
-//! private key stopping that edge.
+//! private key stopping that edge. Also the supernode's `PostScript`, run
+//! once its listeners are up.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
@@ -364,4 +365,50 @@ fn both_apis_serve_https_and_edges_trust_the_configured_ca() {
     );
     // Plain http to the TLS listener gets no answer.
     assert_ne!(get(p, "manage/super/state", Some("show-secret")).0, 200);
+}
+
+/// The supernode's `PostScript` runs once, after its UDP socket and its
+/// HTTP listener are up (the script finds both in /proc/net), with
+/// upstream's `EG_MODE` and `EG_NODE_NAME`; the supernode keeps serving.
+#[test]
+fn super_post_script_runs_once_its_listeners_are_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = network();
+    let out = dir.path().join("post.out");
+    let runs = dir.path().join("runs");
+    // Lines of /proc/net/{udp,tcp}[6] whose local address ends in the
+    // port (hex); for TCP only listeners (state 0A).
+    let script = format!(
+        "echo run >> '{runs}'
+udp=$(cat /proc/net/udp /proc/net/udp6 2>/dev/null | awk '$2 ~ /:{udp:04X}$/' | wc -l)
+tcp=$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$2 ~ /:{api:04X}$/ && $4 == \"0A\"' | wc -l)
+printf '%s|%s|%s|%s' \"$EG_MODE\" \"$EG_NODE_NAME\" $udp $tcp > '{out}.tmp'
+mv '{out}.tmp' '{out}'
+",
+        runs = runs.display(),
+        out = out.display(),
+        udp = p.udp,
+        api = p.api,
+    );
+    let script_path = write(dir.path(), "post.sh", &script);
+    let text = format!(
+        "PostScript: sh {}\n{}",
+        script_path.display(),
+        super_yaml(&p, &[1])
+    );
+    let mut supernode = spawn(&write(dir.path(), "super.yaml", &text));
+    let written = wait_for(Duration::from_secs(10), || {
+        std::fs::read_to_string(&out).ok()
+    })
+    .unwrap_or_else(|| panic!("PostScript did not run:\n{}", supernode.log()));
+    let fields: Vec<&str> = written.split('|').collect();
+    assert_eq!(fields[..2], ["super", "super"], "{written}");
+    let count = |i: usize| fields[i].trim().parse::<u32>().unwrap();
+    assert!(count(2) >= 1, "no UDP socket on {}: {written}", p.udp);
+    assert!(count(3) >= 1, "no HTTP listener on {}: {written}", p.api);
+    // Still serving, and the script ran exactly once.
+    let (status, _) = get(&p, "manage/super/state", Some(PASSWORDS.show_state));
+    assert_eq!(status, 200, "{}", supernode.log());
+    assert_eq!(std::fs::read_to_string(&runs).unwrap(), "run\n");
+    assert!(supernode.alive(), "{}", supernode.log());
 }

@@ -93,6 +93,7 @@ fn setup() -> State {
         .collect();
     let cfg = SuperCoreConfig {
         private_key_v4: key(100),
+        private_key_v6: key(101),
         use_psk_for_inter_edge: true,
         repush_interval: Duration::from_secs(5),
         params: Params {

@@ -62,7 +62,7 @@ pub use error::IfaceError;
 pub use fd::FdIface;
 pub use memif::{MemifIface, MemifRole, MemifSpec};
 pub use memory::{MemoryIface, memory_pair};
-pub use postscript::{post_script_env, run_post_script, run_post_script_with_env};
+pub use postscript::{post_script_env, run_post_script, run_post_script_with_env, run_script};
 pub use spec::{IfaceKind, IfaceSpec, L2HeaderMode, SockSpec};
 pub use stats::IfaceStats;
 pub use stdio::StdioIface;

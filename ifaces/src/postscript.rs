@@ -1,4 +1,6 @@
-//! `PostScript`: a shell command run once after the node is up.
+//! `PostScript`: a shell command run once after the node is up. An edge's
+//! runs through [`run_post_script_with_env`] (its interface's variables); a
+//! supernode has no interface and runs its own through [`run_script`].
 //!
 //! It runs as `/bin/sh -c SCRIPT` (upstream split the string shell-style and
 //! ran it without a shell; `sh -c` runs every such string the same way and
@@ -56,12 +58,24 @@ pub fn run_post_script_with_env(
     let Some(script) = &spec.post_script else {
         return Ok(ExitStatus::default());
     };
+    let from_spec = post_script_env(spec);
+    let env: Vec<(&str, &str)> = from_spec
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .chain(extra_env.iter().copied())
+        .collect();
+    run_script(script, &env)
+}
+
+/// Runs `script` as `/bin/sh -c SCRIPT` with our environment plus `env`
+/// (later pairs override earlier ones), stdin /dev/null and stdout on our
+/// stderr; waits for it to finish.
+pub fn run_script(script: &str, env: &[(&str, &str)]) -> io::Result<ExitStatus> {
     let stderr = io::stderr().as_fd().try_clone_to_owned()?;
     Command::new("/bin/sh")
         .arg("-c")
         .arg(script)
-        .envs(post_script_env(spec))
-        .envs(extra_env.iter().copied())
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::from(stderr))
         .status()

@@ -3,7 +3,7 @@
 
 mod common;
 
-use egd_ifaces::{IfaceKind, IfaceSpec, run_post_script, run_post_script_with_env};
+use egd_ifaces::{IfaceKind, IfaceSpec, run_post_script, run_post_script_with_env, run_script};
 
 #[test]
 fn post_script_sees_the_interface_in_its_environment() {
@@ -36,4 +36,24 @@ fn post_script_exit_status_and_isolation() {
     // Stdin is /dev/null: a script reading it ends at once instead of eating frames.
     spec.post_script = Some("cat; test -t 0 && exit 9; exit 0".to_owned());
     assert!(run_post_script(&spec).unwrap().success());
+}
+
+/// A script without an interface (the supernode's) gets only the variables
+/// it is given, later ones winning, and the same isolation.
+#[test]
+fn a_bare_script_sees_its_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("env.txt");
+    let script = format!(
+        "cat; printf '%s|%s|%s' \"$EG_MODE\" \"$EG_NODE_NAME\" \"${{EG_INTERFACE_NAME-unset}}\" > '{}'",
+        out.display()
+    );
+    let env = [
+        ("EG_MODE", "edge"),
+        ("EG_MODE", "super"),
+        ("EG_NODE_NAME", "sn1"),
+    ];
+    assert!(run_script(&script, &env).unwrap().success());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "super|sn1|unset");
+    assert_eq!(run_script("exit 4", &[]).unwrap().code(), Some(4));
 }

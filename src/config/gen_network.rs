@@ -194,6 +194,14 @@ impl Gen<'_> {
             Some(p) => p,
             None => rng.mac_prefix().map_err(|e| self.error(key, e))?,
         };
+        // A full MAC is used verbatim (spec §5), so every generated edge
+        // would get the same address: the generator needs a real prefix.
+        if prefix.is_full_mac() {
+            return Err(self.error(
+                key,
+                format!("{prefix} is a full MAC; every edge would get it, give 2–5 bytes"),
+            ));
+        }
         if prefix.mac_for(max).is_none() {
             return Err(self.error(
                 key,

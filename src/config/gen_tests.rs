@@ -390,7 +390,7 @@ fn bad_generators_are_refused_naming_the_key() {
             ),
             GenMode::Static,
             "Edge Node.MacAddress prefix",
-            "NodeID 10 does not fit",
+            "is a full MAC; every edge would get it",
         ),
         (
             &STATIC.replace("192.168.76.0/24", "192.168.76.0/29"),

@@ -204,8 +204,17 @@ impl MacPrefix {
         })
     }
 
+    /// Whether this is a full 6-byte MAC, used as it is for any NodeID.
+    pub fn is_full_mac(&self) -> bool {
+        self.len == 6
+    }
+
     /// The MAC of `node`, or `None` if the NodeID does not fit after the prefix.
+    /// A full MAC overrides (spec §5): it is returned unchanged for every NodeID.
     pub fn mac_for(&self, node: NodeId) -> Option<[u8; 6]> {
+        if self.is_full_mac() {
+            return Some(self.bytes);
+        }
         let free = 6 - self.len;
         if free < 2 && u32::from(node.get()) >= 1u32 << (8 * free) {
             return None;
@@ -306,5 +315,49 @@ mod tests {
         assert!(MacPrefix::parse("6F:00").is_err(), "multicast");
         assert!(MacPrefix::parse("6E").is_err());
         assert!(MacPrefix::parse("6E:ZZ").is_err());
+    }
+
+    /// Spec §5: MAC = `MacAddrPrefix:NodeID`, a full MAC overrides. Each row is
+    /// (prefix, NodeID, expected MAC or None when the NodeID does not fit).
+    #[test]
+    fn mac_for_table() {
+        type Row = (&'static str, u16, Option<[u8; 6]>);
+        let rows: &[Row] = &[
+            ("6E:B8", 1, Some([0x6e, 0xb8, 0, 0, 0, 1])),
+            ("6E:B8", 65000, Some([0x6e, 0xb8, 0, 0, 0xfd, 0xe8])),
+            ("6E:B8:1B", 0x0102, Some([0x6e, 0xb8, 0x1b, 0, 1, 2])),
+            (
+                "6E:B8:1B:68",
+                65000,
+                Some([0x6e, 0xb8, 0x1b, 0x68, 0xfd, 0xe8]),
+            ),
+            (
+                "6E:B8:1B:68:AA",
+                255,
+                Some([0x6e, 0xb8, 0x1b, 0x68, 0xaa, 0xff]),
+            ),
+            ("6E:B8:1B:68:AA", 256, None),
+            // A full MAC is used verbatim, whatever the NodeID.
+            (
+                "6E:B8:1B:68:AA:BB",
+                1,
+                Some([0x6e, 0xb8, 0x1b, 0x68, 0xaa, 0xbb]),
+            ),
+            (
+                "6E:B8:1B:68:AA:BB",
+                256,
+                Some([0x6e, 0xb8, 0x1b, 0x68, 0xaa, 0xbb]),
+            ),
+            (
+                "6E:B8:1B:68:AA:BB",
+                65000,
+                Some([0x6e, 0xb8, 0x1b, 0x68, 0xaa, 0xbb]),
+            ),
+        ];
+        for &(prefix, id, want) in rows {
+            let p = MacPrefix::parse(prefix).unwrap();
+            assert_eq!(p.is_full_mac(), prefix.len() == 17, "{prefix}");
+            assert_eq!(p.mac_for(NodeId::new(id).unwrap()), want, "{prefix} {id}");
+        }
     }
 }

@@ -203,9 +203,9 @@ pub enum ManageAction {
 /// daemon over its state machine; every call is quick (no I/O but the
 /// config file write of `SaveNewPeers`) and may come from any thread.
 pub trait SuperApi: Send + Sync + 'static {
-    /// The API token node `node` must present (see [`edge_token`]), or
-    /// `None` if the node is unknown.
-    fn edge_token(&self, node: NodeId) -> Option<String>;
+    /// The API tokens node `node` may present, any one of them (see
+    /// [`edge_token`]); empty if the node is unknown.
+    fn edge_tokens(&self, node: NodeId) -> Vec<String>;
     /// Whether `secret` is the one configured for `action` (constant time;
     /// an action without a configured secret is refused).
     fn check_secret(&self, action: ManageAction, secret: &str) -> bool;
@@ -224,11 +224,14 @@ pub trait SuperApi: Send + Sync + 'static {
 }
 
 /// The Edge API token of node `node`: a keyed BLAKE2s-256 MAC, hex, whose
-/// key is the X25519 shared secret of the edge's key pair and the
-/// supernode's IPv4 key pair. Both sides compute it from keys they already
-/// hold (the edge: its private key and `PubKeyV4`; the supernode: `PrivKeyV4`
-/// and the edge's `PubKey`), so no extra secret is configured, and nobody
-/// without one of the two private keys can forge it.
+/// key is the X25519 shared secret of the edge's key pair and one of the
+/// supernode's key pairs — the IPv4 one, or the IPv6 one for an edge that
+/// knows only `PubKeyV6` (upstream accepts an edge registered on either
+/// key). Both sides compute it from keys they already hold (the edge: its
+/// private key and `PubKeyV4`, else `PubKeyV6`; the supernode: `PrivKeyV4`
+/// and `PrivKeyV6` with the edge's `PubKey`, accepting either result), so
+/// no extra secret is configured, and nobody without one of the private
+/// keys can forge it.
 pub fn edge_token(shared_secret: &[u8; 32], node: NodeId) -> String {
     use blake2::digest::{KeyInit, Mac};
     type Blake2sMac256 = blake2::Blake2sMac<blake2::digest::consts::U32>;
@@ -240,6 +243,18 @@ pub fn edge_token(shared_secret: &[u8; 32], node: NodeId) -> String {
     mac.update(&node.get().to_be_bytes());
     let tag = mac.finalize().into_bytes();
     tag.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The token an edge presents: derived with the supernode's `PubKeyV4`,
+/// else its `PubKeyV6` (an edge may know only one); `None` without either.
+pub fn edge_token_of_edge(
+    edge_private: &PrivateKey,
+    super_v4: Option<&PublicKey>,
+    super_v6: Option<&PublicKey>,
+    node: NodeId,
+) -> Option<String> {
+    let super_key = super_v4.or(super_v6)?;
+    Some(edge_token(&shared_secret(edge_private, super_key), node))
 }
 
 /// The X25519 shared secret of `private` and `public` (for [`edge_token`]).

@@ -79,25 +79,11 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     if spec.kind == IfaceKind::Vpp {
         log_vpp_cli(&spec, cfg.interface.vpp_bridge_id);
     }
-    if cfg.post_script.is_some() {
-        let mac_prefix = cfg
-            .interface
-            .mac_prefix
-            .map(|p| p.to_string())
-            .unwrap_or_default();
-        let extra = [
-            ("EG_NODE_NAME", cfg.node_name.as_str()),
-            ("EG_INTERFACE_MAC_PREFIX", mac_prefix.as_str()),
-        ];
-        match egd_ifaces::run_post_script_with_env(&spec, &extra) {
-            Ok(status) if status.success() => {}
-            Ok(status) => tracing::warn!(target: target::NORMAL, "PostScript exited with {status}"),
-            Err(e) => tracing::warn!(target: target::NORMAL, "PostScript failed: {e}"),
-        }
-    }
-    let mut groups = sockets::bind_reuseport(&cfg.address_families, cfg.listen_port, threads)
-        .map_err(|e| RunError(format!("UDP socket: {e}")))?
-        .into_iter();
+    super::post_script::run_edge(cfg, &spec);
+    let mut groups =
+        sockets::bind_reuseport(&cfg.address_families, cfg.listen_port, threads, cfg.fwmark)
+            .map_err(|e| RunError(format!("UDP socket: {e}")))?
+            .into_iter();
     let bound = groups
         .next()
         .ok_or_else(|| RunError("UDP socket: none bound".into()))?;
@@ -533,15 +519,15 @@ fn start_control(cfg: &EdgeConfig, port: u16, opts: &RunOptions) -> Result<EdgeC
     let url = link.edge_api_url.clone().ok_or_else(|| {
         RunError("DynamicRoute.SuperNode.EndpointEdgeAPIUrl is required in super mode".into())
     })?;
-    let super_key = link
-        .public_key_v4
-        .as_ref()
-        .or(link.public_key_v6.as_ref())
-        .ok_or_else(|| {
-            RunError(
-                "DynamicRoute.SuperNode.PubKeyV4 (or PubKeyV6) is required in super mode".into(),
-            )
-        })?;
+    let token = api::edge_token_of_edge(
+        &cfg.private_key,
+        link.public_key_v4.as_ref(),
+        link.public_key_v6.as_ref(),
+        cfg.node_id,
+    )
+    .ok_or_else(|| {
+        RunError("DynamicRoute.SuperNode.PubKeyV4 (or PubKeyV6) is required in super mode".into())
+    })?;
     let roots = match &link.edge_api_ca_file {
         None => super::http::client::TlsRoots::WebPki,
         Some(path) => super::http::client::TlsRoots::Only(std::fs::read(path).map_err(|e| {
@@ -551,10 +537,6 @@ fn start_control(cfg: &EdgeConfig, port: u16, opts: &RunOptions) -> Result<EdgeC
             ))
         })?),
     };
-    let token = api::edge_token(
-        &api::shared_secret(&cfg.private_key, super_key),
-        cfg.node_id,
-    );
     let client = super::http::client::EdgeApiClient::new(&url, cfg.node_id, token, roots)
         .map_err(|e| RunError(format!("Edge API {url}: {e}")))?;
     EdgeControl::start(
@@ -642,19 +624,26 @@ fn tap_offload_wanted() -> bool {
 }
 
 /// `VPPBridgeID` and VPP's end of the memif are VPP-side configuration: egd
-/// does not use VPP's API, so it prints the `vpp` CLI an operator runs.
+/// does not use VPP's API, so it prints the `vpp` CLI an operator runs. At
+/// WARN: until someone runs it, no frame crosses the memif (and a log at
+/// INFO is easily filtered out), so it is an action the operator must take.
 fn log_vpp_cli(spec: &IfaceSpec, bridge_id: u32) {
     let m = &spec.memif;
     let lines = egd_ifaces::memif::vpp::cli_lines(&m.socket, m.id, m.role, bridge_id, spec.mtu);
-    tracing::info!(
+    let bridge = if bridge_id == 0 {
+        "VPPBridgeID 0: no bridge domain".to_owned()
+    } else {
+        format!("put it in bridge domain {bridge_id} (VPPBridgeID)")
+    };
+    tracing::warn!(
         target: target::NORMAL,
-        "memif id {} on {} as {:?}; VPP side (vppctl):",
+        "egd does not configure VPP: run these in vppctl to create VPP's end of memif id {} on {} (egd is {:?}) and {bridge}:",
         m.id,
         m.socket.display(),
         m.role
     );
     for line in lines {
-        tracing::info!(target: target::NORMAL, "  vpp# {line}");
+        tracing::warn!(target: target::NORMAL, "  vpp# {line}");
     }
 }
 

@@ -136,8 +136,8 @@ struct EdgeWebApi {
 const NOT_A_SUPERNODE: &str = "this edge serves only its topology page";
 
 impl SuperApi for EdgeWebApi {
-    fn edge_token(&self, _node: NodeId) -> Option<String> {
-        None
+    fn edge_tokens(&self, _node: NodeId) -> Vec<String> {
+        Vec::new()
     }
 
     fn check_secret(&self, action: ManageAction, secret: &str) -> bool {

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod metrics;
 pub mod ntp;
 pub mod outbox;
+pub mod post_script;
 pub mod privdrop;
 pub mod reload;
 pub mod rx_batch;

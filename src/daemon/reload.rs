@@ -44,6 +44,7 @@ pub fn edge(path: &Path, old: &EdgeConfig, node: &mut Node, now: Instant) -> Opt
         ("NodeID", old.node_id != new.node_id),
         ("PrivKey", old.private_key != new.private_key),
         ("ListenPort", old.listen_port != new.listen_port),
+        ("FwMark", old.fwmark != new.fwmark),
         (
             "DynamicRoute.SuperNode",
             old.dynamic_route.super_node != new.dynamic_route.super_node,
@@ -115,6 +116,7 @@ pub fn supernode(
             old.private_key_v4 != new.private_key_v4 || old.private_key_v6 != new.private_key_v6,
         ),
         ("ListenPort", old.listen_port != new.listen_port),
+        ("FwMark", old.fwmark != new.fwmark),
         (
             "ListenPort_EdgeAPI/ListenPort_ManageAPI/API_Prefix/TLS",
             old.edge_api_port != new.edge_api_port

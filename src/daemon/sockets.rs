@@ -17,6 +17,13 @@
 //! `ReactorConfig::socket_buffer`); the effective sizes are in the reactor's
 //! features line (`so_rcvbuf=… so_sndbuf=… so_buf_force=…`).
 //!
+//! `FwMark` (when not 0) is set on every socket as `SO_MARK` before it is
+//! bound, like `wg set … fwmark`: policy routing and nftables can then tell
+//! egd's tunnel traffic from the traffic it carries. Setting it needs
+//! `CAP_NET_ADMIN` (or, since Linux 5.17, `CAP_NET_RAW`), which the daemon
+//! still holds here (privileges are dropped after set-up); a failure names
+//! the key and the value. NTP queries (rsntp's own sockets) are not marked.
+//!
 //! A port still held by a process that just died is waited for (up to
 //! [`BIND_PATIENCE`]), so a restart right after a crash does not fail.
 //!
@@ -47,35 +54,41 @@ pub struct Bound {
     pub port: u16,
 }
 
-/// Binds the sockets for `port` and the enabled families. With port 0 the
-/// IPv4 socket's kernel-chosen port is reused for IPv6.
-pub fn bind(af: &AddressFamilies, port: u16) -> io::Result<Bound> {
-    bind_one(af, port, false)
+/// Binds the sockets for `port` and the enabled families, each marked
+/// with `fwmark` unless it is 0. With port 0 the IPv4 socket's
+/// kernel-chosen port is reused for IPv6.
+pub fn bind(af: &AddressFamilies, port: u16, fwmark: u32) -> io::Result<Bound> {
+    bind_one(af, port, false, fwmark)
 }
 
 /// `count` groups of sockets on one port (each group as [`bind`] makes
 /// it), all with `SO_REUSEPORT` when `count > 1`; group 0 first.
-pub fn bind_reuseport(af: &AddressFamilies, port: u16, count: usize) -> io::Result<Vec<Bound>> {
+pub fn bind_reuseport(
+    af: &AddressFamilies,
+    port: u16,
+    count: usize,
+    fwmark: u32,
+) -> io::Result<Vec<Bound>> {
     let reuse = count > 1;
     if reuse && port != 0 {
         // Wait until no socket holds the port, so the group is ours alone
         // (see the module docs); the probe is closed when it returns.
-        bind_one(af, port, false)?;
+        bind_one(af, port, false, 0)?;
     }
-    let first = bind_one(af, port, reuse)?;
+    let first = bind_one(af, port, reuse, fwmark)?;
     let port = first.port;
     let mut all = vec![first];
     for _ in 1..count {
-        all.push(bind_one(af, port, reuse)?);
+        all.push(bind_one(af, port, reuse, fwmark)?);
     }
     Ok(all)
 }
 
-fn bind_one(af: &AddressFamilies, port: u16, reuse: bool) -> io::Result<Bound> {
+fn bind_one(af: &AddressFamilies, port: u16, reuse: bool, fwmark: u32) -> io::Result<Bound> {
     let mut port = port;
     let v4 = if af.ipv4 {
         let ip = af.listen_v4.unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let s = udp(Domain::IPV4, SocketAddr::from((ip, port)), reuse)?;
+        let s = udp(Domain::IPV4, SocketAddr::from((ip, port)), reuse, fwmark)?;
         port = s.local_addr()?.port();
         Some(s)
     } else {
@@ -83,7 +96,7 @@ fn bind_one(af: &AddressFamilies, port: u16, reuse: bool) -> io::Result<Bound> {
     };
     let v6 = if af.ipv6 {
         let ip = af.listen_v6.unwrap_or(Ipv6Addr::UNSPECIFIED);
-        match udp(Domain::IPV6, SocketAddr::from((ip, port)), reuse) {
+        match udp(Domain::IPV6, SocketAddr::from((ip, port)), reuse, fwmark) {
             Ok(s) => {
                 port = s.local_addr()?.port();
                 Some(s)
@@ -98,7 +111,7 @@ fn bind_one(af: &AddressFamilies, port: u16, reuse: bool) -> io::Result<Bound> {
     Ok(Bound { v4, v6, port })
 }
 
-fn udp(domain: Domain, addr: SocketAddr, reuse_port: bool) -> io::Result<UdpSocket> {
+fn udp(domain: Domain, addr: SocketAddr, reuse_port: bool, fwmark: u32) -> io::Result<UdpSocket> {
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     if domain == Domain::IPV6 {
         s.set_only_v6(true)?;
@@ -106,9 +119,27 @@ fn udp(domain: Domain, addr: SocketAddr, reuse_port: bool) -> io::Result<UdpSock
     if reuse_port {
         s.set_reuse_port(true)?;
     }
+    if fwmark != 0 {
+        set_mark(&s, fwmark)?;
+    }
     s.set_nonblocking(true)?;
     bind_patiently(&s, addr, BIND_PATIENCE)?;
     Ok(s.into())
+}
+
+/// `SO_MARK` = `fwmark` on `s`; the error names the config key and value.
+fn set_mark(s: &Socket, fwmark: u32) -> io::Result<()> {
+    nix::sys::socket::setsockopt(s, nix::sys::socket::sockopt::Mark, &fwmark).map_err(|e| {
+        let hint = if e == nix::errno::Errno::EPERM {
+            " (needs CAP_NET_ADMIN)"
+        } else {
+            ""
+        };
+        io::Error::new(
+            io::Error::from(e).kind(),
+            format!("FwMark {fwmark} (0x{fwmark:x}): setting SO_MARK: {e}{hint}"),
+        )
+    })
 }
 
 /// How long a port that is in use may take to become free at start-up.
@@ -151,6 +182,48 @@ mod tests {
         }
     }
 
+    /// Every socket of a `SO_REUSEPORT` group carries the mark; without
+    /// CAP_NET_ADMIN the error names the key and value instead.
+    #[test]
+    fn fwmark_is_set_on_every_socket_of_a_group() {
+        use nix::sys::socket::{getsockopt, sockopt::Mark};
+        match bind_reuseport(&v4_only(), 0, 3, 0x1234) {
+            Ok(groups) => {
+                assert_eq!(groups.len(), 3);
+                for g in &groups {
+                    let s = g.v4.as_ref().unwrap();
+                    assert_eq!(getsockopt(s, Mark).unwrap(), 0x1234);
+                }
+            }
+            Err(e) => {
+                assert!(!nix::unistd::geteuid().is_root(), "as root: {e}");
+                assert!(e.to_string().contains("FwMark 4660 (0x1234)"), "{e}");
+            }
+        }
+        // FwMark 0 (the default) leaves the mark alone.
+        let b = bind(&v4_only(), 0, 0).unwrap();
+        assert_eq!(getsockopt(b.v4.as_ref().unwrap(), Mark).unwrap(), 0);
+    }
+
+    /// Without CAP_NET_ADMIN and CAP_NET_RAW (dropped on this thread only:
+    /// capabilities are per thread) the error names the key, the value and
+    /// the need.
+    #[test]
+    fn fwmark_without_cap_net_admin_is_a_clear_error() {
+        let err = std::thread::spawn(|| {
+            use caps::{CapSet, Capability};
+            // Linux ≥ 5.17 also accepts CAP_NET_RAW for SO_MARK.
+            for cap in [Capability::CAP_NET_ADMIN, Capability::CAP_NET_RAW] {
+                caps::drop(None, CapSet::Effective, cap).unwrap();
+            }
+            bind(&v4_only(), 0, 0x1234).unwrap_err().to_string()
+        })
+        .join()
+        .unwrap();
+        assert!(err.contains("FwMark 4660 (0x1234)"), "{err}");
+        assert!(err.contains("CAP_NET_ADMIN"), "{err}");
+    }
+
     #[test]
     fn a_port_freed_soon_after_start_is_waited_for() {
         let holder = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -160,7 +233,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(300));
             drop(holder);
         });
-        let b = bind(&v4_only(), port).unwrap();
+        let b = bind(&v4_only(), port, 0).unwrap();
         assert_eq!(b.port, port);
         assert!(started.elapsed() >= Duration::from_millis(250));
         release.join().unwrap();
@@ -186,7 +259,7 @@ mod tests {
             listen_v4: Some(Ipv4Addr::LOCALHOST),
             listen_v6: Some(Ipv6Addr::LOCALHOST),
         };
-        let b = bind(&af, 0).unwrap();
+        let b = bind(&af, 0, 0).unwrap();
         let p4 = b.v4.as_ref().unwrap().local_addr().unwrap().port();
         assert_eq!(p4, b.port);
         if let Some(v6) = &b.v6 {
@@ -201,14 +274,14 @@ mod tests {
     #[test]
     fn a_group_does_not_join_a_dying_processs_sockets() {
         let af = v4_only();
-        let dying = bind_reuseport(&af, 0, 2).unwrap();
+        let dying = bind_reuseport(&af, 0, 2, 0).unwrap();
         let port = dying[0].port;
         let started = Instant::now();
         let release = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(300));
             drop(dying);
         });
-        let groups = bind_reuseport(&af, port, 2).unwrap();
+        let groups = bind_reuseport(&af, port, 2, 0).unwrap();
         let waited = started.elapsed();
         release.join().unwrap();
         assert!(
@@ -247,12 +320,12 @@ mod tests {
     #[test]
     fn joining_a_foreign_group_would_lose_its_share_of_sources() {
         let af = v4_only();
-        let old = bind_reuseport(&af, 0, 2).unwrap();
+        let old = bind_reuseport(&af, 0, 2, 0).unwrap();
         let port = old[0].port;
         // Joined as the code did before the probe: reuseport at once.
         let new = [
-            bind_one(&af, port, true).unwrap(),
-            bind_one(&af, port, true).unwrap(),
+            bind_one(&af, port, true, 0).unwrap(),
+            bind_one(&af, port, true, 0).unwrap(),
         ];
         let dst = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let senders: Vec<UdpSocket> = (0..32)
@@ -291,7 +364,7 @@ mod tests {
             listen_v4: Some(Ipv4Addr::LOCALHOST),
             listen_v6: None,
         };
-        let groups = bind_reuseport(&af, 0, 4).unwrap();
+        let groups = bind_reuseport(&af, 0, 4, 0).unwrap();
         assert_eq!(groups.len(), 4);
         let port = groups[0].port;
         let socks: Vec<&UdpSocket> = groups.iter().map(|g| g.v4.as_ref().unwrap()).collect();

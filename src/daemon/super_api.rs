@@ -66,8 +66,8 @@ fn secret_matches(configured: Option<&Secret>, presented: &str) -> bool {
 }
 
 impl SuperApi for SuperApiImpl {
-    fn edge_token(&self, node: NodeId) -> Option<String> {
-        lock(&self.core).edge_token(node)
+    fn edge_tokens(&self, node: NodeId) -> Vec<String> {
+        lock(&self.core).edge_tokens(node)
     }
 
     fn check_secret(&self, action: ManageAction, secret: &str) -> bool {

@@ -43,7 +43,7 @@ pub fn lock(core: &SharedCore) -> MutexGuard<'_, SuperCore> {
 /// Runs a supernode until SIGTERM/SIGINT.
 pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
     let signals = Signals::install().map_err(|e| RunError(format!("signal handlers: {e}")))?;
-    let bound = sockets::bind(&cfg.address_families, cfg.listen_port)
+    let bound = sockets::bind(&cfg.address_families, cfg.listen_port, cfg.fwmark)
         .map_err(|e| RunError(format!("UDP socket: {e}")))?;
     tracing::info!(target: target::NORMAL, "supernode {} listening on UDP port {}", cfg.node_name, bound.port);
     let (mut reactor, warning) = egd_uring::new_reactor(opts.backend, ReactorConfig::default())
@@ -93,6 +93,9 @@ pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
     let _http = super::http::spawn(super::super_api::http_config(cfg), Arc::new(api))
         .map_err(|e| RunError(format!("HTTP API: {e}")))?;
     tracing::info!(target: target::NORMAL, "Edge API on port {}, Manage API on port {}, prefix {}", cfg.edge_api_port, cfg.manage_api_port, cfg.api_prefix);
+    // Once, with the UDP sockets and HTTP listeners up (as upstream), and
+    // before privileges are dropped (as the edge's).
+    super::post_script::run_super(cfg);
 
     super::privdrop::after_setup(super::privdrop::Role::Super).map_err(RunError)?;
     let saver = opts.config_path.clone();
@@ -252,6 +255,7 @@ fn save(path: &std::path::Path, peers: &[SuperPeer]) {
 pub fn core_config(cfg: &SuperConfig) -> SuperCoreConfig {
     SuperCoreConfig {
         private_key_v4: cfg.private_key_v4.clone(),
+        private_key_v6: cfg.private_key_v6.clone(),
         use_psk_for_inter_edge: cfg.use_psk_for_inter_edge,
         repush_interval: cfg.repush_config_interval,
         params: Params {

@@ -3,9 +3,11 @@
 //! wait for egd's tap inside one.
 //!
 //! How to use: [`Netns::new`] per node, [`link`] two of them, run programs
-//! inside with [`Netns::cmd`], [`tap_up`] once egd is started there.
+//! inside with [`Netns::cmd`], [`tap_up`] once egd is started there; [`nft`]
+//! loads rules into a namespace and [`nft_counter`] reads their counters.
 
-use std::process::Command;
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -137,4 +139,44 @@ pub fn iperf_server(ns: &Netns, addr: &str) -> Proc {
         server.log()
     );
     server
+}
+
+/// Loads an nftables ruleset into `ns`.
+pub fn nft(ns: &Netns, ruleset: &str) {
+    let mut child = ns
+        .cmd("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ruleset.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "nft in {}: {}\n{ruleset}",
+        ns.name,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Packets counted by the named counter of table `inet egdtest` in `ns`.
+pub fn nft_counter(ns: &Netns, name: &str) -> u64 {
+    let out = ns
+        .cmd("nft")
+        .args(["list", "counter", "inet", "egdtest", name])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .skip_while(|w| *w != "packets")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("counter {name} in {}: {text}", ns.name))
 }

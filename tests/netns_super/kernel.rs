@@ -1,16 +1,15 @@
 //! Namespaces, veths, bridges, nftables, taps, pings and egd processes.
 #![allow(dead_code)] // shared by netns_super and netns_faults, each using a subset
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::EGD;
 use crate::common::http;
-pub use crate::common::netns::tap_up;
 use crate::common::netns::{Netns, run};
+pub use crate::common::netns::{nft, nft_counter, tap_up};
 use crate::common::procs::Proc;
 pub use crate::common::tools_missing;
 
@@ -48,46 +47,6 @@ pub fn enslave(ns: &Netns, dev: &str) {
     run(ns
         .cmd("ip")
         .args(["link", "set", dev, "master", "br0", "up"]));
-}
-
-/// Loads an nftables ruleset into `ns`.
-pub fn nft(ns: &Netns, ruleset: &str) {
-    let mut child = ns
-        .cmd("nft")
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(ruleset.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "nft in {}: {}\n{ruleset}",
-        ns.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Packets counted by the named counter of table `inet egdtest` in `ns`.
-pub fn nft_counter(ns: &Netns, name: &str) -> u64 {
-    let out = ns
-        .cmd("nft")
-        .args(["list", "counter", "inet", "egdtest", name])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace()
-        .skip_while(|w| *w != "packets")
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("counter {name} in {}: {text}", ns.name))
 }
 
 /// `ping -c COUNT -i INTERVAL DST` inside `ns`: replies received, and the

@@ -69,6 +69,12 @@ pub fn super_key() -> PrivateKey {
     private_key_from_random([200; 32])
 }
 
+/// The supernode's IPv6 key (the simulated sessions use the IPv4 one; the
+/// core derives a second Edge API token from it).
+pub fn super_key_v6() -> PrivateKey {
+    private_key_from_random([201; 32])
+}
+
 /// The supernode as an edge's static peer.
 pub fn supernode_peer() -> PeerConfig {
     PeerConfig {

@@ -36,6 +36,8 @@
 //! live must be routed by the table.
 
 mod state;
+#[cfg(test)]
+mod tests;
 mod warm_up;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -97,6 +99,9 @@ pub struct Params {
 pub struct SuperCoreConfig {
     /// `PrivKeyV4`: Edge API tokens and inter-edge PSKs derive from it.
     pub private_key_v4: PrivateKey,
+    /// `PrivKeyV6`: an edge that knows only `PubKeyV6` derives its Edge API
+    /// token from it (upstream accepts an edge on either key).
+    pub private_key_v6: PrivateKey,
     pub use_psk_for_inter_edge: bool,
     pub repush_interval: Duration,
     pub params: Params,
@@ -129,8 +134,9 @@ pub enum SuperOutput {
 #[derive(Debug)]
 struct Edge {
     cfg: SuperPeer,
-    /// Edge API token (derived once: an X25519 per request would be waste).
-    token: String,
+    /// Edge API tokens, from `PrivKeyV4` and from `PrivKeyV6` (derived
+    /// once: an X25519 per request would be waste).
+    tokens: [String; 2],
     endpoint_v4: Option<SocketAddr>,
     endpoint_v6: Option<SocketAddr>,
     local_endpoints: Vec<SocketAddr>,
@@ -345,9 +351,14 @@ impl SuperCore {
         self.outputs.pop_front()
     }
 
-    /// The Edge API token of `node`.
-    pub fn edge_token(&self, node: NodeId) -> Option<String> {
-        self.edges.get(&node).map(|e| e.token.clone())
+    /// The Edge API tokens `node` may present: the one derived from
+    /// `PrivKeyV4` and the one from `PrivKeyV6` (an edge configured with
+    /// only `PubKeyV6` holds the latter). None for an unknown node.
+    pub fn edge_tokens(&self, node: NodeId) -> Vec<String> {
+        self.edges
+            .get(&node)
+            .map(|e| e.tokens.to_vec())
+            .unwrap_or_default()
     }
 
     /// `edge/peerinfo` for `node`; acknowledges the peer-list hash.
@@ -734,10 +745,8 @@ impl SuperCore {
 
     fn insert_edge(&mut self, now: Instant, cfg: SuperPeer) {
         let id = cfg.node_id;
-        let token = edge_token(
-            &shared_secret(&self.cfg.private_key_v4, &cfg.public_key),
-            id,
-        );
+        let tokens = [&self.cfg.private_key_v4, &self.cfg.private_key_v6]
+            .map(|key| edge_token(&shared_secret(key, &cfg.public_key), id));
         self.router
             .handle_additional_cost(now, id, latency_of(cfg.additional_cost));
         self.push(SuperOutput::AddPeer(PeerConfig {
@@ -752,7 +761,7 @@ impl SuperCore {
             id,
             Edge {
                 cfg,
-                token,
+                tokens,
                 endpoint_v4: None,
                 endpoint_v6: None,
                 local_endpoints: Vec::new(),

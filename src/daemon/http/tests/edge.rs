@@ -1,6 +1,6 @@
 //! The Edge API: per-node token, JSON answers, body limit.
 
-use super::fake::{self, Call, token};
+use super::fake::{self, Call, token, token_v6};
 use super::{Server, get, post};
 use crate::control::api::{NhTableInfo, PeerInfo, SuperParams};
 
@@ -44,6 +44,20 @@ fn every_edge_route_with_the_right_token_answers_its_type() {
             Call::PostNodeInfo(1, fake::node_info()),
         ]
     );
+}
+
+/// A node has one token per supernode key; either one opens its routes,
+/// neither opens another node's.
+#[test]
+fn either_of_a_nodes_tokens_is_accepted() {
+    let s = Server::split();
+    for t in [token(1), token_v6(1)] {
+        let r = get(&s.edge_url("edge/peerinfo?NodeID=1"), Some(&t));
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    let r = get(&s.edge_url("edge/peerinfo?NodeID=2"), Some(&token_v6(1)));
+    assert_eq!(r.status, 401, "{r:?}");
+    assert_eq!(s.api.calls(), vec![Call::PeerInfo(1), Call::PeerInfo(1)]);
 }
 
 #[test]

@@ -16,6 +16,8 @@ use crate::control::api::{
 pub const KNOWN: [u16; 3] = [1, 2, 3];
 /// The key the fake derives its edge tokens from.
 const SHARED: [u8; 32] = [7; 32];
+/// The second token's secret (the real core's `PrivKeyV6` one).
+const SHARED_V6: [u8; 32] = [8; 32];
 /// The private key of node 2 (its base64 has '+' and '/').
 pub const NODE2_KEY: [u8; 32] = [0xfb; 32];
 
@@ -39,6 +41,12 @@ pub struct FakeApi {
 
 pub fn token(node: u16) -> String {
     edge_token(&SHARED, NodeId::new(node).unwrap())
+}
+
+/// The other token a known node may present, as an edge that knows only
+/// the supernode's `PubKeyV6` does.
+pub fn token_v6(node: u16) -> String {
+    edge_token(&SHARED_V6, NodeId::new(node).unwrap())
 }
 
 pub fn secret(action: ManageAction) -> &'static str {
@@ -135,8 +143,12 @@ impl FakeApi {
 }
 
 impl SuperApi for FakeApi {
-    fn edge_token(&self, node: NodeId) -> Option<String> {
-        KNOWN.contains(&node.get()).then(|| token(node.get()))
+    fn edge_tokens(&self, node: NodeId) -> Vec<String> {
+        if KNOWN.contains(&node.get()) {
+            vec![token(node.get()), token_v6(node.get())]
+        } else {
+            Vec::new()
+        }
     }
 
     fn check_secret(&self, action: ManageAction, given: &str) -> bool {
