@@ -109,6 +109,8 @@ impl P2pSync {
         );
         router.set_burst_window(egd_routing::BURST_WINDOW);
         router.handle_additional_cost(now, cfg.node_id, latency_of(cfg.additional_cost));
+        let mut honesty = Honesty::new(Tolerance::default());
+        honesty.set_settle(cfg.report_interval);
         let mut me = Self {
             next_flood: now + cfg.report_interval,
             next_peers: now,
@@ -116,7 +118,7 @@ impl P2pSync {
             router,
             measured: BTreeMap::new(),
             queried: BTreeSet::new(),
-            honesty: Honesty::new(Tolerance::default()),
+            honesty,
             learned: 0,
             active: true,
             solves: 0,

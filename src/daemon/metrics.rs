@@ -14,7 +14,8 @@
 //! - `egd_route_changes_total`: next hops of this node that changed
 //! - `egd_reports_rejected_total`: link reports the solver (supernode or
 //!   P2P edge) ignored because OWD(a→b) + OWD(b→a) contradicted the round
-//!   trip the ends measured (`control::honesty`)
+//!   trip the ends measured (`control::honesty`; a link whose delay just
+//!   changed is counted only if its ends still disagree after a few pings)
 //! - `egd_oneway_latency_seconds{src,dst}`: one-way latencies this node
 //!   knows (measured toward it; a P2P edge or a supernode: the whole graph)
 //! - `egd_solver_seconds`: histogram of route computations

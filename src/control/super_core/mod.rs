@@ -210,6 +210,7 @@ impl SuperCore {
         for p in peers {
             core.insert_edge(now, p);
         }
+        core.honesty.set_settle(core.cfg.params.send_ping_interval);
         core.rehash_peers();
         core.rehash_params();
         core
@@ -607,6 +608,7 @@ impl SuperCore {
         let alive = secs("PeerAliveTimeout", req.PeerAliveTimeout)?;
         let p = &mut self.cfg.params;
         p.send_ping_interval = ping.unwrap_or(p.send_ping_interval);
+        self.honesty.set_settle(p.send_ping_interval);
         p.http_post_interval = post.unwrap_or(p.http_post_interval);
         p.peer_alive_timeout = alive.unwrap_or(p.peer_alive_timeout);
         if let Some(r) = req.DampingFilterRadius {
