@@ -354,10 +354,29 @@ impl P2pSync {
         let moved = self.measured.get(&from).is_none_or(|m| {
             value.abs_diff(m.held.one_way_ns.saturating_add(m.held.penalty_ns)) as f64 > band
         });
+        // The round trip is never held: the honesty check adds this
+        // direction's (held) one-way delay to the other end's and compares
+        // the sum with it, and a change of the *other* direction moves the
+        // round trip but not this one-way delay. A held round trip from
+        // before such a change made every later report of this link
+        // disagree, until it expired out of every graph. (The held one-way
+        // is off by at most the dead band, max(2 ms, 5 % · rtt/2) per
+        // direction, well inside the check's max(5 ms, 20 % · rtt).)
+        let rtt_moved =
+            self.measured
+                .get(&from)
+                .is_some_and(|m| match (m.held.rtt_ns, cost.rtt_ns) {
+                    (Some(old), Some(new)) => old.abs_diff(new) as f64 > band,
+                    (old, new) => old.is_some() != new.is_some(),
+                });
         let held = match self.measured.get(&from) {
-            Some(m) if !moved => m.held,
+            Some(m) if !moved => LinkCost {
+                rtt_ns: cost.rtt_ns.or(m.held.rtt_ns),
+                ..m.held
+            },
             _ => cost,
         };
+        let moved = moved || rtt_moved;
         self.measured.insert(from, Measured { held, at: now });
         if moved {
             let me = self.cfg.node_id;
