@@ -300,6 +300,10 @@ fn p2p_static_mode_routes_by_the_configured_table_and_keeps_it() {
         net.sim.with_controller(host, |c, _, _| {
             let p = &c.as_any().downcast_mut::<SimP2p>().unwrap().p2p;
             assert_eq!(p.solves(), 0, "edge {id} solves nothing");
+            // Honest reports across the change are never refused, so no
+            // link expired: every edge still has all six.
+            assert_eq!(p.reports_rejected(), 0, "edge {id}");
+            assert_eq!(p.latencies().len(), 6, "edge {id}: {:?}", p.latencies());
         });
     }
     assert_eq!(net.exchange(5), 10);
