@@ -9,20 +9,15 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::time::Duration;
 
 use egd::config::{GraphSettings, StaticNextHops, SuperPeer};
-use egd::control::edge_sync::{EdgeSync, EdgeSyncConfig};
-use egd::control::p2p::{P2pConfig, P2pSync};
+use egd::control::p2p::P2pConfig;
 use egd::control::super_core::{Params, SuperCore, SuperCoreConfig};
 use egd::keys::public_key;
-use egd::node::Node;
-use egd::sim::{HostId, Link, Sim, SimEdge, SimP2p};
+use egd::sim::{HostId, Link, Sim, SimP2p};
 
 mod sim_common;
-use sim_common::{
-    add_supernode, addr, key, ms, n, node_config, origin, p2p_peers, secs, supernode_peer,
-};
+use sim_common::{add_p2p_edge, add_super_edge, add_supernode, key, ms, n, origin, secs};
 
 const A: u16 = 1;
 const B: u16 = 2;
@@ -84,30 +79,7 @@ impl Net {
             core: Some(core.clone()),
         };
         for id in IDS {
-            let cfg = node_config(id, vec![supernode_peer()], secs(1));
-            let seed = net.sim.seed32();
-            let h = net
-                .sim
-                .add_host(addr(id), Duration::ZERO, false, |now, unix| {
-                    Node::new(cfg, seed, now, unix)
-                });
-            let sync = EdgeSync::new(
-                EdgeSyncConfig {
-                    node_id: n(id),
-                    send_ping_interval: secs(1),
-                    http_post_interval: secs(5),
-                    peer_alive_timeout: secs(10),
-                    conn_next_try: secs(1),
-                    reset_endpoint_interval: Duration::ZERO,
-                    local_endpoints: Vec::new(),
-                    pinned: BTreeMap::new(),
-                    save_new_peers: false,
-                    families: egd::control::endpoints::FamilyPolicy::default(),
-                },
-                net.sim.now(),
-            );
-            net.sim
-                .set_controller(h, Box::new(SimEdge::new(sync, core.clone(), n(id))));
+            let h = add_super_edge(&mut net.sim, id, &core);
             net.hosts.insert(id, h);
         }
         net
@@ -123,13 +95,6 @@ impl Net {
         };
         for id in IDS {
             let others: Vec<u16> = IDS.into_iter().filter(|o| *o != id).collect();
-            let cfg = node_config(id, p2p_peers(&others), secs(1));
-            let seed = net.sim.seed32();
-            let h = net
-                .sim
-                .add_host(addr(id), Duration::ZERO, false, |now, unix| {
-                    Node::new(cfg, seed, now, unix)
-                });
             let p2p_cfg = P2pConfig {
                 node_id: n(id),
                 additional_cost: ms(1),
@@ -139,12 +104,9 @@ impl Net {
                 graph: graph(),
                 next_hop_table: StaticNextHops::new(),
                 damping_filter_radius: 0,
-                families: egd::control::endpoints::FamilyPolicy::default(),
+                families: Default::default(),
             };
-            let p2p = net
-                .sim
-                .with_node(h, |node, now| P2pSync::new(p2p_cfg, now, node));
-            net.sim.set_controller(h, Box::new(SimP2p { p2p }));
+            let h = add_p2p_edge(&mut net.sim, id, &others, p2p_cfg);
             net.hosts.insert(id, h);
         }
         net

@@ -39,8 +39,8 @@ use rand_core::{RngCore, SeedableRng};
 
 mod sim_common;
 use sim_common::{
-    add_supernode, addr, frame, key, ms, n, node_config, p2p_peers, secs, sim_without_links,
-    super_key, super_key_v6, supernode_peer,
+    add_supernode, addr, edge_sync_config, frame, key, ms, n, node_config, p2p_peers, secs,
+    sim_without_links, super_key, super_key_v6, supernode_peer,
 };
 
 /// `AdditionalCost` of every edge.
@@ -208,16 +208,11 @@ impl Mesh {
         self.sim.set_link_both(h, sup, Link::with_delay(ms(2)));
         let sync = EdgeSync::new(
             EdgeSyncConfig {
-                node_id: n(id),
                 send_ping_interval: secs(15),
                 http_post_interval: secs(50),
                 peer_alive_timeout: secs(70),
                 conn_next_try: secs(5),
-                reset_endpoint_interval: Duration::ZERO,
-                local_endpoints: Vec::new(),
-                pinned: BTreeMap::new(),
-                save_new_peers: false,
-                families: egd::control::endpoints::FamilyPolicy::default(),
+                ..edge_sync_config(id)
             },
             self.sim.now(),
         );

@@ -14,7 +14,7 @@ use egd::NodeId;
 use egd::config::{GraphSettings, PrivateKey, SuperPeer};
 use egd::control::PROTOCOL_VERSION;
 use egd::control::api::{DelPeer, UpdateSuper};
-use egd::control::edge_sync::{EdgeSync, EdgeSyncConfig};
+use egd::control::edge_sync::EdgeSync;
 use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::control::super_core::{Params, SuperCore, SuperCoreConfig, shutdown_code};
 use egd::keys::{private_key_from_random, public_key};
@@ -25,7 +25,8 @@ use egd_routing::NextHopTable;
 
 mod sim_common;
 use sim_common::{
-    add_supernode, frame, ms, n, origin, secs, super_key, super_key_v6, supernode_peer,
+    add_supernode, edge_sync_config, frame, ms, n, origin, secs, super_key, super_key_v6,
+    supernode_peer,
 };
 
 fn edge_addr(id: u16) -> SocketAddr {
@@ -132,21 +133,7 @@ impl Net {
             .add_host(edge_addr(id), offset, offset_ms < 0, |now, unix| {
                 Node::new(cfg, seed, now, unix)
             });
-        let sync = EdgeSync::new(
-            EdgeSyncConfig {
-                node_id: n(id),
-                send_ping_interval: secs(1),
-                http_post_interval: secs(5),
-                peer_alive_timeout: secs(10),
-                conn_next_try: secs(1),
-                reset_endpoint_interval: Duration::ZERO,
-                local_endpoints: Vec::new(),
-                pinned: BTreeMap::new(),
-                save_new_peers: false,
-                families: egd::control::endpoints::FamilyPolicy::default(),
-            },
-            self.sim.now(),
-        );
+        let sync = EdgeSync::new(edge_sync_config(id), self.sim.now());
         let mut edge = SimEdge::new(sync, self.core.clone(), n(id));
         if self.with_p2p {
             edge.info_timeout = FALLBACK_AFTER;

@@ -15,10 +15,13 @@ use std::time::{Duration, Instant};
 
 use egd::NodeId;
 use egd::config::PrivateKey;
+use egd::control::edge_sync::{EdgeSync, EdgeSyncConfig};
+use egd::control::endpoints::FamilyPolicy;
+use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::control::super_core::SuperCore;
 use egd::keys::{private_key_from_random, public_key};
 use egd::node::{Node, NodeConfig, PeerConfig};
-use egd::sim::{HostId, Link, Sim, SimSuper};
+use egd::sim::{HostId, Link, Sim, SimEdge, SimP2p, SimSuper};
 use egd_routing::NextHopTable;
 
 #[allow(clippy::disallowed_methods)] // the simulation's origin; only differences matter
@@ -161,4 +164,48 @@ pub fn p2p_peers(neighbours: &[u16]) -> Vec<PeerConfig> {
             persistent_keepalive: None,
         })
         .collect()
+}
+
+/// Edge `id`'s supernode session as most super-mode sims run it: pings and
+/// connection retries every second, posts every 5 s, peers dead after
+/// 10 s, no DDNS, nothing pinned or saved. Override fields with `..`.
+pub fn edge_sync_config(id: u16) -> EdgeSyncConfig {
+    EdgeSyncConfig {
+        node_id: n(id),
+        send_ping_interval: secs(1),
+        http_post_interval: secs(5),
+        peer_alive_timeout: secs(10),
+        conn_next_try: secs(1),
+        reset_endpoint_interval: Duration::ZERO,
+        local_endpoints: Vec::new(),
+        pinned: std::collections::BTreeMap::new(),
+        save_new_peers: false,
+        families: FamilyPolicy::default(),
+    }
+}
+
+/// Adds super-mode edge `id` at [`addr`]`(id)`, pinging every second,
+/// registered with the supernode `core` by [`edge_sync_config`].
+pub fn add_super_edge(sim: &mut Sim, id: u16, core: &Rc<RefCell<SuperCore>>) -> HostId {
+    let cfg = node_config(id, vec![supernode_peer()], secs(1));
+    let seed = sim.seed32();
+    let h = sim.add_host(addr(id), Duration::ZERO, false, |now, unix| {
+        Node::new(cfg, seed, now, unix)
+    });
+    let sync = EdgeSync::new(edge_sync_config(id), sim.now());
+    sim.set_controller(h, Box::new(SimEdge::new(sync, core.clone(), n(id))));
+    h
+}
+
+/// Adds P2P edge `id` at [`addr`]`(id)`, pinging every second, knowing
+/// `neighbours`, its control driven by `cfg`.
+pub fn add_p2p_edge(sim: &mut Sim, id: u16, neighbours: &[u16], cfg: P2pConfig) -> HostId {
+    let node_cfg = node_config(id, p2p_peers(neighbours), secs(1));
+    let seed = sim.seed32();
+    let h = sim.add_host(addr(id), Duration::ZERO, false, |now, unix| {
+        Node::new(node_cfg, seed, now, unix)
+    });
+    let p2p = sim.with_node(h, |node, now| P2pSync::new(cfg, now, node));
+    sim.set_controller(h, Box::new(SimP2p { p2p }));
+    h
 }
