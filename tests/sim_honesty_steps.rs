@@ -10,14 +10,16 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use egd::config::{GraphSettings, StaticNextHops, SuperPeer};
+use egd::config::{GraphSettings, StaticNextHops};
 use egd::control::p2p::P2pConfig;
-use egd::control::super_core::{Params, SuperCore, SuperCoreConfig};
-use egd::keys::public_key;
+use egd::control::super_core::SuperCore;
 use egd::sim::{HostId, Link, Sim, SimP2p};
 
 mod sim_common;
-use sim_common::{add_p2p_edge, add_super_edge, add_supernode, key, ms, n, origin, secs};
+use sim_common::{
+    add_p2p_edge, add_super_edge, add_supernode, ms, n, origin, quick_graph, secs,
+    super_core_config, super_peer,
+};
 
 const A: u16 = 1;
 const B: u16 = 2;
@@ -25,13 +27,7 @@ const R: u16 = 3;
 const IDS: [u16; 3] = [A, B, R];
 
 fn graph() -> GraphSettings {
-    GraphSettings {
-        jitter_tolerance: ms(1),
-        jitter_tolerance_multiplier: 1.0,
-        timeout_check_interval: secs(1),
-        recalculate_cool_down: ms(500),
-        ..GraphSettings::default()
-    }
+    quick_graph()
 }
 
 struct Net {
@@ -44,33 +40,8 @@ impl Net {
     fn super_mode(seed: u64) -> Net {
         let mut sim = Sim::new(seed, origin());
         sim.set_default_link(Link::with_delay(ms(10)));
-        let peers = IDS
-            .iter()
-            .map(|&id| SuperPeer {
-                node_id: n(id),
-                name: format!("edge{id}"),
-                public_key: public_key(&key(id)),
-                preshared_key: None,
-                additional_cost: ms(1),
-                skip_local_ip: false,
-                endpoint: None,
-                external_ip: None,
-            })
-            .collect();
-        let cfg = SuperCoreConfig {
-            private_key_v4: sim_common::super_key(),
-            private_key_v6: sim_common::super_key_v6(),
-            use_psk_for_inter_edge: true,
-            repush_interval: secs(5),
-            params: Params {
-                send_ping_interval: secs(1),
-                http_post_interval: secs(5),
-                peer_alive_timeout: secs(10),
-                damping_filter_radius: 0,
-            },
-            graph: graph(),
-            next_hop_table: StaticNextHops::new(),
-        };
+        let peers = IDS.iter().map(|&id| super_peer(id)).collect();
+        let cfg = super_core_config(graph());
         let core = SuperCore::new(cfg, peers, sim.now());
         let (_, core) = add_supernode(&mut sim, core);
         let mut net = Net {

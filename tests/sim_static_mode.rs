@@ -11,15 +11,17 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use egd::config::{GraphSettings, StaticNextHops, SuperPeer};
+use egd::config::{GraphSettings, StaticNextHops};
 use egd::control::p2p::P2pConfig;
-use egd::control::super_core::{Params, SuperCore, SuperCoreConfig};
-use egd::keys::public_key;
+use egd::control::super_core::{SuperCore, SuperCoreConfig};
 use egd::sim::{HostId, Link, Sim, SimP2p};
 use egd_routing::NextHopTable;
 
 mod sim_common;
-use sim_common::{add_p2p_edge, add_super_edge, add_supernode, frame, key, ms, n, origin, secs};
+use sim_common::{
+    add_p2p_edge, add_super_edge, add_supernode, frame, ms, n, origin, quick_graph, secs,
+    super_core_config, super_peer,
+};
 
 const A: u16 = 1;
 const B: u16 = 2;
@@ -47,41 +49,14 @@ fn forced_relay() -> StaticNextHops {
 fn graph(static_mode: bool) -> GraphSettings {
     GraphSettings {
         static_mode,
-        jitter_tolerance: ms(1),
-        jitter_tolerance_multiplier: 1.0,
-        timeout_check_interval: secs(1),
-        recalculate_cool_down: ms(500),
-        ..GraphSettings::default()
-    }
-}
-
-fn super_peer(id: u16) -> SuperPeer {
-    SuperPeer {
-        node_id: n(id),
-        name: format!("edge{id}"),
-        public_key: public_key(&key(id)),
-        preshared_key: None,
-        additional_cost: ms(1),
-        skip_local_ip: false,
-        endpoint: None,
-        external_ip: None,
+        ..quick_graph()
     }
 }
 
 fn core_config(static_mode: bool, next_hop_table: StaticNextHops) -> SuperCoreConfig {
     SuperCoreConfig {
-        private_key_v4: sim_common::super_key(),
-        private_key_v6: sim_common::super_key_v6(),
-        use_psk_for_inter_edge: true,
-        repush_interval: secs(5),
-        params: Params {
-            send_ping_interval: secs(1),
-            http_post_interval: secs(5),
-            peer_alive_timeout: secs(10),
-            damping_filter_radius: 0,
-        },
-        graph: graph(static_mode),
         next_hop_table,
+        ..super_core_config(graph(static_mode))
     }
 }
 

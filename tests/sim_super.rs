@@ -16,7 +16,7 @@ use egd::control::PROTOCOL_VERSION;
 use egd::control::api::{DelPeer, UpdateSuper};
 use egd::control::edge_sync::EdgeSync;
 use egd::control::p2p::{P2pConfig, P2pSync};
-use egd::control::super_core::{Params, SuperCore, SuperCoreConfig, shutdown_code};
+use egd::control::super_core::{SuperCore, SuperCoreConfig, shutdown_code};
 use egd::keys::{private_key_from_random, public_key};
 use egd::node::{Node, NodeConfig};
 use egd::sim::{HostId, Link, Sim, SimEdge};
@@ -25,8 +25,7 @@ use egd_routing::NextHopTable;
 
 mod sim_common;
 use sim_common::{
-    add_supernode, edge_sync_config, frame, ms, n, origin, secs, super_key, super_key_v6,
-    supernode_peer,
+    add_supernode, edge_sync_config, frame, ms, n, origin, secs, super_core_config, supernode_peer,
 };
 
 fn edge_addr(id: u16) -> SocketAddr {
@@ -39,38 +38,19 @@ fn edge_key(id: u16) -> PrivateKey {
 
 fn super_peer(id: u16) -> SuperPeer {
     SuperPeer {
-        node_id: n(id),
-        name: format!("edge{id}"),
         public_key: public_key(&edge_key(id)),
-        preshared_key: None,
-        additional_cost: ms(1),
-        skip_local_ip: false,
-        endpoint: None,
-        external_ip: None,
+        ..sim_common::super_peer(id)
     }
 }
 
 fn core_config() -> SuperCoreConfig {
-    SuperCoreConfig {
-        private_key_v4: super_key(),
-        private_key_v6: super_key_v6(),
-        use_psk_for_inter_edge: true,
-        repush_interval: secs(5),
-        params: Params {
-            send_ping_interval: secs(1),
-            http_post_interval: secs(5),
-            peer_alive_timeout: secs(10),
-            damping_filter_radius: 0,
-        },
-        next_hop_table: Default::default(),
-        graph: GraphSettings {
-            jitter_tolerance: ms(5),
-            jitter_tolerance_multiplier: 1.01,
-            timeout_check_interval: secs(1),
-            recalculate_cool_down: secs(1),
-            ..GraphSettings::default()
-        },
-    }
+    super_core_config(GraphSettings {
+        jitter_tolerance: ms(5),
+        jitter_tolerance_multiplier: 1.01,
+        timeout_check_interval: secs(1),
+        recalculate_cool_down: secs(1),
+        ..GraphSettings::default()
+    })
 }
 
 struct Net {

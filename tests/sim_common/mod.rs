@@ -14,11 +14,11 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use egd::NodeId;
-use egd::config::PrivateKey;
+use egd::config::{GraphSettings, PrivateKey, StaticNextHops, SuperPeer};
 use egd::control::edge_sync::{EdgeSync, EdgeSyncConfig};
 use egd::control::endpoints::FamilyPolicy;
 use egd::control::p2p::{P2pConfig, P2pSync};
-use egd::control::super_core::SuperCore;
+use egd::control::super_core::{Params, SuperCore, SuperCoreConfig};
 use egd::keys::{private_key_from_random, public_key};
 use egd::node::{Node, NodeConfig, PeerConfig};
 use egd::sim::{HostId, Link, Sim, SimEdge, SimP2p, SimSuper};
@@ -208,4 +208,50 @@ pub fn add_p2p_edge(sim: &mut Sim, id: u16, neighbours: &[u16], cfg: P2pConfig) 
     let p2p = sim.with_node(h, |node, now| P2pSync::new(cfg, now, node));
     sim.set_controller(h, Box::new(SimP2p { p2p }));
     h
+}
+
+/// The supernode's entry for edge `id`: key [`key`]`(id)`, name `edge<id>`,
+/// 1 ms additional cost, no endpoint. Override fields with `..`.
+pub fn super_peer(id: u16) -> SuperPeer {
+    SuperPeer {
+        node_id: n(id),
+        name: format!("edge{id}"),
+        public_key: public_key(&key(id)),
+        preshared_key: None,
+        additional_cost: ms(1),
+        skip_local_ip: false,
+        endpoint: None,
+        external_ip: None,
+    }
+}
+
+/// A supernode solving with `graph`: pings every second, posts every 5 s,
+/// peers dead after 10 s, tables re-pushed every 5 s, no static table.
+pub fn super_core_config(graph: GraphSettings) -> SuperCoreConfig {
+    SuperCoreConfig {
+        private_key_v4: super_key(),
+        private_key_v6: super_key_v6(),
+        use_psk_for_inter_edge: true,
+        repush_interval: secs(5),
+        params: Params {
+            send_ping_interval: secs(1),
+            http_post_interval: secs(5),
+            peer_alive_timeout: secs(10),
+            damping_filter_radius: 0,
+        },
+        graph,
+        next_hop_table: StaticNextHops::new(),
+    }
+}
+
+/// Graph settings that follow a change within a second or two (1 ms
+/// jitter tolerance, checks every second, 500 ms cool-down).
+pub fn quick_graph() -> GraphSettings {
+    GraphSettings {
+        jitter_tolerance: ms(1),
+        jitter_tolerance_multiplier: 1.0,
+        timeout_check_interval: secs(1),
+        recalculate_cool_down: ms(500),
+        ..GraphSettings::default()
+    }
 }
