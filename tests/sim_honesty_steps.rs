@@ -6,20 +6,13 @@
 //! must follow the new latencies.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use egd::config::{GraphSettings, StaticNextHops};
-use egd::control::p2p::P2pConfig;
-use egd::control::super_core::SuperCore;
-use egd::sim::{HostId, Link, Sim, SimP2p};
+use egd::sim::{Link, SimP2p};
 
 mod sim_common;
-use sim_common::{
-    add_p2p_edge, add_super_edge, add_supernode, ms, n, origin, quick_graph, secs,
-    super_core_config, super_peer,
-};
+use sim_common::{ms, n, p2p_config, quick_graph, secs, super_core_config};
 
 const A: u16 = 1;
 const B: u16 = 2;
@@ -30,57 +23,17 @@ fn graph() -> GraphSettings {
     quick_graph()
 }
 
-struct Net {
-    sim: Sim,
-    hosts: BTreeMap<u16, HostId>,
-    core: Option<Rc<RefCell<SuperCore>>>,
-}
+use sim_common::Mesh as Net;
 
 impl Net {
     fn super_mode(seed: u64) -> Net {
-        let mut sim = Sim::new(seed, origin());
-        sim.set_default_link(Link::with_delay(ms(10)));
-        let peers = IDS.iter().map(|&id| super_peer(id)).collect();
-        let cfg = super_core_config(graph());
-        let core = SuperCore::new(cfg, peers, sim.now());
-        let (_, core) = add_supernode(&mut sim, core);
-        let mut net = Net {
-            sim,
-            hosts: BTreeMap::new(),
-            core: Some(core.clone()),
-        };
-        for id in IDS {
-            let h = add_super_edge(&mut net.sim, id, &core);
-            net.hosts.insert(id, h);
-        }
-        net
+        Net::new_super(seed, &IDS, super_core_config(graph()))
     }
 
     fn p2p_mode(seed: u64) -> Net {
-        let mut sim = Sim::new(seed, origin());
-        sim.set_default_link(Link::with_delay(ms(10)));
-        let mut net = Net {
-            sim,
-            hosts: BTreeMap::new(),
-            core: None,
-        };
-        for id in IDS {
-            let others: Vec<u16> = IDS.into_iter().filter(|o| *o != id).collect();
-            let p2p_cfg = P2pConfig {
-                node_id: n(id),
-                additional_cost: ms(1),
-                report_interval: secs(1),
-                send_peer_interval: secs(5),
-                peer_alive_timeout: secs(10),
-                graph: graph(),
-                next_hop_table: StaticNextHops::new(),
-                damping_filter_radius: 0,
-                families: Default::default(),
-            };
-            let h = add_p2p_edge(&mut net.sim, id, &others, p2p_cfg);
-            net.hosts.insert(id, h);
-        }
-        net
+        Net::new_p2p(seed, &IDS, |id| {
+            p2p_config(id, graph(), StaticNextHops::new())
+        })
     }
 
     /// One direction's delay.

@@ -7,20 +7,14 @@
 //! only the solver is off).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::rc::Rc;
-
 use egd::config::{GraphSettings, StaticNextHops};
-use egd::control::p2p::P2pConfig;
 use egd::control::super_core::{SuperCore, SuperCoreConfig};
-use egd::sim::{HostId, Link, Sim, SimP2p};
+use egd::sim::{Link, SimP2p};
 use egd_routing::NextHopTable;
 
 mod sim_common;
 use sim_common::{
-    add_p2p_edge, add_super_edge, add_supernode, frame, ms, n, origin, quick_graph, secs,
-    super_core_config, super_peer,
+    frame, ms, n, origin, p2p_config, quick_graph, secs, super_core_config, super_peer,
 };
 
 const A: u16 = 1;
@@ -60,61 +54,21 @@ fn core_config(static_mode: bool, next_hop_table: StaticNextHops) -> SuperCoreCo
     }
 }
 
-struct Net {
-    sim: Sim,
-    hosts: BTreeMap<u16, HostId>,
-    core: Option<Rc<RefCell<SuperCore>>>,
-}
+use sim_common::Mesh as Net;
 
 impl Net {
     /// A supernode (with or without `StaticMode`, table [`forced_relay`])
     /// and edges A, B, R registering with it.
     fn super_mode(static_mode: bool) -> Net {
-        let mut sim = Sim::new(11, origin());
-        sim.set_default_link(Link::with_delay(ms(10)));
-        let peers = IDS.iter().map(|&id| super_peer(id)).collect();
-        let cfg = core_config(static_mode, forced_relay());
-        let core = SuperCore::new(cfg, peers, sim.now());
-        let (_, core) = add_supernode(&mut sim, core);
-        let mut net = Net {
-            sim,
-            hosts: BTreeMap::new(),
-            core: Some(core.clone()),
-        };
-        for id in IDS {
-            let h = add_super_edge(&mut net.sim, id, &core);
-            net.hosts.insert(id, h);
-        }
-        net
+        Net::new_super(11, &IDS, core_config(static_mode, forced_relay()))
     }
 
     /// A full P2P mesh of A, B, R (with or without `StaticMode`, table
     /// [`forced_relay`]); nodes start with no table, as in the other sims.
     fn p2p_mode(static_mode: bool) -> Net {
-        let mut sim = Sim::new(12, origin());
-        sim.set_default_link(Link::with_delay(ms(10)));
-        let mut net = Net {
-            sim,
-            hosts: BTreeMap::new(),
-            core: None,
-        };
-        for id in IDS {
-            let others: Vec<u16> = IDS.into_iter().filter(|o| *o != id).collect();
-            let p2p_cfg = P2pConfig {
-                node_id: n(id),
-                additional_cost: ms(1),
-                report_interval: secs(1),
-                send_peer_interval: secs(5),
-                peer_alive_timeout: secs(10),
-                graph: graph(static_mode),
-                next_hop_table: forced_relay(),
-                damping_filter_radius: 0,
-                families: Default::default(),
-            };
-            let h = add_p2p_edge(&mut net.sim, id, &others, p2p_cfg);
-            net.hosts.insert(id, h);
-        }
-        net
+        Net::new_p2p(12, &IDS, |id| {
+            p2p_config(id, graph(static_mode), forced_relay())
+        })
     }
 
     /// One-way delays: A↔B `direct` ms, every link of R `via_r` ms.

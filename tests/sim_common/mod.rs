@@ -255,3 +255,67 @@ pub fn quick_graph() -> GraphSettings {
         ..GraphSettings::default()
     }
 }
+
+/// A P2P edge's control with the sims' usual timing: reports every
+/// second, peer lists every 5 s, peers dead after 10 s, 1 ms additional
+/// cost; routing by `graph` (and `next_hop_table` when it says StaticMode).
+pub fn p2p_config(id: u16, graph: GraphSettings, next_hop_table: StaticNextHops) -> P2pConfig {
+    P2pConfig {
+        node_id: n(id),
+        additional_cost: ms(1),
+        report_interval: secs(1),
+        send_peer_interval: secs(5),
+        peer_alive_timeout: secs(10),
+        graph,
+        next_hop_table,
+        damping_filter_radius: 0,
+        families: FamilyPolicy::default(),
+    }
+}
+
+/// A small network on a fresh `Sim` (links 10 ms by default): edges by id,
+/// and the supernode's core in super mode. Test files add their own
+/// methods (`impl Mesh` in the test binary).
+pub struct Mesh {
+    pub sim: Sim,
+    pub hosts: std::collections::BTreeMap<u16, HostId>,
+    pub core: Option<Rc<RefCell<SuperCore>>>,
+}
+
+impl Mesh {
+    fn empty(seed: u64) -> Mesh {
+        let mut sim = Sim::new(seed, origin());
+        sim.set_default_link(Link::with_delay(ms(10)));
+        Mesh {
+            sim,
+            hosts: std::collections::BTreeMap::new(),
+            core: None,
+        }
+    }
+
+    /// A supernode running `cfg` with [`super_peer`]s `ids`, and those
+    /// edges registering with it ([`add_super_edge`]).
+    pub fn new_super(seed: u64, ids: &[u16], cfg: SuperCoreConfig) -> Mesh {
+        let mut net = Mesh::empty(seed);
+        let peers = ids.iter().map(|&id| super_peer(id)).collect();
+        let core = SuperCore::new(cfg, peers, net.sim.now());
+        let (_, core) = add_supernode(&mut net.sim, core);
+        for &id in ids {
+            let h = add_super_edge(&mut net.sim, id, &core);
+            net.hosts.insert(id, h);
+        }
+        net.core = Some(core);
+        net
+    }
+
+    /// A full P2P mesh of `ids`, edge `id`'s control from `cfg(id)`.
+    pub fn new_p2p(seed: u64, ids: &[u16], cfg: impl Fn(u16) -> P2pConfig) -> Mesh {
+        let mut net = Mesh::empty(seed);
+        for &id in ids {
+            let others: Vec<u16> = ids.iter().copied().filter(|o| *o != id).collect();
+            let h = add_p2p_edge(&mut net.sim, id, &others, cfg(id));
+            net.hosts.insert(id, h);
+        }
+        net
+    }
+}
