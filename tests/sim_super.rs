@@ -15,7 +15,7 @@ use egd::config::{GraphSettings, PrivateKey, SuperPeer};
 use egd::control::PROTOCOL_VERSION;
 use egd::control::api::{DelPeer, UpdateSuper};
 use egd::control::edge_sync::EdgeSync;
-use egd::control::p2p::{P2pConfig, P2pSync};
+use egd::control::p2p::P2pSync;
 use egd::control::super_core::{SuperCore, SuperCoreConfig, shutdown_code};
 use egd::keys::{private_key_from_random, public_key};
 use egd::node::{Node, NodeConfig};
@@ -25,7 +25,8 @@ use egd_routing::NextHopTable;
 
 mod sim_common;
 use sim_common::{
-    add_supernode, edge_sync_config, frame, ms, n, origin, secs, super_core_config, supernode_peer,
+    add_supernode, edge_sync_config, frame, ms, n, origin, p2p_config, secs, super_core_config,
+    supernode_peer,
 };
 
 fn edge_addr(id: u16) -> SocketAddr {
@@ -119,17 +120,7 @@ impl Net {
             edge.info_timeout = FALLBACK_AFTER;
             edge.p2p = Some(self.sim.with_node(host, |node, now| {
                 P2pSync::new(
-                    P2pConfig {
-                        node_id: n(id),
-                        additional_cost: ms(1),
-                        report_interval: secs(1),
-                        send_peer_interval: secs(5),
-                        peer_alive_timeout: secs(10),
-                        next_hop_table: Default::default(),
-                        graph: core_config().graph,
-                        damping_filter_radius: 0,
-                        families: egd::control::endpoints::FamilyPolicy::default(),
-                    },
+                    p2p_config(id, core_config().graph, Default::default()),
                     now,
                     node,
                 )
