@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config, FileKind, PrivateKey, example};
-use crate::keys;
+use crate::wg::keys;
 
 /// Full-mesh Layer-2 VPN on the WireGuard protocol, routed by one-way latency.
 #[derive(Debug, Parser)]

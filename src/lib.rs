@@ -5,9 +5,8 @@
 //! - [`config`] reads the original EtherGuard's YAML files into validated types;
 //! - `egd-routing` (re-exported ids: [`NodeId`]) turns one-way latencies into
 //!   next-hop tables;
-//! - [`wg`] is WireGuard, sans-IO: [`wire::wg`] views the four messages,
-//!   [`noise`] runs the handshake, [`session`] the transport keys, replay
-//!   window and timers;
+//! - [`wg`] is all of WireGuard, sans-IO (handshake, keys, transport
+//!   sessions, timers); [`wire::wg`] views its four messages;
 //! - [`daemon`] is the only code that touches clocks, sockets, files and the OS;
 //! - [`cli`] is the command line that drives it all.
 #![forbid(unsafe_code)]
@@ -16,14 +15,11 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod daemon;
-pub mod keys;
 pub mod logging;
 pub mod metrics;
 pub mod node;
-pub mod noise;
 pub mod ntp;
 pub mod peer;
-pub mod session;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod uapi;

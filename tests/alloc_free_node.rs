@@ -13,8 +13,8 @@ mod node_pair;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use egd::keys::private_key_from_random;
 use egd::node::Node;
+use egd::wg::keys::private_key_from_random;
 use node_pair::{addr, origin};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 

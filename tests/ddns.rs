@@ -22,7 +22,7 @@ use std::time::Duration;
 use common::loopback::{free_port, spawn, write};
 use common::static_edge::{StaticEdge, StaticPeer};
 use common::supernode::{Passwords, SuperPeer, Supernode};
-use egd::keys::{private_key_from_random, public_key};
+use egd::wg::keys::{private_key_from_random, public_key};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 const WAIT: Duration = Duration::from_secs(30);

@@ -16,7 +16,7 @@ use common::netns::{Netns, nft, nft_counter};
 use common::procs::{Proc, logs};
 use common::supernode::{Passwords, SuperPeer, Supernode};
 use common::{kernel_test_unavailable, tools_missing, wait_for};
-use egd::keys::{private_key_from_random, public_key};
+use egd::wg::keys::{private_key_from_random, public_key};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 const SUPER_UDP: u16 = 3411;

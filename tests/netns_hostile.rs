@@ -52,8 +52,8 @@ use common::netns::{Netns, assert_ping, link};
 use common::procs::Proc;
 use common::relay::{self, StaticRelay};
 use common::{kernel_test_unavailable, tools_missing, wait_for};
-use egd::session::constants::HANDSHAKE_BUDGET;
 use egd::wg::DropReason;
+use egd::wg::constants::HANDSHAKE_BUDGET;
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 

@@ -19,7 +19,7 @@ use common::netns::{Netns, assert_ping, iperf_server, link, tap_up};
 use common::procs::Proc;
 use common::static_edge::{StaticEdge, StaticPeer};
 use common::{kernel_test_unavailable, tools_missing, wait_for};
-use egd::keys::private_key_from_random;
+use egd::wg::keys::private_key_from_random;
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 const METRICS_PORT: u16 = 9377;

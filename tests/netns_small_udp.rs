@@ -25,7 +25,7 @@ use common::http::{metrics, sample, series_of};
 use common::netns::{Netns, run};
 use common::procs::Proc;
 use common::{kernel_test_unavailable, wait_for};
-use egd::keys::{private_key_from_random, public_key};
+use egd::wg::keys::{private_key_from_random, public_key};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 const METRICS_PORT: u16 = 9378;

@@ -11,11 +11,11 @@ mod node_pair;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use egd::keys::private_key_from_random;
 use egd::node::Node;
-use egd::noise::kdf::{hash, mac};
-use egd::session::constants::{HANDSHAKE_BUDGET, LABEL_MAC1};
 use egd::wg::DropReason;
+use egd::wg::constants::{HANDSHAKE_BUDGET, LABEL_MAC1};
+use egd::wg::kdf::{hash, mac};
+use egd::wg::keys::private_key_from_random;
 use node_pair::{addr, id, origin};
 
 fn key(n: u16) -> egd::config::PrivateKey {

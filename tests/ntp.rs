@@ -14,7 +14,7 @@ use common::http::{metrics, sample};
 use common::netns::Netns;
 use common::procs::Proc;
 use common::{kernel_test_unavailable, wait_for};
-use egd::keys::private_key_from_random;
+use egd::wg::keys::private_key_from_random;
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 const METRICS: u16 = 9300;

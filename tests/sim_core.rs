@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use egd::NodeId;
 use egd::config::{Config, PrivateKey, load_file};
-use egd::keys::{private_key_from_random, public_key};
 use egd::node::{Node, NodeConfig, NodeEvent, PeerConfig, next_hop_table};
 use egd::sim::{HostId, Link, Sim};
+use egd::wg::keys::{private_key_from_random, public_key};
 use egd_routing::NextHopTable;
 
 #[allow(clippy::disallowed_methods)] // the simulation's origin; only differences matter

@@ -17,9 +17,9 @@ use egd::control::api::{DelPeer, UpdateSuper};
 use egd::control::edge_sync::EdgeSync;
 use egd::control::p2p::P2pSync;
 use egd::control::super_core::{SuperCore, SuperCoreConfig, shutdown_code};
-use egd::keys::{private_key_from_random, public_key};
 use egd::node::{Node, NodeConfig};
 use egd::sim::{HostId, Link, Sim, SimEdge};
+use egd::wg::keys::{private_key_from_random, public_key};
 use egd::wire::control::{Body, Control};
 use egd_routing::NextHopTable;
 

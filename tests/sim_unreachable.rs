@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use egd::keys::public_key;
 use egd::node::{Node, NodeConfig, PING_HANDSHAKE_BACKOFF_MAX, PeerConfig};
-use egd::session::constants::{REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
 use egd::sim::{HostId, Link, Sim};
+use egd::wg::constants::{REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
+use egd::wg::keys::public_key;
 use egd_routing::NextHopTable;
 
 mod sim_common;

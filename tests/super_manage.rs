@@ -19,7 +19,7 @@ use common::loopback::{self, free_port, logs, write};
 use common::procs::Proc;
 use common::supernode::{Passwords, SuperPeer, Supernode};
 use common::wait_for;
-use egd::keys::{private_key_from_random, public_key};
+use egd::wg::keys::{private_key_from_random, public_key};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 const PREFIX: &str = "/egd_test/api";

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::netns::Netns;
 use common::procs::Proc;
 use common::{kernel_test_unavailable, wait_for};
-use egd::keys::{private_key_from_random, public_key};
+use egd::wg::keys::{private_key_from_random, public_key};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 

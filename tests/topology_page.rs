@@ -24,7 +24,7 @@ use common::procs::{self, Proc};
 use common::supernode::{Passwords, SuperPeer, Supernode};
 use common::wait_for;
 use egd::config::PrivateKey;
-use egd::keys::{private_key_from_random, public_key};
+use egd::wg::keys::{private_key_from_random, public_key};
 use serde_json::Value;
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");

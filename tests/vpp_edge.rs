@@ -15,7 +15,7 @@ use common::netns::Netns;
 use common::procs::Proc;
 use common::static_edge::{StaticEdge, StaticPeer};
 use common::{kernel_test_unavailable, wait_for};
-use egd::keys::private_key_from_random;
+use egd::wg::keys::private_key_from_random;
 use egd_ifaces::{
     IfaceKind, IfaceSpec, L2HeaderMode, L2Interface, MemifIface, MemifRole, MemifSpec,
 };

@@ -12,8 +12,8 @@ use boringtun::noise::{Tunn, TunnResult};
 use boringtun::x25519::{PublicKey as BtPublic, StaticSecret};
 use egd::NodeId;
 use egd::config::{PresharedKey, PrivateKey};
-use egd::keys::{private_key_from_random, public_key};
-use egd::session::constants::UNDER_LOAD_HANDSHAKES;
+use egd::wg::constants::UNDER_LOAD_HANDSHAKES;
+use egd::wg::keys::{private_key_from_random, public_key};
 use egd::wg::{
     DropReason, MAX_CONTROL_LEN, Opened, TAG_LEN, TRANSPORT_HEADER_LEN, Wg, WgEvent, WgTransmit,
 };

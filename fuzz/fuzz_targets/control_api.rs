@@ -28,7 +28,7 @@ use egd::control::api::{
 };
 use egd::control::edge_sync::{EdgeRequest, EdgeSync, EdgeSyncConfig};
 use egd::control::super_core::{Family, Params, SuperCore, SuperCoreConfig, apply_output};
-use egd::keys::{private_key_from_random, public_key};
+use egd::wg::keys::{private_key_from_random, public_key};
 use egd::node::{Node, NodeConfig, NodeEvent};
 use egd::wire::header::Kind;
 use egd_routing::NextHopTable;

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use egd::NodeId;
-use egd::keys::{private_key_from_random, public_key};
+use egd::wg::keys::{private_key_from_random, public_key};
 use egd::node::{Node, NodeConfig, PeerConfig};
 use egd::wg::{MAX_CONTROL_LEN, Opened, TAG_LEN, TRANSPORT_HEADER_LEN, Wg};
 use egd_routing::NextHopTable;

@@ -14,8 +14,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use egd::NodeId;
-use egd::keys::{private_key_from_random, public_key};
-use egd::noise::cookie::CookieJar;
+use egd::wg::keys::{private_key_from_random, public_key};
+use egd::wg::cookie::CookieJar;
 use egd::wg::{MAX_CONTROL_LEN, Opened, TAG_LEN, TRANSPORT_HEADER_LEN, Wg, WgTransmit};
 use egd::wire::wg::{Initiation, Response, field};
 use libfuzzer_sys::fuzz_target;

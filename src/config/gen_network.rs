@@ -339,8 +339,8 @@ impl Entropy {
     }
 
     pub fn key_pair(&mut self) -> (PrivateKey, PublicKey) {
-        let private = crate::keys::private_key_from_random(self.bytes32());
-        let public = crate::keys::public_key(&private);
+        let private = crate::wg::keys::private_key_from_random(self.bytes32());
+        let public = crate::wg::keys::public_key(&private);
         (private, public)
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::*;
-use crate::keys::public_key;
+use crate::wg::keys::public_key;
 
 const SEED: [u8; 32] = [7; 32];
 

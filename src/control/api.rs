@@ -259,14 +259,14 @@ pub fn edge_token_of_edge(
 
 /// The X25519 shared secret of `private` and `public` (for [`edge_token`]).
 pub fn shared_secret(private: &PrivateKey, public: &PublicKey) -> [u8; 32] {
-    crate::keys::diffie_hellman(private, public)
+    crate::wg::keys::diffie_hellman(private, public)
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::keys::{private_key_from_random, public_key};
+    use crate::wg::keys::{private_key_from_random, public_key};
 
     #[test]
     fn both_sides_compute_the_same_token_and_others_cannot() {

@@ -530,8 +530,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::config::AfPrefer;
-    use crate::keys::{private_key_from_random, public_key};
     use crate::node::NodeConfig;
+    use crate::wg::keys::{private_key_from_random, public_key};
 
     fn n(v: u16) -> NodeId {
         NodeId::new(v).unwrap()

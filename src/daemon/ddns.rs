@@ -346,8 +346,8 @@ mod tests {
 
     use super::*;
     use crate::config::AfPrefer;
-    use crate::keys::private_key_from_random;
     use crate::node::{NodeConfig, PeerConfig};
+    use crate::wg::keys::private_key_from_random;
 
     fn n(v: u16) -> NodeId {
         NodeId::new(v).unwrap()
@@ -381,7 +381,7 @@ mod tests {
     fn node() -> Node {
         let peer = |id: NodeId, seed: u8| PeerConfig {
             id,
-            public_key: crate::keys::public_key(&private_key_from_random([seed; 32])),
+            public_key: crate::wg::keys::public_key(&private_key_from_random([seed; 32])),
             preshared_key: None,
             endpoint: None,
             is_static: true,
@@ -537,7 +537,7 @@ mod tests {
     #[test]
     fn a_super_edge_follows_its_names_except_in_a_disabled_family() {
         let key = |n: u8| private_key_from_random([n; 32]);
-        let public = |n: u8| crate::keys::public_key(&key(n)).to_base64();
+        let public = |n: u8| crate::wg::keys::public_key(&key(n)).to_base64();
         let yaml = format!(
             "Interface:
   IType: dummy

@@ -97,8 +97,8 @@ impl Outbox {
 mod tests {
     use super::*;
     use crate::NodeId;
-    use crate::keys;
     use crate::node::{NodeConfig, PeerConfig};
+    use crate::wg::keys;
     use std::time::{Duration, Instant};
 
     fn node(now: Instant) -> Node {

@@ -87,8 +87,8 @@ impl Node {
 pub(crate) mod tests {
     use super::*;
     use crate::NodeId;
-    use crate::keys::{private_key_from_random, public_key};
     use crate::node::{NodeConfig, PeerConfig};
+    use crate::wg::keys::{private_key_from_random, public_key};
     use egd_routing::NextHopTable;
     use std::time::Duration;
 

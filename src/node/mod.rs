@@ -52,7 +52,7 @@ use crate::NodeId;
 use crate::config::{PresharedKey, PrivateKey, PublicKey};
 use crate::metrics::Metrics;
 use crate::peer::Peer;
-use crate::session::constants::{REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
+use crate::wg::constants::{REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
 use crate::wg::{self, Opened, SealError, SealJob, Wg, WgEvent, WgTransmit};
 use crate::wire::control::{Body, Control};
 use crate::wire::ethernet::{self, Frame};

@@ -3,7 +3,7 @@
 //! every transport packet triggers (paper §6.2, §6.5).
 //!
 //! Both directions also come in two halves, so a multi-threaded owner can
-//! run the cipher outside its lock (`crate::session::crypt`):
+//! run the cipher outside its lock (`crate::wg::crypt`):
 //! [`Wg::seal_deferred`] does all of `seal` but the encryption and returns
 //! a [`SealJob`]; [`Wg::open_prepare`] finds the keypair and pre-checks the
 //! replay window, and [`Wg::open_finish`] — given what the [`OpenJob`]
@@ -13,13 +13,13 @@
 use std::ops::Range;
 use std::time::Instant;
 
+use super::constants::{REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME, REKEY_ON_RECEIVE_AGE};
+use super::crypt::{OpenJob, SealJob};
+use super::keypair::{OpenFailure, SealFailure};
+use super::timers::TimerKind;
+use super::{DropReason, WgEvent, peer::Slot};
 use super::{Opened, SealError, Wg, handshake_rx::wire_reason};
 use crate::NodeId;
-use crate::session::constants::{REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME, REKEY_ON_RECEIVE_AGE};
-use crate::session::crypt::{OpenJob, SealJob};
-use crate::session::keypair::{OpenFailure, SealFailure};
-use crate::session::timers::TimerKind;
-use crate::wg::{DropReason, WgEvent, peer::Slot};
 use crate::wire::wg::Transport;
 
 impl Wg {

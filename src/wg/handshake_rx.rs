@@ -5,12 +5,12 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use super::constants::MIN_INITIATION_INTERVAL;
+use super::cookie::MacState;
+use super::handshake::ReceivedInitiation;
+use super::keypair::Keypair;
+use super::ratelimit::Load;
 use super::{Dest, DropReason, Opened, Wg, WgEvent};
-use crate::noise::cookie::MacState;
-use crate::noise::handshake::ReceivedInitiation;
-use crate::noise::ratelimit::Load;
-use crate::session::constants::MIN_INITIATION_INTERVAL;
-use crate::session::keypair::Keypair;
 use crate::wire::wg::{
     CookieReply, HandshakeMacs, Initiation as InitiationMsg, Response as ResponseMsg, WireError,
     field,

@@ -33,6 +33,18 @@
 //! The transport path (`seal`, `open` of type-4 messages) never allocates;
 //! handshake messages may (snow boxes its primitives).
 
+pub mod constants;
+pub mod cookie;
+pub mod crypt;
+pub mod handshake;
+pub mod kdf;
+pub mod keypair;
+pub mod keys;
+pub mod ratelimit;
+pub mod replay;
+pub mod tai64n;
+pub mod timers;
+
 mod data;
 mod handshake_rx;
 mod peer;
@@ -50,19 +62,19 @@ use zeroize::Zeroize;
 
 use crate::NodeId;
 use crate::config::{PresharedKey, PrivateKey, PublicKey};
-use crate::noise::cookie::CookieChecker;
-use crate::noise::handshake::{self, Initiation};
-use crate::noise::ratelimit::{LoadMeter, RateLimiter};
-use crate::noise::tai64n::Tai64n;
-use crate::session::constants::{
+use crate::wire::wg::{HandshakeMacs, Initiation as InitiationMsg, MessageType, field};
+use constants::{
     EVENT_QUEUE_LEN, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX,
     TRANSMIT_QUEUE_LEN,
 };
-pub use crate::session::crypt::{OpenJob, SealJob};
-pub use crate::session::keypair::OpenFailure;
-use crate::session::timers::{TimerKind, Timers};
-use crate::wire::wg::{HandshakeMacs, Initiation as InitiationMsg, MessageType, field};
+use cookie::CookieChecker;
+pub use crypt::{OpenJob, SealJob};
+use handshake::Initiation;
+pub use keypair::OpenFailure;
 use peer::{InFlight, Peer};
+use ratelimit::{LoadMeter, RateLimiter};
+use tai64n::Tai64n;
+use timers::{TimerKind, Timers};
 
 /// Bytes of headroom `seal` needs before the payload: type, receiver index, counter.
 pub const TRANSPORT_HEADER_LEN: usize = field::transport::HEADER_LEN;
@@ -303,7 +315,7 @@ impl Wg {
     /// `unix_now` is the wall clock at `now`; later wall time is
     /// `unix_now + (t − now)` (used only for TAI64N timestamps).
     pub fn new(private: &PrivateKey, rng_seed: [u8; 32], now: Instant, unix_now: Duration) -> Self {
-        let public = *crate::keys::public_key(private).as_bytes();
+        let public = *crate::wg::keys::public_key(private).as_bytes();
         Self {
             private: *private.as_bytes(),
             public,

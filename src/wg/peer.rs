@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroize;
 
-use crate::noise::cookie::CookieJar;
-use crate::noise::handshake::Initiation;
-use crate::noise::tai64n::Tai64n;
-use crate::session::constants::REKEY_ATTEMPT_TIME;
-use crate::session::keypair::Keypair;
-use crate::session::timers::Timers;
+use super::constants::REKEY_ATTEMPT_TIME;
+use super::cookie::CookieJar;
+use super::handshake::Initiation;
+use super::keypair::Keypair;
+use super::tai64n::Tai64n;
+use super::timers::Timers;
 
 /// Our initiation waiting for its response.
 #[derive(Debug)]

@@ -5,9 +5,9 @@
 use std::ops::Bound;
 use std::time::Instant;
 
+use super::timers::TimerKind;
 use super::{Wg, WgEvent};
 use crate::NodeId;
-use crate::session::timers::TimerKind;
 
 /// Firing a timer never re-arms one at or before `now`, so a handful of
 /// rounds per peer suffices; the bound only guards against a future bug

@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use egd::config::PrivateKey;
-use egd::keys::{private_key_from_random, public_key};
+use egd::wg::keys::{private_key_from_random, public_key};
 
 use super::netns::{Netns, link, tap_up};
 use super::procs::Proc;

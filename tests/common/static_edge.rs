@@ -7,7 +7,7 @@
 //! peer's private key.
 
 use egd::config::PrivateKey;
-use egd::keys::public_key;
+use egd::wg::keys::public_key;
 
 /// One edge's config.
 #[derive(Debug, Clone)]

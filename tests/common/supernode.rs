@@ -11,7 +11,7 @@
 //! files stay exactly what it needs.
 
 use egd::config::PrivateKey;
-use egd::keys::public_key;
+use egd::wg::keys::public_key;
 
 /// The supernode's listeners and keys, and the liveness timeout.
 #[derive(Debug, Clone)]

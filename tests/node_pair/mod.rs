@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use egd::NodeId;
 use egd::config::PrivateKey;
-use egd::keys::public_key;
 use egd::node::{Node, NodeConfig, PeerConfig};
+use egd::wg::keys::public_key;
 use egd_routing::NextHopTable;
 
 #[allow(clippy::disallowed_methods)] // a test's origin instant

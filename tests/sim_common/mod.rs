@@ -19,9 +19,9 @@ use egd::control::edge_sync::{EdgeSync, EdgeSyncConfig};
 use egd::control::endpoints::FamilyPolicy;
 use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::control::super_core::{Params, SuperCore, SuperCoreConfig};
-use egd::keys::{private_key_from_random, public_key};
 use egd::node::{Node, NodeConfig, PeerConfig};
 use egd::sim::{HostId, Link, Sim, SimEdge, SimP2p, SimSuper};
+use egd::wg::keys::{private_key_from_random, public_key};
 use egd_routing::NextHopTable;
 
 #[allow(clippy::disallowed_methods)] // the simulation's origin; only differences matter

@@ -58,8 +58,8 @@ use crate::config::{
     GraphSettings, PresharedKey, PrivateKey, StaticNextHops, StaticTableProblem, SuperPeer,
     static_table_problems,
 };
-use crate::keys::public_key;
 use crate::node::PeerConfig;
+use crate::wg::keys::public_key;
 use crate::wire::control::{Body, Control, ServerAction};
 use crate::wire::header::Kind;
 use warm_up::WarmUp;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::control::api::edge_token_of_edge;
-use crate::keys::private_key_from_random;
+use crate::wg::keys::private_key_from_random;
 
 #[allow(clippy::disallowed_methods)] // a test's origin; only differences matter
 fn origin() -> Instant {

@@ -297,15 +297,14 @@ fn initiation_flood_is_counted_and_creates_no_state() {
     p.handshake();
     let indices = p.b.indices.len();
     let mut rng = ChaCha20Rng::from_seed([5; 32]);
-    let mac1_key =
-        crate::noise::kdf::hash(&[crate::session::constants::LABEL_MAC1, p.b.public.as_slice()]);
+    let mac1_key = crate::wg::kdf::hash(&[crate::wg::constants::LABEL_MAC1, p.b.public.as_slice()]);
     let n = 2 * HANDSHAKE_BUDGET;
     let mut reasons = std::collections::BTreeMap::new();
     for i in 0..n {
         let mut msg = [0u8; field::initiation::LEN];
         rng.fill_bytes(&mut msg);
         msg[..4].copy_from_slice(&1u32.to_le_bytes());
-        let mac1 = crate::noise::kdf::mac(&mac1_key, &[&msg[..field::initiation::MAC1.start]]);
+        let mac1 = crate::wg::kdf::mac(&mac1_key, &[&msg[..field::initiation::MAC1.start]]);
         msg[field::initiation::MAC1].copy_from_slice(&mac1);
         let from = SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 4000));
         // 100 µs apart: all within one load interval.

@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::keys::private_key_from_random;
-use crate::session::constants::{
+use crate::wg::constants::{
     HANDSHAKE_BUDGET, KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME,
     REKEY_ATTEMPT_TIME, UNDER_LOAD_HANDSHAKES, ZERO_KEYS_AFTER,
 };
+use crate::wg::keys::private_key_from_random;
 
 /// The one real clock reading of these tests: every other instant is this
 /// plus a `Duration`.
@@ -34,7 +34,7 @@ fn private(n: u8) -> PrivateKey {
 }
 
 fn public(n: u8) -> PublicKey {
-    crate::keys::public_key(&private(n))
+    crate::wg::keys::public_key(&private(n))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

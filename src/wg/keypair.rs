@@ -24,8 +24,8 @@ use ring::aead::{CHACHA20_POLY1305, LessSafeKey, UnboundKey};
 
 use super::constants::{REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME};
 use super::crypt::{OpenJob, SealJob};
+use super::handshake::SessionKeys;
 use super::replay::ReplayWindow;
-use crate::noise::handshake::SessionKeys;
 use crate::wire::wg::{Transport, field};
 
 /// Bytes before the payload: type, receiver index, counter.

@@ -36,8 +36,8 @@ use snow::types::{Cipher, Dh, Hash, Random};
 use snow::{Builder, HandshakeState};
 use zeroize::Zeroize;
 
+use super::constants::{CONSTRUCTION, IDENTIFIER, PSK_POSITION};
 use super::tai64n::Tai64n;
-use crate::session::constants::{CONSTRUCTION, IDENTIFIER, PSK_POSITION};
 use crate::wire::wg::field;
 
 /// Why a handshake message was not accepted. Deliberately coarse: the
@@ -251,13 +251,13 @@ impl ReceivedInitiation {
 
 #[cfg(test)]
 mod tests {
+    use crate::wg::keys::public_key;
     use super::*;
     use crate::config::PrivateKey;
-    use crate::keys::public_key;
     use std::time::Duration;
 
     fn key(b: u8) -> ([u8; 32], [u8; 32]) {
-        let private = crate::keys::private_key_from_random([b; 32]);
+        let private = crate::wg::keys::private_key_from_random([b; 32]);
         (
             *private.as_bytes(),
             *public_key(&PrivateKey::from_bytes(*private.as_bytes())).as_bytes(),

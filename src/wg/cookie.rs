@@ -21,10 +21,8 @@ use chacha20poly1305::aead::AeadInPlace;
 use chacha20poly1305::{KeyInit, Tag, XChaCha20Poly1305, XNonce};
 use rand_core::RngCore;
 
+use super::constants::{COOKIE_SECRET_LATENCY, COOKIE_SECRET_MAX_AGE, LABEL_COOKIE, LABEL_MAC1};
 use super::kdf::{hash, mac, mac_eq};
-use crate::session::constants::{
-    COOKIE_SECRET_LATENCY, COOKIE_SECRET_MAX_AGE, LABEL_COOKIE, LABEL_MAC1,
-};
 use crate::wire::wg::{CookieReply, HandshakeMacs};
 
 /// The receiving side: validates MACs on handshake messages sent to us and

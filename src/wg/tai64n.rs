@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use crate::session::constants::{TAI64_EPOCH_LABEL, TIMESTAMP_GRANULARITY_NANOS};
+use super::constants::{TAI64_EPOCH_LABEL, TIMESTAMP_GRANULARITY_NANOS};
 
 /// A 12-byte TAI64N label; `Ord` is time order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::session::constants::{
+use super::constants::{
     HANDSHAKE_BUDGET, HANDSHAKE_BURST_PER_SOURCE, HANDSHAKES_PER_SECOND_PER_SOURCE,
     RATELIMIT_ENTRY_IDLE, RATELIMIT_TABLE_MAX, UNDER_LOAD_HANDSHAKES, UNDER_LOAD_INTERVAL,
 };
