@@ -24,13 +24,40 @@
 //!
 //! Nothing here allocates: a job is an `Arc` clone (an atomic increment)
 //! and a few integers.
+//!
+//! The message layout the cipher works on ([`HEADER_LEN`], [`TAG_LEN`]) and
+//! its failures ([`SealFailure`], [`OpenFailure`]) are defined here; the
+//! keypair uses them, never the other way round.
 
 use std::ops::Range;
 use std::sync::Arc;
 
 use ring::aead::{Aad, LessSafeKey, Nonce};
 
-use super::keypair::{HEADER_LEN, OpenFailure, SealFailure, TAG_LEN};
+use crate::wire::wg::field;
+
+/// Bytes before the payload: type, receiver index, counter.
+pub const HEADER_LEN: usize = field::transport::HEADER_LEN;
+/// Bytes after the payload: the Poly1305 tag.
+pub const TAG_LEN: usize = field::transport::TAG_LEN;
+
+/// Why a message could not be sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealFailure {
+    /// The payload range lacks headroom or tailroom, or is reversed.
+    Buffer,
+    /// The send counter reached REJECT_AFTER_MESSAGES.
+    Exhausted,
+}
+
+/// Why a received message was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenFailure {
+    /// Counter already seen, too old, or past REJECT_AFTER_MESSAGES.
+    Replay,
+    /// The tag did not verify.
+    Decrypt,
+}
 
 /// The nonce of `counter`: 4 zero bytes ‖ counter, little-endian.
 fn nonce(counter: u64) -> Nonce {

@@ -14,8 +14,7 @@ use std::ops::Range;
 use std::time::Instant;
 
 use super::constants::{REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME, REKEY_ON_RECEIVE_AGE};
-use super::crypt::{OpenJob, SealJob};
-use super::keypair::{OpenFailure, SealFailure};
+use super::crypt::{OpenFailure, OpenJob, SealFailure, SealJob};
 use super::timers::TimerKind;
 use super::{DropReason, WgEvent, peer::Slot};
 use super::{Opened, SealError, Wg, handshake_rx::wire_reason};

@@ -251,9 +251,9 @@ impl ReceivedInitiation {
 
 #[cfg(test)]
 mod tests {
-    use crate::wg::keys::public_key;
     use super::*;
     use crate::config::PrivateKey;
+    use crate::wg::keys::public_key;
     use std::time::Duration;
 
     fn key(b: u8) -> ([u8; 32], [u8; 32]) {

@@ -23,33 +23,10 @@ use std::time::{Duration, Instant};
 use ring::aead::{CHACHA20_POLY1305, LessSafeKey, UnboundKey};
 
 use super::constants::{REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME};
-use super::crypt::{OpenJob, SealJob};
+use super::crypt::{HEADER_LEN, OpenFailure, OpenJob, SealFailure, SealJob, TAG_LEN};
 use super::handshake::SessionKeys;
 use super::replay::ReplayWindow;
-use crate::wire::wg::{Transport, field};
-
-/// Bytes before the payload: type, receiver index, counter.
-pub const HEADER_LEN: usize = field::transport::HEADER_LEN;
-/// Bytes after the payload: the Poly1305 tag.
-pub const TAG_LEN: usize = field::transport::TAG_LEN;
-
-/// Why a message could not be sealed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SealFailure {
-    /// The payload range lacks headroom or tailroom, or is reversed.
-    Buffer,
-    /// The send counter reached REJECT_AFTER_MESSAGES.
-    Exhausted,
-}
-
-/// Why a received message was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpenFailure {
-    /// Counter already seen, too old, or past REJECT_AFTER_MESSAGES.
-    Replay,
-    /// The tag did not verify.
-    Decrypt,
-}
+use crate::wire::wg::Transport;
 
 /// One handshake's transport keys and counters.
 pub struct Keypair {

@@ -68,9 +68,8 @@ use constants::{
     TRANSMIT_QUEUE_LEN,
 };
 use cookie::CookieChecker;
-pub use crypt::{OpenJob, SealJob};
+pub use crypt::{OpenFailure, OpenJob, SealJob};
 use handshake::Initiation;
-pub use keypair::OpenFailure;
 use peer::{InFlight, Peer};
 use ratelimit::{LoadMeter, RateLimiter};
 use tai64n::Tai64n;
