@@ -48,7 +48,6 @@ pub mod timers;
 mod data;
 mod handshake_rx;
 mod peer;
-mod timeouts;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
