@@ -13,7 +13,7 @@
 //!   the sender's address is the peer's new endpoint, unless it is static;
 //! - or, to decrypt outside a lock: [`Wg::open_prepare`] (under it), the
 //!   returned [`OpenJob`]'s `open` (anywhere), [`Wg::open_finish`] (under
-//!   it again) — see `data.rs`;
+//!   it again) — see `receive.rs`;
 //! - frame to send → [`Wg::seal`]; on [`SealError::NoSession`] queue the
 //!   frame, call [`Wg::initiate`] and seal it after
 //!   [`WgEvent::SessionEstablished`]; for traffic that repeats on its own
@@ -45,9 +45,9 @@ pub mod replay;
 pub mod tai64n;
 pub mod timers;
 
-mod data;
-mod handshake_rx;
 mod peer;
+mod receive;
+mod send;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -61,17 +61,14 @@ use zeroize::Zeroize;
 
 use crate::NodeId;
 use crate::config::{PresharedKey, PrivateKey, PublicKey};
-use crate::wire::wg::{HandshakeMacs, Initiation as InitiationMsg, MessageType, field};
+use crate::wire::wg::{MessageType, field};
 use constants::{
-    EVENT_QUEUE_LEN, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX,
-    TRANSMIT_QUEUE_LEN,
+    EVENT_QUEUE_LEN, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT_JITTER_MAX, TRANSMIT_QUEUE_LEN,
 };
 use cookie::CookieChecker;
 pub use crypt::{OpenFailure, OpenJob, SealJob};
-use handshake::Initiation;
-use peer::{InFlight, Peer};
+use peer::Peer;
 use ratelimit::{LoadMeter, RateLimiter};
-use tai64n::Tai64n;
 use timers::{TimerKind, Timers};
 
 /// Bytes of headroom `seal` needs before the payload: type, receiver index, counter.
@@ -471,7 +468,7 @@ impl Wg {
         self.now = now;
         let ty = match crate::wire::wg::message_type(buf) {
             Ok(ty) => ty,
-            Err(e) => return Opened::Dropped(handshake_rx::wire_reason(e)),
+            Err(e) => return Opened::Dropped(receive::wire_reason(e)),
         };
         let opened = match ty {
             MessageType::Transport => self.open_transport(now, buf),
@@ -624,79 +621,6 @@ impl Wg {
             self.stats.events_dropped += 1;
         }
         self.events.push_back(event);
-    }
-
-    /// Queues a keepalive for `peer` unless one is already waiting.
-    fn queue_keepalive(&mut self, peer: NodeId) {
-        let Some(state) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        if state.keepalive_queued {
-            return;
-        }
-        state.keepalive_queued = true;
-        self.push_transmit(Pending::Keepalive(peer));
-    }
-
-    /// Writes a new initiation for `peer` (paper §5.4.2) and arms the retry
-    /// timer. `retry` keeps the current attempt window.
-    fn send_initiation(&mut self, now: Instant, peer: NodeId, retry: bool) {
-        let Some(state) = self.peers.get(&peer) else {
-            return;
-        };
-        let recent = state
-            .last_initiation_sent
-            .is_some_and(|t| now.saturating_duration_since(t) < REKEY_TIMEOUT);
-        if recent && !retry {
-            return;
-        }
-        let (remote, psk) = (state.public, state.psk);
-        let (Some(index), Some(params)) = (self.fresh_index(), self.params.clone()) else {
-            return;
-        };
-        let seed = self.seed();
-        let timestamp = Tai64n::from_unix(self.wall(now));
-        let mut noise = [0u8; field::initiation::NOISE.end - field::initiation::NOISE.start];
-        let Ok(handshake) = Initiation::start(
-            &params,
-            &self.private,
-            &remote,
-            &psk,
-            timestamp,
-            seed,
-            &mut noise,
-        ) else {
-            return;
-        };
-        let mut msg = [0u8; field::initiation::LEN];
-        let jitter = self.jitter();
-        let Some(state) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        let Ok(mut view) = InitiationMsg::emit(&mut msg, index, &noise) else {
-            return;
-        };
-        let (mac1, mac2) = state.jar.macs(&view, now);
-        view.set_mac1(&mac1);
-        view.set_mac2(&mac2);
-        debug_assert_eq!(view.mac1(), mac1);
-        let old = state.initiation.replace(InFlight {
-            handshake,
-            local_index: index,
-        });
-        state.last_initiation_sent = Some(now);
-        if !retry || state.attempt_started.is_none() {
-            state.attempt_started = Some(now);
-            state.attempt_window = REKEY_ATTEMPT_TIME;
-        }
-        self.stats.initiations_sent += 1;
-        let d1 = state.timers.on_authenticated_sent(now);
-        let d2 = state.timers.on_handshake_initiated(now, jitter);
-        self.forget_indices([old.map(|h| h.local_index)]);
-        self.indices.insert(index, peer);
-        self.note(d1);
-        self.note(d2);
-        self.push_bytes(Dest::Peer(peer), &msg);
     }
 }
 

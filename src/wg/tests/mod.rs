@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::wg::constants::{
     HANDSHAKE_BUDGET, KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME,
-    REKEY_ATTEMPT_TIME, UNDER_LOAD_HANDSHAKES, ZERO_KEYS_AFTER,
+    REKEY_ATTEMPT_TIME, REKEY_TIMEOUT, UNDER_LOAD_HANDSHAKES, ZERO_KEYS_AFTER,
 };
 use crate::wg::keys::private_key_from_random;
 

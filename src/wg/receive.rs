@@ -1,19 +1,32 @@
-//! Receiving handshake messages (types 1–3): the MAC and load gate first
-//! (cheap, before any DH), then Noise, then the freshness checks, then key
-//! installation and the reply.
+//! Everything [`Wg`] receives, after [`Wg::open`] dispatched on the type:
+//!
+//! - transport data (type 4), in place and without allocation, with the
+//!   timer and rekey bookkeeping that every received packet triggers
+//!   (paper §6.2, §6.5). It also comes in two halves, so a multi-threaded
+//!   owner can run the cipher outside its lock (`crate::wg::crypt`):
+//!   [`Wg::open_prepare`] finds the keypair and pre-checks the replay
+//!   window, and [`Wg::open_finish`] — given what the [`OpenJob`] returned —
+//!   accepts the counter, moves the keypair slots and timers, and answers
+//!   what `open` would have. `open` is the halves in a row;
+//! - handshake messages (types 1–3): the MAC and load gate first (cheap,
+//!   before any DH), then Noise, then the freshness checks, then key
+//!   installation and the reply.
 
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::time::Instant;
 
-use super::constants::MIN_INITIATION_INTERVAL;
+use super::constants::{MIN_INITIATION_INTERVAL, REKEY_ON_RECEIVE_AGE};
 use super::cookie::MacState;
+use super::crypt::{OpenFailure, OpenJob};
 use super::handshake::ReceivedInitiation;
 use super::keypair::Keypair;
+use super::peer::Slot;
 use super::ratelimit::Load;
 use super::{Dest, DropReason, Opened, Wg, WgEvent};
 use crate::wire::wg::{
-    CookieReply, HandshakeMacs, Initiation as InitiationMsg, Response as ResponseMsg, WireError,
-    field,
+    CookieReply, HandshakeMacs, Initiation as InitiationMsg, Response as ResponseMsg, Transport,
+    WireError, field,
 };
 
 /// The drop counter for bytes that are not a well-formed message.
@@ -205,5 +218,116 @@ impl Wg {
         // where the peer is (it answers from wherever our message reached),
         // so it must not move the peer's endpoint.
         Opened::Handshake { peer: None }
+    }
+
+    /// Type 4, whole: [`prepare_transport`](Self::prepare_transport), the
+    /// decryption, then [`finish_transport`](Self::finish_transport).
+    pub(super) fn open_transport(&mut self, now: Instant, buf: &mut [u8]) -> Opened {
+        match self.prepare_transport(now, buf) {
+            Ok(job) => {
+                let result = job.open(buf);
+                self.finish_transport(now, &job, result)
+            }
+            Err(dropped) => dropped,
+        }
+    }
+
+    /// Type 4, first half: find the keypair by receiver index, check its
+    /// age and pre-check the window. Changes nothing.
+    pub(super) fn prepare_transport(
+        &mut self,
+        now: Instant,
+        buf: &[u8],
+    ) -> Result<OpenJob, Opened> {
+        let (receiver, counter) = match Transport::parse(buf) {
+            Ok(msg) => (msg.receiver(), msg.counter()),
+            Err(e) => return Err(Opened::Dropped(wire_reason(e))),
+        };
+        let unknown = Opened::Dropped(DropReason::UnknownIndex);
+        let Some(&peer) = self.indices.get(&receiver) else {
+            return Err(unknown);
+        };
+        let Some((keypair, _)) = self
+            .peers
+            .get_mut(&peer)
+            .and_then(|s| s.keypair_mut(receiver))
+        else {
+            return Err(unknown);
+        };
+        if !keypair.can_receive(now) {
+            return Err(Opened::Dropped(DropReason::KeyExpired));
+        }
+        keypair.prepare_open(counter).map_err(|e| match e {
+            OpenFailure::Replay => Opened::Dropped(DropReason::Replay),
+            OpenFailure::Decrypt => Opened::Dropped(DropReason::DecryptFailed),
+        })
+    }
+
+    /// Type 4, last half, given what `job.open` returned: update the
+    /// window (a counter is accepted once, whichever thread decrypted it),
+    /// then the slots and timers.
+    pub(super) fn finish_transport(
+        &mut self,
+        now: Instant,
+        job: &OpenJob,
+        opened: Result<Range<usize>, OpenFailure>,
+    ) -> Opened {
+        let payload = match opened {
+            Ok(range) => range,
+            Err(OpenFailure::Replay) => return Opened::Dropped(DropReason::Replay),
+            Err(OpenFailure::Decrypt) => return Opened::Dropped(DropReason::DecryptFailed),
+        };
+        let receiver = job.receiver();
+        let Some(&peer) = self.indices.get(&receiver) else {
+            return Opened::Dropped(DropReason::UnknownIndex);
+        };
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return Opened::Dropped(DropReason::UnknownIndex);
+        };
+        // The keypair may have been displaced (and its index reused) since
+        // the job was made: then the message cannot be accounted for.
+        let Some((keypair, slot)) = state.keypair_mut(receiver) else {
+            return Opened::Dropped(DropReason::UnknownIndex);
+        };
+        if !keypair.finish_open(job) {
+            return Opened::Dropped(DropReason::Replay);
+        }
+
+        // The initiator used our `next` keypair: the handshake is confirmed.
+        let mut displaced = [None, None];
+        let confirmed = slot == Slot::Next;
+        if confirmed {
+            displaced[0] = state.promote_next();
+            displaced[1] = state.initiation.take().map(|h| h.local_index);
+            state.attempt_started = None;
+            state.sent_lastminute_handshake = false;
+            state.timers.on_handshake_complete();
+        }
+        // Paper §6.2 / kernel `receive.c: keep_key_fresh`: once, near the end
+        // of our own key's life, rekey when hearing from the peer.
+        let rekey = !state.sent_lastminute_handshake
+            && state
+                .current
+                .as_ref()
+                .is_some_and(|k| k.initiator && k.age(now) >= REKEY_ON_RECEIVE_AGE);
+        if rekey {
+            state.sent_lastminute_handshake = true;
+        }
+        let received = state.timers.on_authenticated_received(now);
+        let data = if payload.is_empty() {
+            None
+        } else {
+            state.timers.on_data_received(now)
+        };
+        self.note(received);
+        self.note(data);
+        self.forget_indices(displaced);
+        if confirmed {
+            self.push_event(WgEvent::SessionEstablished { peer });
+        }
+        if rekey {
+            self.start_handshake(now, peer);
+        }
+        Opened::Data { peer, payload }
     }
 }
