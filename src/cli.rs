@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::{self, Config, FileKind, PrivateKey, example};
+use crate::config::{self, Config, FileKind, example};
+use crate::wg::PrivateKey;
 use crate::wg::keys;
 
 /// Full-mesh Layer-2 VPN on the WireGuard protocol, routed by one-way latency.

@@ -27,7 +27,7 @@ use egd::wg::keys::{private_key_from_random, public_key};
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 const WAIT: Duration = Duration::from_secs(30);
 
-fn key(n: u8) -> egd::config::PrivateKey {
+fn key(n: u8) -> egd::wg::PrivateKey {
     private_key_from_random([n.wrapping_mul(37).wrapping_add(11); 32])
 }
 

@@ -21,7 +21,7 @@ use egd::wg::keys::{private_key_from_random, public_key};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 
-fn key(id: u16) -> egd::config::PrivateKey {
+fn key(id: u16) -> egd::wg::PrivateKey {
     private_key_from_random([id as u8 + 40; 32])
 }
 

@@ -31,7 +31,7 @@ const PREFIX: &str = "/egd_test/api";
 /// the exporter's idle timeout).
 const WAIT: Duration = Duration::from_secs(45);
 
-fn key(n: u16) -> egd::config::PrivateKey {
+fn key(n: u16) -> egd::wg::PrivateKey {
     private_key_from_random([(n as u8).wrapping_mul(29).wrapping_add(3); 32])
 }
 

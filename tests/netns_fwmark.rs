@@ -33,7 +33,7 @@ const PASSWORDS: Passwords<'static> = Passwords {
     update_super: "sup",
 };
 
-fn key(n: u8) -> egd::config::PrivateKey {
+fn key(n: u8) -> egd::wg::PrivateKey {
     private_key_from_random([n.wrapping_mul(29).wrapping_add(3); 32])
 }
 

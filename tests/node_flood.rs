@@ -18,7 +18,7 @@ use egd::wg::kdf::{hash, mac};
 use egd::wg::keys::private_key_from_random;
 use node_pair::{addr, id, origin};
 
-fn key(n: u16) -> egd::config::PrivateKey {
+fn key(n: u16) -> egd::wg::PrivateKey {
     private_key_from_random([n as u8 + 90; 32])
 }
 

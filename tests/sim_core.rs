@@ -8,9 +8,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use egd::NodeId;
-use egd::config::{Config, PrivateKey, load_file};
+use egd::config::{Config, load_file};
 use egd::node::{Node, NodeConfig, NodeEvent, PeerConfig, next_hop_table};
 use egd::sim::{HostId, Link, Sim};
+use egd::wg::PrivateKey;
 use egd::wg::keys::{private_key_from_random, public_key};
 use egd_routing::NextHopTable;
 

@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use egd::config::{GraphSettings, PrivateKey};
+use egd::config::GraphSettings;
 use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::node::{Node, NodeConfig, PING_HANDSHAKE_BACKOFF_MAX, PeerConfig};
 use egd::sim::{HostId, Link, Sim, SimP2p};
+use egd::wg::PrivateKey;
 use egd::wg::constants::{REKEY_AFTER_TIME, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
 use egd::wg::keys::{private_key_from_random, public_key};
 use egd_routing::NextHopTable;

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use egd::NodeId;
-use egd::config::{GraphSettings, PrivateKey, SuperPeer};
+use egd::config::{GraphSettings, SuperPeer};
 use egd::control::PROTOCOL_VERSION;
 use egd::control::api::{DelPeer, UpdateSuper};
 use egd::control::edge_sync::EdgeSync;
@@ -19,6 +19,7 @@ use egd::control::p2p::P2pSync;
 use egd::control::super_core::{SuperCore, SuperCoreConfig, shutdown_code};
 use egd::node::{Node, NodeConfig};
 use egd::sim::{HostId, Link, Sim, SimEdge};
+use egd::wg::PrivateKey;
 use egd::wg::keys::{private_key_from_random, public_key};
 use egd::wire::control::{Body, Control};
 use egd_routing::NextHopTable;

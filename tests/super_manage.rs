@@ -24,7 +24,7 @@ use egd::wg::keys::{private_key_from_random, public_key};
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 const PREFIX: &str = "/egd_test/api";
 
-fn key(n: u8) -> egd::config::PrivateKey {
+fn key(n: u8) -> egd::wg::PrivateKey {
     private_key_from_random([n.wrapping_mul(13).wrapping_add(1); 32])
 }
 

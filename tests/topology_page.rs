@@ -23,7 +23,7 @@ use common::loopback::{self, free_port, get, get_ok, logs, write};
 use common::procs::{self, Proc};
 use common::supernode::{Passwords, SuperPeer, Supernode};
 use common::wait_for;
-use egd::config::PrivateKey;
+use egd::wg::PrivateKey;
 use egd::wg::keys::{private_key_from_random, public_key};
 use serde_json::Value;
 

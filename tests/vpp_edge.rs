@@ -22,7 +22,7 @@ use egd_ifaces::{
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 
-fn key(id: u16) -> egd::config::PrivateKey {
+fn key(id: u16) -> egd::wg::PrivateKey {
     private_key_from_random([id as u8 + 90; 32])
 }
 

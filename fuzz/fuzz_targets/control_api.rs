@@ -22,7 +22,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use egd::NodeId;
-use egd::config::{GraphSettings, PeerAddFields, PrivateKey, SuperPeer, new_super_peer};
+use egd::config::{GraphSettings, PeerAddFields, SuperPeer, new_super_peer};
+use egd::wg::PrivateKey;
 use egd::control::api::{
     AddPeer, DelPeer, NhTableInfo, NodeInfo, PeerInfo, SuperParams, UpdatePeer, UpdateSuper,
 };

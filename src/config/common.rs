@@ -9,8 +9,9 @@ use super::check::Field;
 use super::check::{Check, KeyPath};
 use super::error::ConfigError;
 use super::raw;
-use super::types::{PublicKey, parse_node_id};
+use super::types::parse_node_id;
 use crate::NodeId;
+use crate::wg::PublicKey;
 
 /// The original's `LogLevel.LogLevel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

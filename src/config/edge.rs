@@ -11,8 +11,9 @@ use super::common::{
 use super::error::ConfigError;
 use super::interface::{self, Interface};
 use super::raw;
-use super::types::{Endpoint, PresharedKey, PrivateKey, PublicKey, parse_node_id};
+use super::types::{Endpoint, parse_node_id};
 use crate::NodeId;
+use crate::wg::{PresharedKey, PrivateKey, PublicKey};
 
 /// How an edge learns its routes (SYSTEM.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,10 +20,11 @@ use super::emit::EdgePeerOut;
 use super::gen_network::{
     Entropy, Gen, GeneratedFile, GeneratedNetwork, Render, id_width, table_for_yaml,
 };
-use super::types::{Endpoint, PresharedKey, PrivateKey, PublicKey};
+use super::types::Endpoint;
 use super::write_error::WriteError;
 use super::{FileKind, StaticNextHops};
 use crate::NodeId;
+use crate::wg::{PresharedKey, PrivateKey, PublicKey};
 
 const MATRIX_KEY: &str = "Distance matrix for all nodes";
 const NODES_KEY: &str = "Edge Nodes";

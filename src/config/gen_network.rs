@@ -61,10 +61,11 @@ use serde::Serialize;
 use super::edit::{Editor, entry};
 use super::error::{ConfigError, Position};
 use super::gencfg::GenConfig;
-use super::types::{MacPrefix, PresharedKey, PrivateKey, PublicKey};
+use super::types::MacPrefix;
 use super::write_error::WriteError;
 use super::{Config, FileKind, StaticNextHops, gen_defaults, load_str, read_text};
 use crate::NodeId;
+use crate::wg::{PresharedKey, PrivateKey, PublicKey};
 
 /// What kind of network to generate (`--cfgmode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

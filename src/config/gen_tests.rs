@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::*;
+use crate::wg::PresharedKey;
 use crate::wg::keys::public_key;
 
 const SEED: [u8; 32] = [7; 32];

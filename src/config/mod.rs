@@ -69,7 +69,7 @@ pub use template::{
     FieldError, NewEdge, PRIVATE_KEY_PLACEHOLDER, PeerAddFields, new_super_peer,
     render_edge_from_template, render_edge_template_text,
 };
-pub use types::{Endpoint, MacPrefix, Mtu, PresharedKey, PrivateKey, PublicKey};
+pub use types::{Endpoint, MacPrefix, Mtu};
 pub use web::WebConfig;
 pub use write_error::WriteError;
 

@@ -12,6 +12,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::NodeId;
+use crate::wg::{PresharedKey, PrivateKey, PublicKey};
 
 /// The upstream examples, beside the repository as the other tests expect.
 fn examples_dir() -> PathBuf {

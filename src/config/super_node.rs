@@ -13,8 +13,9 @@ use super::common::{
 use super::edge::{damping_radius, port};
 use super::error::ConfigError;
 use super::raw;
-use super::types::{Endpoint, PresharedKey, PrivateKey, PublicKey};
+use super::types::Endpoint;
 use crate::NodeId;
+use crate::wg::{PresharedKey, PrivateKey, PublicKey};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SuperConfig {

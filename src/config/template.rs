@@ -22,10 +22,11 @@ use super::edge::EdgeMode;
 use super::edit::{Editor, entry};
 use super::emit::Number;
 use super::super_node::SuperPeer;
-use super::types::{PresharedKey, PrivateKey, PublicKey, parse_node_id};
+use super::types::parse_node_id;
 use super::write_error::WriteError;
 use super::{Config, FileKind, load_str, read_text};
 use crate::NodeId;
+use crate::wg::{PresharedKey, PrivateKey, PublicKey};
 
 /// What `PrivKey` says when the supernode does not know the key (upstream's
 /// text; it does not load until replaced).

@@ -5,9 +5,6 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-
 use crate::NodeId;
 
 /// A node id from a config: a real node (below 65532).
@@ -39,68 +36,6 @@ impl Mtu {
     pub fn get(self) -> u16 {
         self.0
     }
-}
-
-macro_rules! key_type {
-    ($(#[$doc:meta])* $name:ident, $secret:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq)]
-        pub struct $name([u8; 32]);
-
-        impl $name {
-            /// Decodes WireGuard's format: standard base64 of exactly 32 bytes.
-            pub fn parse(text: &str) -> Result<Self, String> {
-                decode_key(text).map(Self)
-            }
-
-            pub fn from_bytes(bytes: [u8; 32]) -> Self {
-                Self(bytes)
-            }
-
-            pub fn as_bytes(&self) -> &[u8; 32] {
-                &self.0
-            }
-
-            /// WireGuard's base64 text form.
-            pub fn to_base64(&self) -> String {
-                BASE64.encode(self.0)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                if $secret {
-                    write!(f, "{}(<redacted>)", stringify!($name))
-                } else {
-                    write!(f, "{}({})", stringify!($name), self.to_base64())
-                }
-            }
-        }
-    };
-}
-
-key_type!(
-    /// A Curve25519 public key.
-    PublicKey,
-    false
-);
-key_type!(
-    /// A Curve25519 private key. `Debug` never shows it.
-    PrivateKey,
-    true
-);
-key_type!(
-    /// A WireGuard pre-shared key. `Debug` never shows it.
-    PresharedKey,
-    true
-);
-
-fn decode_key(text: &str) -> Result<[u8; 32], String> {
-    let bytes = BASE64
-        .decode(text.trim())
-        .map_err(|e| format!("not valid base64 ({e})"))?;
-    <[u8; 32]>::try_from(bytes.as_slice())
-        .map_err(|_| format!("key must be 32 bytes, got {}", bytes.len()))
 }
 
 /// A UDP endpoint: an address, or a host name the daemon's resolver thread
@@ -258,27 +193,6 @@ mod tests {
         assert_eq!(Mtu::new(65535).map(Mtu::get), Ok(65535));
         assert!(Mtu::new(65536).is_err());
         assert!(Mtu::new(-1).is_err());
-    }
-
-    #[test]
-    fn keys() {
-        let k = PublicKey::parse("8RSl6sMj1jjkHt/OO+hOKpaxvo1ISaqc6eMXx7jheRY=").unwrap();
-        assert_eq!(
-            k.to_base64(),
-            "8RSl6sMj1jjkHt/OO+hOKpaxvo1ISaqc6eMXx7jheRY="
-        );
-        assert!(
-            PublicKey::parse("not base64!")
-                .unwrap_err()
-                .contains("base64")
-        );
-        assert!(
-            PublicKey::parse("AAAA")
-                .unwrap_err()
-                .contains("32 bytes, got 3")
-        );
-        let secret = PrivateKey::from_bytes([7; 32]);
-        assert_eq!(format!("{secret:?}"), "PrivateKey(<redacted>)");
     }
 
     #[test]

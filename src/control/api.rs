@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::NodeId;
-use crate::config::{PrivateKey, PublicKey};
+use crate::wg::{PrivateKey, PublicKey};
 
 /// Distances and latencies at or above this are "unreachable" in
 /// [`SuperState`] (the original's `Infinity`, 99999 s).

@@ -34,8 +34,9 @@ use super::PROTOCOL_VERSION;
 use super::api::{LatencyReport, NhTableInfo, NodeInfo, PeerInfo, SuperParams};
 use super::endpoints::FamilyPolicy;
 use crate::NodeId;
-use crate::config::{EdgePeer, Endpoint, PresharedKey, PublicKey};
+use crate::config::{EdgePeer, Endpoint};
 use crate::node::{LinkCost, Node, NodeEvent, PeerConfig};
+use crate::wg::{PresharedKey, PublicKey};
 use crate::wire::control::{Body, Control, ServerAction};
 use crate::wire::header::Kind;
 

@@ -38,8 +38,9 @@ use super::endpoints::FamilyPolicy;
 use super::honesty::{Honesty, Tolerance};
 use super::router_config;
 use crate::NodeId;
-use crate::config::{GraphSettings, PublicKey, StaticNextHops};
+use crate::config::{GraphSettings, StaticNextHops};
 use crate::node::{LinkCost, Node, NodeEvent, PeerConfig};
+use crate::wg::PublicKey;
 use crate::wire::control::{
     Body, Control, MAX_REPORT_ENTRIES, REPORT_ENTRY_LEN, REPORT_EXTRA_LEN, ReportEntry,
     report_entries,

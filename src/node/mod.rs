@@ -49,11 +49,11 @@ use std::time::{Duration, Instant};
 use egd_routing::NextHopTable;
 
 use crate::NodeId;
-use crate::config::{PresharedKey, PrivateKey, PublicKey};
 use crate::metrics::Metrics;
 use crate::peer::Peer;
 use crate::wg::constants::{REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
 use crate::wg::{self, Opened, SealError, SealJob, Wg, WgEvent, WgTransmit};
+use crate::wg::{PresharedKey, PrivateKey, PublicKey};
 use crate::wire::control::{Body, Control};
 use crate::wire::ethernet::{self, Frame};
 use crate::wire::header::{self, Header, Kind};

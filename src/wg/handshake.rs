@@ -252,7 +252,7 @@ impl ReceivedInitiation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::PrivateKey;
+    use crate::wg::PrivateKey;
     use crate::wg::keys::public_key;
     use std::time::Duration;
 

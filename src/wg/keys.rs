@@ -1,11 +1,77 @@
-//! WireGuard key material in its text form: `egd genkey` / `egd pubkey` are
-//! byte-for-byte compatible with `wg genkey` / `wg pubkey`.
+//! WireGuard key material: the three 32-byte key types and their text form
+//! (standard base64, as in `wg` and the config files), and the Curve25519
+//! operations on them. `egd genkey` / `egd pubkey` are byte-for-byte
+//! compatible with `wg genkey` / `wg pubkey`.
 //!
 //! Pure: the caller supplies the 32 random bytes for a new key.
 
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use x25519_dalek::{PublicKey as DalekPublic, StaticSecret};
 
-use crate::config::{PrivateKey, PublicKey};
+macro_rules! key_type {
+    ($(#[$doc:meta])* $name:ident, $secret:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name([u8; 32]);
+
+        impl $name {
+            /// Decodes WireGuard's format: standard base64 of exactly 32 bytes.
+            pub fn parse(text: &str) -> Result<Self, String> {
+                decode_key(text).map(Self)
+            }
+
+            pub fn from_bytes(bytes: [u8; 32]) -> Self {
+                Self(bytes)
+            }
+
+            pub fn as_bytes(&self) -> &[u8; 32] {
+                &self.0
+            }
+
+            /// WireGuard's base64 text form.
+            pub fn to_base64(&self) -> String {
+                BASE64.encode(self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                if $secret {
+                    write!(f, "{}(<redacted>)", stringify!($name))
+                } else {
+                    write!(f, "{}({})", stringify!($name), self.to_base64())
+                }
+            }
+        }
+    };
+}
+
+key_type!(
+    /// A Curve25519 public key.
+    PublicKey,
+    false
+);
+key_type!(
+    /// A Curve25519 private key. `Debug` never shows it.
+    PrivateKey,
+    true
+);
+key_type!(
+    /// A WireGuard pre-shared key. `Debug` never shows it.
+    PresharedKey,
+    true
+);
+
+fn decode_key(text: &str) -> Result<[u8; 32], String> {
+    let bytes = BASE64
+        .decode(text.trim())
+        .map_err(|e| format!("not valid base64 ({e})"))?;
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| format!("key must be 32 bytes, got {}", bytes.len()))
+}
 
 /// A private key from 32 random bytes, clamped as Curve25519 requires (and as
 /// `wg genkey` prints it: RFC 7748 §5).
@@ -50,6 +116,27 @@ mod tests {
             public.as_bytes(),
             &hex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
         );
+    }
+
+    #[test]
+    fn keys() {
+        let k = PublicKey::parse("8RSl6sMj1jjkHt/OO+hOKpaxvo1ISaqc6eMXx7jheRY=").unwrap();
+        assert_eq!(
+            k.to_base64(),
+            "8RSl6sMj1jjkHt/OO+hOKpaxvo1ISaqc6eMXx7jheRY="
+        );
+        assert!(
+            PublicKey::parse("not base64!")
+                .unwrap_err()
+                .contains("base64")
+        );
+        assert!(
+            PublicKey::parse("AAAA")
+                .unwrap_err()
+                .contains("32 bytes, got 3")
+        );
+        let secret = PrivateKey::from_bytes([7; 32]);
+        assert_eq!(format!("{secret:?}"), "PrivateKey(<redacted>)");
     }
 
     #[test]

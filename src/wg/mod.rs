@@ -60,13 +60,13 @@ use snow::params::NoiseParams;
 use zeroize::Zeroize;
 
 use crate::NodeId;
-use crate::config::{PresharedKey, PrivateKey, PublicKey};
 use crate::wire::wg::{MessageType, field};
 use constants::{
     EVENT_QUEUE_LEN, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT_JITTER_MAX, TRANSMIT_QUEUE_LEN,
 };
 use cookie::CookieChecker;
 pub use crypt::{OpenFailure, OpenJob, SealJob};
+pub use keys::{PresharedKey, PrivateKey, PublicKey};
 use peer::Peer;
 use ratelimit::{LoadMeter, RateLimiter};
 use timers::{TimerKind, Timers};

@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use egd::config::PrivateKey;
+use egd::wg::PrivateKey;
 use egd::wg::keys::{private_key_from_random, public_key};
 
 use super::netns::{Netns, link, tap_up};

@@ -6,7 +6,7 @@
 //! [`StaticEdge::yaml`]; [`StaticPeer::new`] makes a peer entry from the
 //! peer's private key.
 
-use egd::config::PrivateKey;
+use egd::wg::PrivateKey;
 use egd::wg::keys::public_key;
 
 /// One edge's config.

@@ -10,7 +10,7 @@
 //! (`ManualLatency`, `EdgeTemplate`, TLS) goes in as text, so each test's
 //! files stay exactly what it needs.
 
-use egd::config::PrivateKey;
+use egd::wg::PrivateKey;
 use egd::wg::keys::public_key;
 
 /// The supernode's listeners and keys, and the liveness timeout.

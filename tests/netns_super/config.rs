@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use egd::config::PrivateKey;
+use egd::wg::PrivateKey;
 use egd::wg::keys::{private_key_from_random, public_key};
 
 use crate::EGD;

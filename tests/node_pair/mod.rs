@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use egd::NodeId;
-use egd::config::PrivateKey;
 use egd::node::{Node, NodeConfig, PeerConfig};
+use egd::wg::PrivateKey;
 use egd::wg::keys::public_key;
 use egd_routing::NextHopTable;
 

@@ -14,13 +14,14 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use egd::NodeId;
-use egd::config::{GraphSettings, PrivateKey, StaticNextHops, SuperPeer};
+use egd::config::{GraphSettings, StaticNextHops, SuperPeer};
 use egd::control::edge_sync::{EdgeSync, EdgeSyncConfig};
 use egd::control::endpoints::FamilyPolicy;
 use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::control::super_core::{Params, SuperCore, SuperCoreConfig};
 use egd::node::{Node, NodeConfig, PeerConfig};
 use egd::sim::{HostId, Link, Sim, SimEdge, SimP2p, SimSuper};
+use egd::wg::PrivateKey;
 use egd::wg::keys::{private_key_from_random, public_key};
 use egd_routing::NextHopTable;
 

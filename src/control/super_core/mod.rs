@@ -55,11 +55,11 @@ use super::honesty::{Honesty, Tolerance};
 use super::{PROTOCOL_VERSION, router_config};
 use crate::NodeId;
 use crate::config::{
-    GraphSettings, PresharedKey, PrivateKey, StaticNextHops, StaticTableProblem, SuperPeer,
-    static_table_problems,
+    GraphSettings, StaticNextHops, StaticTableProblem, SuperPeer, static_table_problems,
 };
 use crate::node::PeerConfig;
 use crate::wg::keys::public_key;
+use crate::wg::{PresharedKey, PrivateKey};
 use crate::wire::control::{Body, Control, ServerAction};
 use crate::wire::header::Kind;
 use warm_up::WarmUp;

@@ -11,8 +11,8 @@ use super::auth;
 use super::form::{Pairs, decode, form_fields, param, query_pairs};
 use super::routes::{ManageRoute, Refusal, api_error, json, text};
 use crate::NodeId;
-use crate::config::PrivateKey;
 use crate::control::api::{ApiError, DelPeer, ManageAction, SuperApi};
+use crate::wg::PrivateKey;
 
 pub(super) async fn handle(api: &dyn SuperApi, route: ManageRoute, req: Request) -> Response {
     let (parts, body) = req.into_parts();

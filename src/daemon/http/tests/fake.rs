@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::NodeId;
-use crate::config::PrivateKey;
 use crate::control::api::{
     AddPeer, ApiError, DelPeer, INFINITY, LatencyReport, ManageAction, NhTableInfo, NodeInfo,
     PeerEntry, PeerInfo, PeerState, SuperApi, SuperParams, SuperState, UpdatePeer, UpdateSuper,
     edge_token,
 };
+use crate::wg::PrivateKey;
 
 /// Nodes 1..=3 exist.
 pub const KNOWN: [u16; 3] = [1, 2, 3];

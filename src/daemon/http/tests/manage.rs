@@ -7,8 +7,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use super::fake::{self, Call, NODE2_KEY, secret};
 use super::{Reply, Server, get, post_form};
 use crate::NodeId;
-use crate::config::PrivateKey;
 use crate::control::api::{AddPeer, DelPeer, ManageAction, SuperState, UpdatePeer, UpdateSuper};
+use crate::wg::PrivateKey;
 
 /// Every action once: (action, path, form, the call the fake should see).
 fn actions() -> Vec<(ManageAction, &'static str, &'static str, Call)> {
