@@ -1,5 +1,4 @@
-//! Every WireGuard protocol constant of the session layer, in one place, each
-//! citing its source.
+//! Every WireGuard protocol constant, in one place, each citing its source.
 //!
 //! "Paper" is J. A. Donenfeld, *WireGuard: Next Generation Kernel Network
 //! Tunnel* (NDSS 2017, revision e2da747 of 2020-06-01). Where the paper leaves
@@ -33,7 +32,7 @@ pub const INITIATIONS_PER_SECOND: u32 = 50;
 /// TAI64N nanoseconds are rounded down to this granularity so a timestamp does
 /// not leak a precise clock: `rounddown_pow_of_two(10^9 / INITIATIONS_PER_SECOND)`
 /// (kernel `noise.c: tai64n_now`).
-pub const TIMESTAMP_GRANULARITY_NANOS: u32 = 1 << 24;
+pub const TIMESTAMP_GRANULARITY_NANOS: u32 = 1 << (1_000_000_000 / INITIATIONS_PER_SECOND).ilog2();
 /// Minimum time between two accepted initiations of one peer (the flood guard).
 pub const MIN_INITIATION_INTERVAL: Duration =
     Duration::from_nanos(1_000_000_000 / INITIATIONS_PER_SECOND as u64);
@@ -62,11 +61,13 @@ pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// All key material of a peer is erased after this long without a new
 /// handshake: 3 × REJECT_AFTER_TIME (paper §6, key erasure; kernel
 /// `timers.c: wg_expired_zero_key_material`).
-pub const ZERO_KEYS_AFTER: Duration = Duration::from_secs(3 * 180);
+pub const ZERO_KEYS_AFTER: Duration = Duration::from_secs(3 * REJECT_AFTER_TIME.as_secs());
 /// The responder side rekeys on receive when the current key (initiated by us)
 /// gets this old: REJECT_AFTER_TIME − KEEPALIVE_TIMEOUT − REKEY_TIMEOUT
 /// (paper §6.2; kernel `receive.c: keep_key_fresh`).
-pub const REKEY_ON_RECEIVE_AGE: Duration = Duration::from_secs(180 - 10 - 5);
+pub const REKEY_ON_RECEIVE_AGE: Duration = Duration::from_secs(
+    REJECT_AFTER_TIME.as_secs() - KEEPALIVE_TIMEOUT.as_secs() - REKEY_TIMEOUT.as_secs(),
+);
 
 // ---- Cookies (paper §5.4.7, kernel `cookie.c`) ----
 
@@ -134,3 +135,17 @@ pub const COUNTER_WINDOW_SIZE: u64 = COUNTER_BITS_TOTAL - COUNTER_REDUNDANT_BITS
 pub const TRANSMIT_QUEUE_LEN: usize = 256;
 /// Events waiting for `poll_event`. When full the oldest is dropped and counted.
 pub const EVENT_QUEUE_LEN: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The derived constants keep the values the paper and kernel give.
+    #[test]
+    fn derived_values() {
+        assert_eq!(TIMESTAMP_GRANULARITY_NANOS, 1 << 24);
+        assert_eq!(ZERO_KEYS_AFTER, Duration::from_secs(540));
+        assert_eq!(REKEY_ON_RECEIVE_AGE, Duration::from_secs(165));
+        assert_eq!(COUNTER_WINDOW_SIZE, 8128);
+    }
+}

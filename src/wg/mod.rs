@@ -1,4 +1,6 @@
-//! WireGuard sessions with all neighbours, sans-IO.
+//! WireGuard sessions with all neighbours, sans-IO: all of WireGuard lives
+//! in this directory, one job per file (the message views are
+//! [`crate::wire::wg`], with the other wire formats).
 //!
 //! [`Wg`] owns our static key and one state per peer (keys, handshake,
 //! timers). It reads no clock and no OS randomness: time comes in as `now`
@@ -32,6 +34,24 @@
 //!
 //! The transport path (`seal`, `open` of type-4 messages) never allocates;
 //! handshake messages may (snow boxes its primitives).
+//!
+//! The files:
+//! - `mod.rs`: the [`Wg`] API above and the state it keeps;
+//! - `send.rs` / `receive.rs`: everything `Wg` sends (sealing, keepalives,
+//!   initiations) and receives (transport data, handshake messages, cookie
+//!   replies);
+//! - [`timers`]: the list of every timer, the per-peer deadlines and the code
+//!   that fires them; `peer.rs`: one neighbour's state;
+//! - [`handshake`] (Noise_IKpsk2 through `snow`), [`cookie`] (mac1, mac2,
+//!   cookie replies), [`ratelimit`] (under load and per-source buckets),
+//!   [`tai64n`] (the initiation timestamp), [`kdf`] (BLAKE2s hash and MAC);
+//! - [`keypair`] (one handshake's transport keys and counters), [`crypt`]
+//!   (the AEAD step, deferrable outside a lock), [`replay`] (the RFC 6479
+//!   window);
+//! - [`keys`]: [`PrivateKey`], [`PublicKey`], [`PresharedKey`] and the
+//!   Curve25519 operations (`genkey`, `pubkey`);
+//! - [`constants`]: every protocol constant, with its source;
+//! - `tests/`: two `Wg`s on a virtual clock.
 
 pub mod constants;
 pub mod cookie;
