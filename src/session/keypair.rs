@@ -401,7 +401,7 @@ mod tests {
         all.sort_by_key(|(c, _, _)| *c);
         let counters: Vec<u64> = all.iter().map(|(c, _, _)| *c).collect();
         assert_eq!(counters, (0..4 * PER_THREAD as u64).collect::<Vec<_>>());
-        // Open in reverse (all within the 2048-wide window).
+        // Open in reverse (all within the replay window).
         for (counter, t, buf) in all.iter_mut().rev() {
             assert_eq!(Transport::parse(&buf[..]).unwrap().counter(), *counter);
             let plain = b.open(buf, *counter).unwrap();
