@@ -36,7 +36,7 @@ proptest! {
         }
     }
 
-    /// SYSTEM.md §2: adding θ[v] − θ[u] to every edge (θ up to ±10 s) changes
+    /// docs/system.md#one-way-latency: adding θ[v] − θ[u] to every edge (θ up to ±10 s) changes
     /// no next hop, and shifts every distance by exactly θ[dst] − θ[src].
     #[test]
     fn clock_offsets_change_no_next_hop(spec in spec(64), seed in any::<u64>()) {

@@ -14,7 +14,7 @@ use super::raw;
 use super::types::{Endpoint, PresharedKey, PrivateKey, PublicKey, parse_node_id};
 use crate::NodeId;
 
-/// How an edge learns its routes (SYSTEM.md §3).
+/// How an edge learns its routes (docs/system.md#modes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EdgeMode {
     /// The configured `NextHopTable`; no control messages.
@@ -124,7 +124,7 @@ pub struct P2pSettings {
     pub graph: GraphSettings,
 }
 
-/// `DynamicRoute.NTPConfig` (SYSTEM.md §7).
+/// `DynamicRoute.NTPConfig` (docs/system.md#ntp).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NtpSettings {
     pub enabled: bool,
