@@ -210,7 +210,8 @@ impl MacPrefix {
     }
 
     /// The MAC of `node`, or `None` if the NodeID does not fit after the prefix.
-    /// A full MAC overrides (docs/system.md#interfaces): it is returned unchanged for every NodeID.
+    /// A full MAC overrides (docs/system.md#interfaces): it is returned
+    /// unchanged for every NodeID.
     pub fn mac_for(&self, node: NodeId) -> Option<[u8; 6]> {
         if self.is_full_mac() {
             return Some(self.bytes);
