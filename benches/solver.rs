@@ -1,4 +1,4 @@
-//! Solver benchmarks (issue 3): the blocked solver and the one-edge
+//! Solver benchmarks: the blocked solver and the one-edge
 //! incremental update against a naive triple-loop Floyd–Warshall, in the
 //! same run, on random dense graphs of N = 64, 256, 1024, 2048 nodes.
 //!

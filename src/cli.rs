@@ -233,7 +233,7 @@ fn describe(config: &Config) -> String {
 }
 
 /// `--mode solve`: the next-hop and distance tables for a latency matrix
-/// (SYSTEM.md §6.4), or with `--path SRC DST` the hops between two nodes.
+/// (docs/system.md#solve), or with `--path SRC DST` the hops between two nodes.
 fn solve(path: &std::path::Path, hops: Option<&[u16]>) -> Result<(), Failure> {
     let text =
         read_bounded(path).map_err(|e| usage(format!("{}:0: cannot read: {e}", path.display())))?;

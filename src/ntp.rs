@@ -1,4 +1,4 @@
-//! Choosing a clock offset from SNTP answers (SYSTEM.md §7), pure: the first
+//! Choosing a clock offset from SNTP answers (docs/system.md#ntp), pure: the first
 //! sync asks every server, later syncs only the `MaxServerUse` with the
 //! shortest round trips; the offset applied is the median of the answers
 //! (robust against one wrong server). The daemon does the asking

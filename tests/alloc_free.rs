@@ -1,4 +1,4 @@
-//! House rule 3: no allocation per packet. A counting global allocator
+//! No allocation per packet. A counting global allocator
 //! (stats_alloc, so this file needs no `unsafe`) watches 10 000 seal/open
 //! round trips between two `Wg` instances after warm-up and must see zero
 //! allocations. This file holds a single test so that no other test thread

@@ -1,4 +1,4 @@
-//! House rule 3 at the node level: after warm-up, 10 000 frames go from one
+//! No allocation per packet, at the node level: after warm-up, 10 000 frames go from one
 //! node's interface through the routing header, encryption, the "network",
 //! decryption and the L2 FIB to the other node's interface — unicast and
 //! broadcast — without a single heap allocation. A counting global allocator

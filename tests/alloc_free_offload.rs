@@ -1,4 +1,4 @@
-//! House rule 3 for the tap offloads: after the buffers are made, cutting a
+//! No allocation per packet, for the tap offloads: after the buffers are made, cutting a
 //! 60 KB GSO frame into MTU-sized segments and coalescing them back must not
 //! allocate, nor must cutting a USO frame into 64-byte datagrams and
 //! coalescing those. One test in this file, so no other test thread allocates while

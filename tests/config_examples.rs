@@ -1,5 +1,5 @@
 //! Every YAML file the original EtherGuard ships as an example must load,
-//! unchanged, with no unknown-key warnings (SYSTEM.md §9).
+//! unchanged, with no unknown-key warnings (docs/system.md#config).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use std::path::{Path, PathBuf};
@@ -210,7 +210,7 @@ fn link_cost_and_dead_band_keys_are_read_with_documented_defaults() {
     }
 }
 
-/// Spec §5: MAC = `MacAddrPrefix:NodeID`, a full MAC overrides. A 6-byte
+/// docs/system.md#interfaces: MAC = `MacAddrPrefix:NodeID`, a full MAC overrides. A 6-byte
 /// value loads for a NodeID a 5-byte prefix cannot hold, and is used verbatim.
 #[test]
 fn a_full_mac_is_used_as_is_for_any_node_id() {

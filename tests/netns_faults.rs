@@ -1,4 +1,4 @@
-//! Real kernel, faults (issue 13): crashes, restarts, live changes and
+//! Real kernel, faults: crashes, restarts, live changes and
 //! least privilege, on the asymmetric super-mode underlay of
 //! `netns_super` (four edges A, B, R1, R2, one link emulator per pair, the
 //! supernode on the hub; A→B crosses R1, B→A crosses R2).

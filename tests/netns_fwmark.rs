@@ -1,4 +1,4 @@
-//! Real kernel, `FwMark` (SYSTEM.md §5): a supernode and an edge in super
+//! Real kernel, `FwMark` (docs/system.md#interfaces): a supernode and an edge in super
 //! mode, each with its own mark, in one network namespace the test creates
 //! (and always deletes). The kernel must report the mark on each daemon's
 //! UDP socket (`ss -e` shows `fwmark:0x…`), and an nftables output chain

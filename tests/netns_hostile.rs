@@ -1,4 +1,4 @@
-//! Real kernel, hostile traffic (issue 13, point 1): the static-mode relay
+//! Real kernel, hostile traffic (replays, floods, garbage): the static-mode relay
 //! A–R–B of `common::relay` carries a `ping -i 0.05` flow from A to B
 //! through R while the `hostile` generator, in a namespace G of its own
 //! with a veth to each of A, R and B, sends to all three egd ports for 30 s

@@ -1,5 +1,5 @@
-//! Real kernel, small UDP datagrams through the tunnel (issue 7's 64-byte
-//! rate): two network namespaces A and B joined by a veth pair, an egd edge
+//! Real kernel, small UDP datagrams through the tunnel (the 64-byte
+//! rate of benches/README.md): two network namespaces A and B joined by a veth pair, an egd edge
 //! with a tap in each. A sends bursts of 64-byte datagrams over IPv4 and
 //! IPv6 to a socket on B's tap address; every datagram must arrive intact
 //! and in order (so the kernel accepted the frames egd wrote and cut them

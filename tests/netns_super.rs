@@ -1,4 +1,4 @@
-//! Real kernel, super mode (SYSTEM.md §3.2): a supernode and edges with tap
+//! Real kernel, super mode (docs/system.md#super-mode): a supernode and edges with tap
 //! interfaces in network namespaces.
 //!
 //! - Two edges behind two NAT routers (nftables masquerade) register with a
@@ -10,10 +10,10 @@
 //!   the delays swap at run time and so do the relays. The same again with
 //!   the edges' clocks seconds apart, which must change nothing (one-way
 //!   latencies are offset by the clocks' difference, and the offsets cancel
-//!   along every path, SYSTEM.md §2). A static-mode run of the same underlay
+//!   along every path, docs/system.md#one-way-latency). A static-mode run of the same underlay
 //!   checks the harness itself against fixed tables, and a P2P run (no
 //!   supernode: every edge floods its reports and solves on its own) must
-//!   pick the same relays (SYSTEM.md §3.3).
+//!   pick the same relays (docs/system.md#p2p-mode).
 //! - The original's super-mode example configs run unchanged.
 //!
 //! The tests run one at a time: they measure latencies of tens of

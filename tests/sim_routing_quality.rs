@@ -1,4 +1,5 @@
-//! Routing quality on the simulated network (virtual clock), issue 10.
+//! Routing quality on the simulated network (virtual clock): link cost,
+//! honest reports, hysteresis and failover (docs/routing.md).
 //!
 //! Super mode (one supernode, the mode hysteresis is on by default):
 //! - 50 edges, a full mesh of underlay links with independent random delays

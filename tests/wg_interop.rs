@@ -1,6 +1,6 @@
 //! Interop with boringtun 0.7 as the peer: egd's handshake, cookie and
 //! transport messages must be byte-compatible with a standard WireGuard
-//! implementation (SYSTEM.md §4). boringtun reads the real clock internally;
+//! implementation (docs/system.md#crypto). boringtun reads the real clock internally;
 //! egd gets a virtual one, which is fine because neither side compares the
 //! other's clock except through TAI64N monotonicity per peer.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report

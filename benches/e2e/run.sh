@@ -5,7 +5,7 @@
 #   sudo CARGO_TARGET_DIR=/work/target-bench benches/e2e/run.sh
 #   sudo benches/e2e/run.sh --only egd,gotatun --runs 3
 #   sudo benches/e2e/run.sh --only egd --runs 1 --profile    # + perf of egd
-#   sudo benches/e2e/run.sh --matrix --runs 5                # every cell (issue 7)
+#   sudo benches/e2e/run.sh --matrix --runs 5                # every cell
 #
 # Method (shared/spec/BENCHMARKS.md). Scenarios:
 #   direct  two network namespaces A and B joined by one veth pair
@@ -30,7 +30,7 @@
 # … relay tinc; round 2 … — so slow drifts of this shared machine's load hit
 # every implementation alike; table.py gives medians, spreads, egd's ratios
 # to each (of the medians, and the median of the per-round ratios) and the
-# issue 7 targets. Each test also records, over the measured window, the
+# throughput targets. Each test also records, over the measured window, the
 # daemons' CPU time and their time runnable but waiting for a CPU
 # (/proc/…/schedstat, all sides summed, all threads), CPU time per byte (per
 # packet for udp64), how busy the whole machine was, and cycles per byte

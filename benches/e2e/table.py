@@ -12,7 +12,7 @@ implementation, Gbit/s, CPU %, wait %, busy %, load) count as direct tcp1.
 
 Output:
 1. One row per cell (scenario × test): every implementation's median and
-   spread (min–max), then egd's ratios the issue 7 targets name — to raw
+   spread (min–max), then egd's ratios the throughput targets name — to raw
    veth (TCP only), gotatun, tinc, and egd relayed to egd direct — each the
    median of the per-round ratios (paired: both numbers from the same round,
    so a slow spell of the shared machine hits both) with their spread, and
@@ -156,7 +156,7 @@ def main(path: str) -> None:
     print(
         "\nCells: median (min–max) over the rounds; udp64 in thousands of 64-byte "
         "datagrams per second delivered to a UDP socket on B. Ratios: median of "
-        "the per-round ratios (min–max); ✓/✗ against the issue 7 target "
+        "the per-round ratios (min–max); ✓/✗ against the throughput target "
         f"(≥ {TARGETS[0][2]:.2f}× raw veth for TCP, ≥ {TARGETS[1][2]:.0f}× gotatun, "
         f"≥ {TARGETS[2][2]:.0f}× tinc, relay ≥ {RELAY_TARGET}× direct)."
     )

@@ -29,7 +29,7 @@ fn tcpsock_ipv6_loopback() {
     let mut server = match StreamIface::open(&s) {
         Ok(server) => server,
         Err(e) => {
-            // House rule 9: skip only when the kernel lacks the feature.
+            // Real-kernel tests skip only when the kernel lacks the feature.
             println!("skipped: no IPv6 loopback here ({e})");
             return;
         }

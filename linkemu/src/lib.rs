@@ -56,7 +56,7 @@
 
 #![forbid(unsafe_code)]
 // A real-time test tool, not the protocol core: it must read the clock,
-// sleep until due times and run threads. House rule 1 keeps these out of
+// sleep until due times and run threads. The house rules keep these out of
 // the sans-IO core; it does not apply to a tool that emulates a wire.
 #![allow(clippy::disallowed_methods)]
 

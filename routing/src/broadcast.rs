@@ -1,4 +1,4 @@
-//! Broadcast forwarding without loops or duplicates (SYSTEM.md §4).
+//! Broadcast forwarding without loops or duplicates (docs/system.md#data-plane).
 //!
 //! A node `me` that receives a broadcast originated by `src` forwards it to
 //! neighbour `n` only if `me` is the hop just before `n` on the path that

@@ -3,7 +3,7 @@
 //! Reports arrive as seconds in `f64` (EtherGuard's `Timediff`) and costs as
 //! milliseconds; both are quantised once, on entry, to integer microseconds.
 //! Everything after that is integer arithmetic, which is what makes the
-//! solver's tie-breaking and the clock-offset invariance (SYSTEM.md §2) exact:
+//! solver's tie-breaking and the clock-offset invariance (docs/system.md#one-way-latency) exact:
 //! adding `θ[v] − θ[u]` microseconds to every edge shifts every path S→D by
 //! exactly `θ[D] − θ[S]`, so every comparison between two S→D paths comes out
 //! the same. (An offset that is not a whole number of microseconds is rounded
@@ -15,7 +15,7 @@ use std::fmt;
 /// A signed duration in whole microseconds, bounded by [`Latency::MAX_ABS`].
 ///
 /// Signed because a measured one-way latency includes the difference of two
-/// unsynchronised clocks and can be negative (SYSTEM.md §2).
+/// unsynchronised clocks and can be negative (docs/system.md#one-way-latency).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Latency(i64);
 

@@ -17,13 +17,14 @@
 //!   [`Solution`], change single edges with [`Solution::update_edge`].
 //!
 //! Numbers: latencies are [`Latency`], signed whole microseconds (measured
-//! one-way latencies include a clock offset and can be negative, SYSTEM.md
-//! §2). Inside the solver a path's cost is `latency_µs · 2¹⁶ + hops`, an exact
-//! integer in an `f64`: ties are exact, adding per-node clock offsets changes
-//! no next hop (proved by a property test), equal latencies prefer fewer
-//! hops, and no cycle but a negative-latency one has cost ≤ 0, so next hops
-//! never loop. Ties left after that go to the lowest NodeId first hop, the
-//! same on every node, which is what makes the broadcast trees
+//! one-way latencies include a clock offset and can be negative,
+//! docs/system.md#one-way-latency). Inside the solver a path's cost is
+//! `latency_µs · 2¹⁶ + hops`, an exact integer in an `f64`: ties are
+//! exact, adding per-node clock offsets changes no next hop (proved by a
+//! property test), equal latencies prefer fewer hops, and no cycle but a
+//! negative-latency one has cost ≤ 0, so next hops never loop. Ties left
+//! after that go to the lowest NodeId first hop, the same on every node,
+//! which is what makes the broadcast trees
 //! ([`NextHopTable::forward_set`]) agree.
 //!
 //! Speed: the all-pairs solve normally runs on reweighted `u32` costs

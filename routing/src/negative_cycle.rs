@@ -1,6 +1,6 @@
 //! Negative cycles: inconsistent samples, reported by their edges.
 //!
-//! Around any cycle the clock offsets cancel (SYSTEM.md §2), so a cycle's
+//! Around any cycle the clock offsets cancel (docs/system.md#one-way-latency), so a cycle's
 //! measured latency is its true latency, which is positive. A negative sum
 //! means the samples contradict each other (a clock stepped between two
 //! reports, a corrupted report). Shortest paths are then undefined; the

@@ -1,9 +1,9 @@
-//! `NodeId`: the 16-bit identity of an edge (SYSTEM.md §4).
+//! `NodeId`: the 16-bit identity of an edge (docs/system.md#data-plane).
 
 use std::fmt;
 
 /// A node's 16-bit identity. The top four values of the u16 space are reserved
-/// (SYSTEM.md §4) and are never a real node; [`NodeId::new`] refuses them.
+/// (docs/system.md#data-plane) and are never a real node; [`NodeId::new`] refuses them.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NodeId(u16);
 

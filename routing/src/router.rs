@@ -1,5 +1,5 @@
 //! `Router`: graph + stability + solver, driven like the rest of egd's
-//! sans-IO core (ARCHITECTURE.md): inputs `handle_*(now, …)`, outputs
+//! sans-IO core: inputs `handle_*(now, …)`, outputs
 //! `poll_*`, time passed in as `std::time::Instant`, never read.
 //!
 //! ```text

@@ -6,9 +6,9 @@
 //! charges it once per transit and once more at the destination; the
 //! destination's share is the same for every path to it, so it changes no
 //! choice and is subtracted again when distances are reported, which gives
-//! exactly "added when a path transits a node" (SYSTEM.md §6.1).
+//! exactly "added when a path transits a node" (docs/system.md#routing-inputs).
 //!
-//! Negative weights are accepted as they are (SYSTEM.md §2). The fast path
+//! Negative weights are accepted as they are (docs/system.md#one-way-latency). The fast path
 //! (`reduced.rs`) reweights them to small non-negative `u32` costs with a
 //! potential and runs Floyd–Warshall (`fw.rs`) on twice the SIMD lanes; it
 //! checks that every result is exact and otherwise declines. The slow path

@@ -1,4 +1,4 @@
-//! Stability rules (SYSTEM.md §6.2): which reports are worth a
+//! Stability rules (docs/system.md#stability): which reports are worth a
 //! recomputation, and how a noisy edge is smoothed.
 //!
 //! - [`StabilitySettings::is_significant`]: `JitterTolerance` `t` and
@@ -8,7 +8,7 @@
 //!   appearing or disappearing always counts. Magnitudes are used because
 //!   measured weights can be negative; note the relative part then also
 //!   scales with the clock offset hidden in the weight, so with large
-//!   offsets keep `r` near 1 (or run NTP, SYSTEM.md §7).
+//!   offsets keep `r` near 1 (or run NTP, docs/system.md#ntp).
 //! - [`DampingFilter`]: `DampingFilterRadius` `k` — the median of the last
 //!   `2k + 1` samples (a low-pass that ignores single spikes), as upstream.
 //! - Path hysteresis (`hysteresis_absolute`, `hysteresis_relative`): a

@@ -36,8 +36,9 @@ proptest! {
         }
     }
 
-    /// SYSTEM.md §2: adding θ[v] − θ[u] to every edge (θ up to ±10 s) changes
-    /// no next hop, and shifts every distance by exactly θ[dst] − θ[src].
+    /// Clock offsets cancel along paths (docs/system.md#one-way-latency):
+    /// adding θ[v] − θ[u] to every edge (θ up to ±10 s) changes no next hop,
+    /// and shifts every distance by exactly θ[dst] − θ[src].
     #[test]
     fn clock_offsets_change_no_next_hop(spec in spec(64), seed in any::<u64>()) {
         let base = solve(&spec.graph()).expect("consistent");

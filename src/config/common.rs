@@ -143,7 +143,7 @@ pub enum NodeSelector {
 
 /// One `ManualLatency[src][dst]` override. The value is in milliseconds as in
 /// the original; it may be negative, since one-way latencies measured with
-/// unsynchronised clocks can be (SYSTEM.md §2).
+/// unsynchronised clocks can be (docs/system.md#one-way-latency).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ManualLatency {
     pub src: NodeSelector,
@@ -152,7 +152,7 @@ pub struct ManualLatency {
 }
 
 /// `GraphRecalculateSetting`: how the routing graph is filtered and solved
-/// (SYSTEM.md §6.2).
+/// (docs/system.md#stability).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GraphSettings {
     /// `StaticMode`: route by the file's `NextHopTable` and solve nothing

@@ -15,7 +15,7 @@ use super::types::{Endpoint, parse_node_id};
 use crate::NodeId;
 use crate::wg::{PresharedKey, PrivateKey, PublicKey};
 
-/// How an edge learns its routes (SYSTEM.md §3).
+/// How an edge learns its routes (docs/system.md#modes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EdgeMode {
     /// The configured `NextHopTable`; no control messages.
@@ -125,7 +125,7 @@ pub struct P2pSettings {
     pub graph: GraphSettings,
 }
 
-/// `DynamicRoute.NTPConfig` (SYSTEM.md §7).
+/// `DynamicRoute.NTPConfig` (docs/system.md#ntp).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NtpSettings {
     pub enabled: bool,

@@ -1,5 +1,5 @@
 //! `--mode gencfg`: a whole network's configs from one generator file
-//! ([`GenConfig`]), like upstream's `gencfg` (SYSTEM.md §3).
+//! ([`GenConfig`]), like upstream's `gencfg` (docs/system.md#modes).
 //!
 //! Drive it with [`read_templates`] (reads the generator's
 //! `ConfigTemplate for …` files, or gives the built-in ones), then
@@ -195,7 +195,7 @@ impl Gen<'_> {
             Some(p) => p,
             None => rng.mac_prefix().map_err(|e| self.error(key, e))?,
         };
-        // A full MAC is used verbatim (spec §5), so every generated edge
+        // A full MAC is used verbatim (docs/system.md#interfaces), so every generated edge
         // would get the same address: the generator needs a real prefix.
         if prefix.is_full_mac() {
             return Err(self.error(

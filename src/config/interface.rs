@@ -1,4 +1,4 @@
-//! The validated `Interface` block (SYSTEM.md §5): which L2 endpoint frames
+//! The validated `Interface` block (docs/system.md#interfaces): which L2 endpoint frames
 //! come from and go to, with the keys each `IType` requires.
 
 use std::net::SocketAddr;

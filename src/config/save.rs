@@ -1,5 +1,5 @@
 //! `SaveNewPeers`: writing a node's peer list back into its own config file
-//! (SYSTEM.md §9) — the supernode after `manage/peer/add|del|update`, an edge
+//! (docs/system.md#config) — the supernode after `manage/peer/add|del|update`, an edge
 //! with `DynamicRoute.SaveNewPeers: true` after learning peers.
 //!
 //! Only the `Peers:` entry changes. It is a structured edit of the file's

@@ -1,6 +1,6 @@
 //! Checks of a configured `NextHopTable` that is routed on as is: a static
 //! edge's, and — with `GraphRecalculateSetting.StaticMode` — a supernode's
-//! or a P2P edge's (SYSTEM.md §3.1, §6.1).
+//! or a P2P edge's (docs/system.md#static-mode, #routing-inputs).
 //!
 //! [`problems`] lists what is wrong with a table for a set of nodes; the
 //! loader ([`super_warnings`], [`edge_warnings`]) turns each into an error

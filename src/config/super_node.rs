@@ -22,7 +22,7 @@ pub struct SuperConfig {
     pub node_name: String,
     pub post_script: Option<String>,
     /// Separate keys for the IPv4 and IPv6 sessions, so the supernode learns
-    /// both external addresses of every edge (SYSTEM.md §3.2).
+    /// both external addresses of every edge (docs/system.md#super-mode).
     pub private_key_v4: PrivateKey,
     pub private_key_v6: PrivateKey,
     pub listen_port: u16,

@@ -1,4 +1,4 @@
-//! `manage/peer/add` (SYSTEM.md §8): checking the request into a new
+//! `manage/peer/add` (docs/system.md#http-apis): checking the request into a new
 //! [`SuperPeer`] ([`new_super_peer`]) and making the new edge's config from
 //! the supernode's `EdgeTemplate` ([`render_edge_from_template`]).
 //!

@@ -145,7 +145,8 @@ impl MacPrefix {
     }
 
     /// The MAC of `node`, or `None` if the NodeID does not fit after the prefix.
-    /// A full MAC overrides (spec §5): it is returned unchanged for every NodeID.
+    /// A full MAC overrides (docs/system.md#interfaces): it is returned
+    /// unchanged for every NodeID.
     pub fn mac_for(&self, node: NodeId) -> Option<[u8; 6]> {
         if self.is_full_mac() {
             return Some(self.bytes);
@@ -231,7 +232,7 @@ mod tests {
         assert!(MacPrefix::parse("6E:ZZ").is_err());
     }
 
-    /// Spec §5: MAC = `MacAddrPrefix:NodeID`, a full MAC overrides. Each row is
+    /// docs/system.md#interfaces: MAC = `MacAddrPrefix:NodeID`, a full MAC overrides. Each row is
     /// (prefix, NodeID, expected MAC or None when the NodeID does not fit).
     #[test]
     fn mac_for_table() {

@@ -1,4 +1,4 @@
-//! The supernode's HTTP APIs as data (SYSTEM.md §8): the JSON bodies of the
+//! The supernode's HTTP APIs as data (docs/system.md#http-apis): the JSON bodies of the
 //! Edge API and the Manage API, and [`SuperApi`], the one trait the HTTP
 //! layer (`crate::daemon::http`) calls. Keeping the shapes here, free of any
 //! HTTP crate, lets the sans-IO supernode answer them and lets tests check
@@ -85,7 +85,7 @@ pub struct NodeInfo {
 }
 
 /// One measured one-way latency `from → to` as seen by `to`'s clock minus
-/// `from`'s (may be negative; offsets cancel along paths, SYSTEM.md §2).
+/// `from`'s (may be negative; offsets cancel along paths, docs/system.md#one-way-latency).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LatencyReport {
     pub from: u16,

@@ -1,4 +1,4 @@
-//! An edge's side of super mode, sans-IO (SYSTEM.md §3.2): register with
+//! An edge's side of super mode, sans-IO (docs/system.md#super-mode): register with
 //! the supernode, report measured one-way latencies (a `Pong` per ping, and
 //! in bulk over the Edge API), fetch what a `ServerUpdate` says changed,
 //! apply it to the node, and try each peer's candidate endpoints in turn

@@ -1,4 +1,4 @@
-//! Honest reports (issue 10): a link's two one-way reports must add up to
+//! Honest reports (docs/routing.md#honest-reports): a link's two one-way reports must add up to
 //! the round trip its ends measured. The clock offset in `OWD(a→b)` is
 //! the opposite of the one in `OWD(b→a)`, so their sum is offset-free and
 //! should match the round trip each end gets from its ping echoes

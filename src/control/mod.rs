@@ -1,4 +1,4 @@
-//! The control plane of super mode, sans-IO (SYSTEM.md §3.2): what the
+//! The control plane of super mode, sans-IO (docs/system.md#super-mode): what the
 //! supernode and an edge say to each other and decide, with time and
 //! messages passed in so the simulated network can run it.
 //!
@@ -21,7 +21,7 @@ use egd_routing::{Latency, ManualEndpoint, ManualLatency, RouterConfig, Stabilit
 
 use crate::config::{GraphSettings, NodeSelector, StaticNextHops};
 
-/// Super mode with P2P on (SYSTEM.md §3.3): the edge routes on its own P2P
+/// Super mode with P2P on (docs/system.md#p2p-mode): the edge routes on its own P2P
 /// table while the supernode is silent for `info_timeout`
 /// (`SuperNodeInfoTimeout`) or absent (`sync` is `None`), and on the
 /// supernode's table otherwise; the switch replaces the table in one step,

@@ -1,4 +1,4 @@
-//! P2P mode, sans-IO (SYSTEM.md §3.3): every edge keeps its own copy of the
+//! P2P mode, sans-IO (docs/system.md#p2p-mode): every edge keeps its own copy of the
 //! directed latency graph and runs the solver on it, so no supernode is
 //! needed (or one that has gone quiet for `SuperNodeInfoTimeout` is not
 //! missed).

@@ -4,7 +4,7 @@
 //!
 //! Test hook: `EGD_TEST_CLOCK_OFFSET_MS` (signed integer milliseconds, read
 //! once) shifts the wall clock this process reports, so a test can run
-//! edges whose clocks disagree by seconds (SYSTEM.md §2) on one machine.
+//! edges whose clocks disagree by seconds (docs/system.md#one-way-latency) on one machine.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};

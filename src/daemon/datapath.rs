@@ -56,7 +56,7 @@
 //! in order), the tap hashes each flow to a queue. A packet's output goes
 //! out through the thread that handled it. Other threads may seal for the
 //! same peer meanwhile: their nonces interleave, and the receiver's replay
-//! window (2048 packets wide) takes the small reordering between threads.
+//! window (`COUNTER_WINDOW_SIZE` packets wide) takes the small reordering between threads.
 //!
 //! Frames for a multi-queue tap are written through a `QueueSet`: each flow
 //! always through the same queue, chosen by hashing the flow, because the

@@ -1,5 +1,5 @@
 //! Running an edge: the interface, the UDP sockets and the sans-IO node
-//! (ARCHITECTURE.md "The daemon loop"): wait for completions → read the
+//! (the daemon loop of docs/architecture.md): wait for completions → read the
 //! clock → feed completions to the node → handle due timeouts → turn
 //! transmits into batched sends and frames into interface writes → re-arm
 //! one timeout.

@@ -1,4 +1,4 @@
-//! Prometheus export of the node's counters (SYSTEM.md §9). The data plane
+//! Prometheus export of the node's counters (docs/system.md#metrics). The data plane
 //! keeps plain counters ([`crate::metrics::Metrics`]); the daemon copies them
 //! into the `metrics` registry about once a second, off the per-packet path,
 //! and `metrics-exporter-prometheus` serves them as text at `/metrics` from

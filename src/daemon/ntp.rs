@@ -1,4 +1,4 @@
-//! NTP (SYSTEM.md §7): a side thread asks SNTP servers (`NTPConfig`) for the
+//! NTP (docs/system.md#ntp): a side thread asks SNTP servers (`NTPConfig`) for the
 //! clock offset and publishes it; the edge loop applies it to its ping
 //! timestamps. Start-up and the data path never wait for it: names are
 //! resolved on this thread and unresolvable ones skipped; with no server

@@ -1,5 +1,5 @@
 //! De-duplication of flooded control messages by (source, sequence) —
-//! not by content, which would drop legitimate repeats (SYSTEM.md §4, §10.2).
+//! not by content, which would drop legitimate repeats (docs/system.md#differences).
 //! Entries expire after `DupCheckTimeout`; the cache is bounded.
 
 use std::collections::HashMap;

@@ -1,6 +1,6 @@
 //! The node's ChaCha20-Poly1305 work split from its bookkeeping, so that
 //! data-path threads sharing one `Node` behind a lock can encrypt and
-//! decrypt in parallel, outside it (issue 7 point 3).
+//! decrypt in parallel, outside it (docs/multiqueue.md).
 //!
 //! Sending: after [`Node::set_deferred_crypto`]`(true)` every data datagram
 //! the node queues has its counter reserved, its header written and all

@@ -1,5 +1,5 @@
 //! The L2 forwarding information base: which node a MAC address lives behind,
-//! learned from the source MACs of received frames (SYSTEM.md §4). Entries
+//! learned from the source MACs of received frames (docs/system.md#data-plane). Entries
 //! expire after `L2FIBTimeout`; the table never grows past its capacity.
 
 use std::collections::HashMap;

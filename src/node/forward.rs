@@ -1,4 +1,4 @@
-//! Forwarding decisions (SYSTEM.md §4): the next hop toward a destination,
+//! Forwarding decisions (docs/system.md#data-plane): the next hop toward a destination,
 //! and for broadcasts the neighbours this node must pass a copy to.
 //!
 //! The broadcast rule: a node forwards a broadcast from source S to

@@ -34,7 +34,7 @@ impl NodeConfig {
             .collect();
         let link = &edge.dynamic_route.super_node;
         if edge.mode() == EdgeMode::Super {
-            // One session per supernode key (SYSTEM.md §3.2).
+            // One session per supernode key (docs/system.md#super-mode).
             let sessions = [
                 (NodeId::SUPERNODE, &link.public_key_v4, &link.endpoint_v4),
                 (

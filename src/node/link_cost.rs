@@ -1,7 +1,8 @@
 //! The cost of the link from one neighbour to this node, per direction,
-//! from the pings it sends (issue 10): a smoothed one-way delay, plus a
-//! jitter term, plus an ETX-like loss penalty — and the round trip, from
-//! the echo each ping carries, for the solvers' honesty check.
+//! from the pings it sends (docs/routing.md#link-cost-per-direction): a
+//! smoothed one-way delay, plus a jitter term, plus an ETX-like loss
+//! penalty — and the round trip, from the echo each ping carries, for the
+//! solvers' honesty check.
 //!
 //! Drive it from the node: [`LinkQuality::on_ping`] for every ping the
 //! neighbour sends (its request id, the measured one-way delay and the

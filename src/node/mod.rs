@@ -1,5 +1,5 @@
 //! The sans-IO edge node: WireGuard sessions with its neighbours, the
-//! routing header, L2 learning and forwarding (SYSTEM.md §4). No sockets, no
+//! routing header, L2 learning and forwarding (docs/system.md#data-plane). No sockets, no
 //! clock, no threads — time, randomness and packets are passed in, so many
 //! nodes can run in one process on a virtual clock (`crate::sim`).
 //!
@@ -405,7 +405,7 @@ impl Node {
                     return;
                 }
                 Some(n) => n.get(),
-                // Unknown unicast floods like a broadcast (SYSTEM.md §4).
+                // Unknown unicast floods like a broadcast (docs/system.md#data-plane).
                 None => NodeId::BROADCAST,
             }
         };
@@ -949,7 +949,7 @@ impl Node {
         if for_me {
             return;
         }
-        // Relay: one hop used; drop when none is left (SYSTEM.md §4).
+        // Relay: one hop used; drop when none is left (docs/system.md#data-plane).
         let ttl = header.ttl.saturating_sub(1);
         if ttl == 0 {
             self.metrics.drop("ttl_expired");

@@ -1,4 +1,4 @@
-//! One-way latency probes (SYSTEM.md §2, §3.2 step 3). Every
+//! One-way latency probes (docs/system.md#one-way-latency; super mode step 3). Every
 //! `SendPingInterval` a node pings each neighbour directly with its own wall
 //! clock's time; the receiver subtracts that from its own clock. The result
 //! is the one-way delay plus the difference of the two clocks' offsets —

@@ -1,6 +1,6 @@
 //! Control messages: the bodies of packets whose routing-header kind is not
-//! `Frame`. A documented, versioned binary encoding (SYSTEM.md §10.4: the
-//! original used Go's gob) — `docs/protocol.md` has the same tables.
+//! `Frame`. A documented, versioned binary encoding (the original
+//! used Go's gob; docs/system.md#differences) — `docs/protocol.md` has the same tables.
 //!
 //! Every body starts with a common prefix, then the kind's fields. Integers
 //! are big-endian; a `str8` is a u8 length then that many UTF-8 bytes, a

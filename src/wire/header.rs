@@ -1,5 +1,5 @@
 //! The routing header: the first bytes of every decrypted transport payload
-//! (SYSTEM.md §4). It travels inside the WireGuard encryption, so kind and TTL
+//! (docs/system.md#data-plane). It travels inside the WireGuard encryption, so kind and TTL
 //! are authenticated — unlike the original, which sent them in clear.
 //!
 //! Layout (version 1, 10 bytes, multi-byte fields big-endian):

@@ -1,6 +1,6 @@
 //! The only place this crate reads the clock.
 //!
-//! House rule 1 keeps clocks in `src/daemon/`, and `wait(deadline)` takes an
+//! The core does no I/O, which keeps clocks in `src/daemon/`, and `wait(deadline)` takes an
 //! absolute `Instant` from the daemon. But the kernel interfaces want a
 //! relative timeout (io_uring's `Timeout` entry, `epoll_wait`), so the reactor,
 //! being I/O infrastructure like the daemon shell, computes `deadline - now`

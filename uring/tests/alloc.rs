@@ -1,4 +1,4 @@
-//! House rule 3: no allocation per datagram. After a warm-up, 10 000
+//! No allocation per datagram. After a warm-up, 10 000
 //! datagrams through queue_send → flush → wait (GSO batches and single
 //! sends, delivered to the callback) allocate nothing, on the io_uring
 //! backend (and, while we are at it, on the std backend).

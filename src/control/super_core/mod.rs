@@ -1,4 +1,4 @@
-//! The supernode's control plane, sans-IO (SYSTEM.md §3.2): who is
+//! The supernode's control plane, sans-IO (docs/system.md#super-mode): who is
 //! registered and where, the directed latency graph and its next-hop
 //! table, the state hashes edges acknowledge, and the answers of the HTTP
 //! APIs. It never sees a user frame.
@@ -235,7 +235,7 @@ impl SuperCore {
             return;
         };
         if src != from_peer.get() {
-            // The key is registered under another NodeID (SYSTEM.md §3.2 step 5).
+            // The key is registered under another NodeID (docs/system.md#super-mode, step 5).
             self.push(SuperOutput::Notify {
                 node: from_peer,
                 dst: src,

@@ -1,5 +1,5 @@
 //! `manage/super/state`: the supernode's view as the original's JSON shape
-//! (SYSTEM.md §8) — peers and when they were last seen, the one-way latency
+//! (docs/system.md#http-apis) — peers and when they were last seen, the one-way latency
 //! matrix with and without additional cost, the next-hop table and the
 //! distances. Unreachable pairs are absent from the matrices; a distance
 //! that cannot be computed is [`INFINITY`].

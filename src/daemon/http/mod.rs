@@ -1,4 +1,4 @@
-//! The supernode's HTTP APIs over the wire (SYSTEM.md §8): a server that
+//! The supernode's HTTP APIs over the wire (docs/system.md#http-apis): a server that
 //! answers the Edge and Manage APIs by calling [`crate::control::api::SuperApi`],
 //! and the blocking client an edge uses to reach them. The shapes of the
 //! requests and answers live in `crate::control::api`; this module is only
