@@ -15,13 +15,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-
 use std::time::Duration;
 
-use common::loopback::{free_port, spawn, write};
-use common::static_edge::{StaticEdge, StaticPeer};
-use common::supernode::{Passwords, SuperPeer, Supernode};
+use crate::support::loopback::{free_port, spawn, write};
+use crate::support::static_edge::{StaticEdge, StaticPeer};
+use crate::support::supernode::{Passwords, SuperPeer, Supernode};
 use egd::keys::{private_key_from_random, public_key};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");

@@ -9,18 +9,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::http::sample;
-use common::loopback::{free_port, get_ok, logs};
-use common::procs::Proc;
-use common::wait_for;
+use crate::support::http::sample;
+use crate::support::loopback::{free_port, get_ok, logs};
+use crate::support::procs::Proc;
+use crate::support::wait_for;
 use egd::config::{Config, FileKind, load_file};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");

@@ -14,14 +14,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::loopback::{free_port, get_ok, post, write};
-use common::procs::Proc;
-use common::supernode::{Passwords, SuperPeer, Supernode};
-use common::wait_for;
+use crate::support::loopback::{free_port, get_ok, post, write};
+use crate::support::procs::Proc;
+use crate::support::supernode::{Passwords, SuperPeer, Supernode};
+use crate::support::wait_for;
 use egd::keys::{private_key_from_random, public_key};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
@@ -36,7 +34,7 @@ fn key(n: u16) -> egd::config::PrivateKey {
 }
 
 fn spawn(config: &std::path::Path) -> Proc {
-    common::loopback::spawn(EGD, &["--no-uapi", "--bind", "std"], config)
+    crate::support::loopback::spawn(EGD, &["--no-uapi", "--bind", "std"], config)
 }
 
 /// The exposition at `127.0.0.1:port/metrics`, if it answers.

@@ -8,15 +8,13 @@
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-mod common;
-
 use std::time::Duration;
 
-use common::http::{metrics, sample};
-use common::netns::Netns;
-use common::procs::logs;
-use common::upstream::{announce_node_5, broadcast_from_1, spawn_six, unicast_1_to_5};
-use common::{kernel_test_unavailable, wait_for};
+use crate::support::http::{metrics, sample};
+use crate::support::netns::Netns;
+use crate::support::procs::logs;
+use crate::support::upstream::{announce_node_5, broadcast_from_1, spawn_six, unicast_1_to_5};
+use crate::support::{kernel_test_unavailable, wait_for};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 

@@ -9,16 +9,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::loopback::{self, free_port, logs, write};
-use common::procs::Proc;
-use common::supernode::{Passwords, SuperPeer, Supernode};
-use common::wait_for;
+use crate::support::loopback::{self, free_port, logs, write};
+use crate::support::procs::Proc;
+use crate::support::supernode::{Passwords, SuperPeer, Supernode};
+use crate::support::wait_for;
 use egd::keys::{private_key_from_random, public_key};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");

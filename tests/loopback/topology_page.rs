@@ -12,17 +12,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-#[path = "topology_page/webdriver.rs"]
-mod webdriver;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::loopback::{self, free_port, get, get_ok, logs, write};
-use common::procs::{self, Proc};
-use common::supernode::{Passwords, SuperPeer, Supernode};
-use common::wait_for;
+use crate::support::loopback::{self, free_port, get, get_ok, logs, write};
+use crate::support::procs::{self, Proc};
+use crate::support::supernode::{Passwords, SuperPeer, Supernode};
+use crate::support::wait_for;
+use crate::support::webdriver;
 use egd::config::PrivateKey;
 use egd::keys::{private_key_from_random, public_key};
 use serde_json::Value;

@@ -7,8 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::UdpSocket;
 use std::os::unix::net::UnixStream;
@@ -16,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::procs::Proc;
-use common::{kernel_test_unavailable, wait_for};
+use crate::support::procs::Proc;
+use crate::support::{kernel_test_unavailable, wait_for};
 use egd::keys::private_key_from_random;
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");

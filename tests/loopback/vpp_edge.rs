@@ -7,14 +7,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::netns::Netns;
-use common::procs::Proc;
-use common::static_edge::{StaticEdge, StaticPeer};
-use common::{kernel_test_unavailable, wait_for};
+use crate::support::netns::Netns;
+use crate::support::procs::Proc;
+use crate::support::static_edge::{StaticEdge, StaticPeer};
+use crate::support::{kernel_test_unavailable, wait_for};
 use egd::keys::private_key_from_random;
 use egd_ifaces::{
     IfaceKind, IfaceSpec, L2HeaderMode, L2Interface, MemifIface, MemifRole, MemifSpec,

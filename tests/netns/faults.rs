@@ -21,30 +21,23 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-#[path = "netns_super/config.rs"]
-mod config;
-#[path = "netns_super/kernel.rs"]
-mod kernel;
-#[path = "netns_super/mesh.rs"]
-mod mesh;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
-use common::http;
-use common::netns::Netns;
-use common::procs::Proc;
-use common::{counter_reaches, kernel_test_unavailable, wait_for};
-use config::{
+use crate::super_mesh::config::{
     API_PREFIX, MANAGE, SHOW_STATE, SUPER_METRICS, SUPER_PORT, edge_pub, supernode_config,
     write_checked, write_edge_template,
 };
-use kernel::{ping, ping_in, serial, spawn_egd, tap_up, tools_missing};
-use mesh::{A, B, HUB, Launch, Mesh, MeshRouting, NODES, Phase, R1, R2};
+use crate::super_mesh::kernel;
+use crate::super_mesh::kernel::{ping, ping_in, serial, spawn_egd, tap_up, tools_missing};
+use crate::super_mesh::mesh::{A, B, HUB, Launch, Mesh, MeshRouting, NODES, Phase, R1, R2};
+use crate::support::http;
+use crate::support::netns::Netns;
+use crate::support::procs::Proc;
+use crate::support::{counter_reaches, kernel_test_unavailable, wait_for};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 

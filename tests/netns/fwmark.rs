@@ -7,15 +7,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-
 use std::time::Duration;
 
-use common::loopback::write;
-use common::netns::{Netns, nft, nft_counter};
-use common::procs::{Proc, logs};
-use common::supernode::{Passwords, SuperPeer, Supernode};
-use common::{kernel_test_unavailable, tools_missing, wait_for};
+use crate::support::loopback::write;
+use crate::support::netns::{Netns, nft, nft_counter};
+use crate::support::procs::{Proc, logs};
+use crate::support::supernode::{Passwords, SuperPeer, Supernode};
+use crate::support::{kernel_test_unavailable, tools_missing, wait_for};
 use egd::keys::{private_key_from_random, public_key};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");

@@ -41,17 +41,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::http::{metrics, sample};
-use common::linkemu::hostile_binary;
-use common::netns::{Netns, assert_ping, link};
-use common::procs::Proc;
-use common::relay::{self, StaticRelay};
-use common::{kernel_test_unavailable, tools_missing, wait_for};
+use crate::support::http::{metrics, sample};
+use crate::support::linkemu::hostile_binary;
+use crate::support::netns::{Netns, assert_ping, link};
+use crate::support::procs::Proc;
+use crate::support::relay::{self, StaticRelay};
+use crate::support::{kernel_test_unavailable, tools_missing, wait_for};
 use egd::session::constants::HANDSHAKE_BUDGET;
 use egd::wg::DropReason;
 

@@ -10,15 +10,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-
 use std::time::Duration;
 
-use common::http::{metrics, sample, series_of};
-use common::netns::{Netns, assert_ping, iperf_server, link, tap_up};
-use common::procs::Proc;
-use common::static_edge::{StaticEdge, StaticPeer};
-use common::{kernel_test_unavailable, tools_missing, wait_for};
+use crate::support::http::{metrics, sample, series_of};
+use crate::support::netns::{Netns, assert_ping, iperf_server, link, tap_up};
+use crate::support::procs::Proc;
+use crate::support::static_edge::{StaticEdge, StaticPeer};
+use crate::support::{kernel_test_unavailable, tools_missing, wait_for};
 use egd::keys::private_key_from_random;
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");

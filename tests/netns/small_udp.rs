@@ -16,15 +16,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use common::http::{metrics, sample, series_of};
-use common::netns::{Netns, run};
-use common::procs::Proc;
-use common::{kernel_test_unavailable, wait_for};
+use crate::support::http::{metrics, sample, series_of};
+use crate::support::netns::{Netns, run};
+use crate::support::procs::Proc;
+use crate::support::{kernel_test_unavailable, wait_for};
 use egd::keys::{private_key_from_random, public_key};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");

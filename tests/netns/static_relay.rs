@@ -9,11 +9,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-
-use common::netns::{Netns, assert_ping, iperf_server};
-use common::relay::StaticRelay;
-use common::{kernel_test_unavailable, tools_missing};
+use crate::support::netns::{Netns, assert_ping, iperf_server};
+use crate::support::relay::StaticRelay;
+use crate::support::{kernel_test_unavailable, tools_missing};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 

@@ -21,27 +21,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-mod common;
-#[path = "netns_super/config.rs"]
-mod config;
-#[path = "netns_super/kernel.rs"]
-mod kernel;
-#[path = "netns_super/mesh.rs"]
-mod mesh;
-#[path = "netns_super/nat.rs"]
-mod nat;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::http;
-use common::netns::Netns;
-use common::procs::Proc;
-use common::{kernel_test_unavailable, wait_for};
-use config::{Routing, edge_config, supernode_config, write_checked};
-use kernel::{assert_running, logs, serial, spawn_egd, tools_missing};
-use mesh::{A, B, Mesh, MeshRouting, Phase, R1};
-use nat::NatNet;
+use crate::super_mesh::config::{Routing, edge_config, supernode_config, write_checked};
+use crate::super_mesh::kernel::{assert_running, logs, serial, spawn_egd, tools_missing};
+use crate::super_mesh::mesh::{A, B, Mesh, MeshRouting, Phase, R1};
+use crate::super_mesh::nat::{self, NatNet};
+use crate::support::http;
+use crate::support::netns::Netns;
+use crate::support::procs::Proc;
+use crate::support::{kernel_test_unavailable, wait_for};
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
 

@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 use egd::config::{GraphSettings, StaticNextHops};
 use egd::sim::{Link, SimP2p};
 
-mod sim_common;
-use sim_common::{ms, n, p2p_config, quick_graph, secs, super_core_config};
+use crate::support::sim::{ms, p2p_config, quick_graph, secs, super_core_config};
 
 const A: u16 = 1;
 const B: u16 = 2;
@@ -23,14 +22,14 @@ fn graph() -> GraphSettings {
     quick_graph()
 }
 
-use sim_common::Mesh as Net;
+use crate::support::sim::Mesh as Net;
 
 impl Net {
-    fn super_mode(seed: u64) -> Net {
+    fn super_seeded(seed: u64) -> Net {
         Net::new_super(seed, &IDS, super_core_config(graph()))
     }
 
-    fn p2p_mode(seed: u64) -> Net {
+    fn p2p_seeded(seed: u64) -> Net {
         Net::new_p2p(seed, &IDS, |id| {
             p2p_config(id, graph(), StaticNextHops::new())
         })
@@ -95,16 +94,6 @@ impl Net {
             out.insert(id, g);
         }
         out
-    }
-
-    fn next_hop(&self, at: u16, dst: u16) -> Option<u16> {
-        let h = self.hosts[&at];
-        self.sim
-            .host(h)
-            .node
-            .next_hops()
-            .next_hop(n(at), n(dst))
-            .map(|h| h.get())
     }
 }
 
@@ -222,10 +211,10 @@ fn steps_keep_every_link(mut net: Net) {
 
 #[test]
 fn p2p_honest_reports_pass_across_delay_steps() {
-    steps_keep_every_link(Net::p2p_mode(12));
+    steps_keep_every_link(Net::p2p_seeded(12));
 }
 
 #[test]
 fn super_honest_reports_pass_across_delay_steps() {
-    steps_keep_every_link(Net::super_mode(11));
+    steps_keep_every_link(Net::super_seeded(11));
 }

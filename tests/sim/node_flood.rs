@@ -6,24 +6,22 @@
 //! datagram is counted under a drop reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-mod node_pair;
-
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use crate::support::node_pair::{addr, id, origin};
 use egd::keys::private_key_from_random;
 use egd::node::Node;
 use egd::noise::kdf::{hash, mac};
 use egd::session::constants::{HANDSHAKE_BUDGET, LABEL_MAC1};
 use egd::wg::DropReason;
-use node_pair::{addr, id, origin};
 
 fn key(n: u16) -> egd::config::PrivateKey {
     private_key_from_random([n as u8 + 90; 32])
 }
 
 fn node(me: u16, other: u16, now: Instant) -> Node {
-    node_pair::node(me, other, now, key)
+    crate::support::node_pair::node(me, other, now, key)
 }
 
 /// Every datagram `from` queued, handed to `to`.

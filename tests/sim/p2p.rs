@@ -19,8 +19,7 @@ use egd_routing::{DenseGraph, Latency, NextHopTable, solve};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-mod sim_common;
-use sim_common::{addr, key, ms, n, node_config, p2p_peers, secs, sim_without_links};
+use crate::support::sim::{addr, key, ms, n, node_config, p2p_peers, secs, sim_without_links};
 
 const PING: Duration = Duration::from_secs(1);
 

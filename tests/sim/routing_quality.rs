@@ -37,8 +37,7 @@ use egd_routing::{DenseGraph, Latency, Solution, solve};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-mod sim_common;
-use sim_common::{
+use crate::support::sim::{
     add_supernode, addr, edge_sync_config, frame, key, ms, n, node_config, p2p_peers, secs,
     sim_without_links, super_key, super_key_v6, supernode_peer,
 };

@@ -22,8 +22,7 @@ use egd_routing::NextHopTable;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-mod sim_common;
-use sim_common::{ms, n, secs, sim_without_links};
+use crate::support::sim::{ms, n, secs, sim_without_links};
 
 fn addr(id: u16) -> SocketAddr {
     SocketAddr::from(([10, 2, (id >> 8) as u8, id as u8], 4000))

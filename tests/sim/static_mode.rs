@@ -12,8 +12,7 @@ use egd::control::super_core::{SuperCore, SuperCoreConfig};
 use egd::sim::{Link, SimP2p};
 use egd_routing::NextHopTable;
 
-mod sim_common;
-use sim_common::{
+use crate::support::sim::{
     frame, ms, n, origin, p2p_config, quick_graph, secs, super_core_config, super_peer,
 };
 
@@ -54,7 +53,7 @@ fn core_config(static_mode: bool, next_hop_table: StaticNextHops) -> SuperCoreCo
     }
 }
 
-use sim_common::Mesh as Net;
+use crate::support::sim::Mesh as Net;
 
 impl Net {
     /// A supernode (with or without `StaticMode`, table [`forced_relay`])
@@ -82,10 +81,6 @@ impl Net {
 
     fn table(&self, id: u16) -> NextHopTable {
         self.sim.host(self.hosts[&id]).node.next_hops().clone()
-    }
-
-    fn next_hop(&self, at: u16, dst: u16) -> Option<u16> {
-        self.table(at).next_hop(n(at), n(dst)).map(|h| h.get())
     }
 
     /// Sends `rounds` frames each way between A and B; returns how many

@@ -23,8 +23,7 @@ use egd::sim::{HostId, Link, Sim, SimEdge};
 use egd::wire::control::{Body, Control};
 use egd_routing::NextHopTable;
 
-mod sim_common;
-use sim_common::{
+use crate::support::sim::{
     add_supernode, edge_sync_config, frame, ms, n, origin, p2p_config, secs, super_core_config,
     supernode_peer,
 };
@@ -40,7 +39,7 @@ fn edge_key(id: u16) -> PrivateKey {
 fn super_peer(id: u16) -> SuperPeer {
     SuperPeer {
         public_key: public_key(&edge_key(id)),
-        ..sim_common::super_peer(id)
+        ..crate::support::sim::super_peer(id)
     }
 }
 

@@ -13,8 +13,7 @@ use egd::session::constants::{REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
 use egd::sim::{HostId, Link, Sim};
 use egd_routing::NextHopTable;
 
-mod sim_common;
-use sim_common::{addr, key, n, origin, secs};
+use crate::support::sim::{addr, key, n, origin, secs};
 
 const PING: Duration = Duration::from_secs(16);
 

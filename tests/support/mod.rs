@@ -1,13 +1,16 @@
-//! Helpers shared by the multi-process integration tests, one job a file:
-//! `netns` (namespaces that are always deleted, veths, taps), `procs`
-//! (child processes that are always killed, waiting for their log lines),
-//! `http` (HTTP from inside a namespace, Prometheus samples), `loopback`
-//! (egd on loopback without a namespace, and an HTTP client), `supernode`
-//! and `static_edge` (the YAML of a super-mode network and of a static
-//! edge), `relay` (the three-node static relay), `upstream` (the original's
-//! six-node examples), `linkemu` (the link
-//! emulator); here, polling with a deadline and the skip-or-fail checks
-//! for root and tools.
+//! The one support module of the test binaries (`tests/sim`,
+//! `tests/loopback`, `tests/netns`; each includes it with `#[path]`), one
+//! job a file: `netns` (namespaces that are always deleted, the veth helper,
+//! taps, the ping runner and its output parser), `procs` (child processes
+//! that are always killed, waiting for their log lines), `http` (HTTP from
+//! inside a namespace, Prometheus samples), `loopback` (egd on loopback
+//! without a namespace, and an HTTP client), `supernode` and `static_edge`
+//! (the YAML of a super-mode network and of a static edge), `relay` (the
+//! three-node static relay), `upstream` (the original's six-node examples),
+//! `linkemu` (the link emulator), `sim` (the simulated networks of the
+//! virtual-clock tests), `node_pair` (two protocol-core nodes wired without
+//! I/O), `webdriver` (headless Chromium for the topology page); here,
+//! polling with a deadline and the skip-or-fail checks for root and tools.
 #![allow(clippy::disallowed_methods)] // real processes: threads and sleeps are the point
 #![allow(dead_code)] // each test binary uses a different subset
 
@@ -15,11 +18,14 @@ pub mod http;
 pub mod linkemu;
 pub mod loopback;
 pub mod netns;
+pub mod node_pair;
 pub mod procs;
 pub mod relay;
+pub mod sim;
 pub mod static_edge;
 pub mod supernode;
 pub mod upstream;
+pub mod webdriver;
 
 use std::time::{Duration, Instant};
 

@@ -275,7 +275,8 @@ pub fn p2p_config(id: u16, graph: GraphSettings, next_hop_table: StaticNextHops)
 
 /// A small network on a fresh `Sim` (links 10 ms by default): edges by id,
 /// and the supernode's core in super mode. Test files add their own
-/// methods (`impl Mesh` in the test binary).
+/// methods (`impl Mesh` in their module; the names must differ between
+/// modules, as they all share the sim binary).
 pub struct Mesh {
     pub sim: Sim,
     pub hosts: std::collections::BTreeMap<u16, HostId>,
@@ -317,5 +318,16 @@ impl Mesh {
             net.hosts.insert(id, h);
         }
         net
+    }
+
+    /// The next hop from `at` to `dst` in `at`'s current table.
+    pub fn next_hop(&self, at: u16, dst: u16) -> Option<u16> {
+        let h = self.hosts[&at];
+        self.sim
+            .host(h)
+            .node
+            .next_hops()
+            .next_hop(n(at), n(dst))
+            .map(|h| h.get())
     }
 }

@@ -7,11 +7,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::EGD;
-use crate::common::http;
-use crate::common::netns::{Netns, run};
-pub use crate::common::netns::{nft, nft_counter, tap_up};
-use crate::common::procs::Proc;
-pub use crate::common::tools_missing;
+use crate::support::http;
+use crate::support::netns::{Netns, run};
+pub use crate::support::netns::{nft, nft_counter, tap_up};
+use crate::support::procs::Proc;
+pub use crate::support::tools_missing;
 
 use super::config::{API_PREFIX, SHOW_STATE, SUPER_PORT};
 

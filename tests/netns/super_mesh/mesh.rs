@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::EGD;
-use crate::common::http;
-use crate::common::linkemu::{LinkProc, LinkSpec};
-use crate::common::netns::Netns;
-use crate::common::procs::Proc;
-use crate::common::{counter_reaches, wait_for};
+use crate::support::http;
+use crate::support::linkemu::{LinkProc, LinkSpec};
+use crate::support::netns::Netns;
+use crate::support::procs::Proc;
+use crate::support::{counter_reaches, wait_for};
 
 use super::config::{
     EDGE_METRICS, Routing, edge_config, supernode_config, write_checked, write_edge_template,

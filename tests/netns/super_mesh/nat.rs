@@ -13,10 +13,10 @@
 
 use std::time::Duration;
 
-use crate::common::http;
-use crate::common::netns::{Netns, run};
-use crate::common::procs::Proc;
-use crate::common::{counter_reaches, wait_for};
+use crate::support::http;
+use crate::support::netns::{Netns, run};
+use crate::support::procs::Proc;
+use crate::support::{counter_reaches, wait_for};
 
 use super::config::EDGE_METRICS;
 use super::kernel::{
