@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use crate::support::loopback::write;
-use crate::support::netns::{Netns, nft, nft_counter};
+use crate::support::netns::{Netns, nft, nft_counter, serial};
 use crate::support::procs::{Proc, logs};
 use crate::support::supernode::{Passwords, SuperPeer, Supernode};
 use crate::support::{kernel_test_unavailable, tools_missing, wait_for};
@@ -76,6 +76,7 @@ fn sockets_on(ns: &Netns, port: u16) -> Vec<String> {
 
 #[test]
 fn fwmark_is_on_every_socket_and_every_datagram() {
+    let _serial = serial();
     if kernel_test_unavailable().is_some() || tools_missing(&["nft", "ss"]) {
         return;
     }

@@ -46,7 +46,7 @@ use std::time::Duration;
 
 use crate::support::http::{metrics, sample};
 use crate::support::linkemu::hostile_binary;
-use crate::support::netns::{Netns, assert_ping, link};
+use crate::support::netns::{Netns, assert_ping, link, ping_summary, serial};
 use crate::support::procs::Proc;
 use crate::support::relay::{self, StaticRelay};
 use crate::support::{kernel_test_unavailable, tools_missing, wait_for};
@@ -298,20 +298,10 @@ fn settled(relay: &StaticRelay, pids: &[u32], before: &[Counters]) -> Vec<Counte
     now
 }
 
-/// `N packets transmitted, M received` of ping's summary.
+/// `N packets transmitted, M received` of ping's summary (which it must
+/// have).
 fn ping_counts(out: &str) -> (u32, u32) {
-    let line = out
-        .lines()
-        .find(|l| l.contains("packets transmitted"))
-        .unwrap_or_else(|| panic!("no ping summary in {out}"));
-    let num = |key: &str| {
-        line.split(',')
-            .find(|p| p.contains(key))
-            .and_then(|p| p.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
-    (num("transmitted"), num("received"))
+    ping_summary(out).unwrap_or_else(|| panic!("no ping summary in {out}"))
 }
 
 /// `key=value` of the generator's final `sent …` line.
@@ -355,6 +345,7 @@ fn target_args() -> Vec<String> {
 
 #[test]
 fn hostile_traffic_is_dropped_counted_and_costs_the_relayed_flow_nothing() {
+    let _serial = serial();
     if kernel_test_unavailable().is_some() || tools_missing(&["ping"]) {
         return;
     }

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use crate::support::http::{metrics, sample, series_of};
-use crate::support::netns::{Netns, assert_ping, iperf_server, link, tap_up};
+use crate::support::netns::{Netns, assert_ping, iperf_server, link, serial, tap_up};
 use crate::support::procs::Proc;
 use crate::support::static_edge::{StaticEdge, StaticPeer};
 use crate::support::{kernel_test_unavailable, tools_missing, wait_for};
@@ -91,6 +91,7 @@ fn iperf(ns: &Netns, args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn two_threads_carry_parallel_flows_both_ways() {
+    let _serial = serial();
     if kernel_test_unavailable().is_some() || tools_missing(&["ping", "iperf3"]) {
         return;
     }

@@ -20,7 +20,7 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use crate::support::http::{metrics, sample, series_of};
-use crate::support::netns::{Netns, run};
+use crate::support::netns::{Netns, link, serial};
 use crate::support::procs::Proc;
 use crate::support::{kernel_test_unavailable, wait_for};
 use egd::keys::{private_key_from_random, public_key};
@@ -134,18 +134,12 @@ fn kernel_has_uso() -> bool {
 
 #[test]
 fn small_datagrams_arrive_intact_and_coalesced() {
+    let _serial = serial();
     if kernel_test_unavailable().is_some() {
         return;
     }
     let (a, b) = (Netns::new("sua"), Netns::new("sub"));
-    let (ea, eb) = ("sua", "sub");
-    run(std::process::Command::new("ip").args([
-        "link", "add", ea, "netns", &a.name, "type", "veth", "peer", eb, "netns", &b.name,
-    ]));
-    for (ns, dev, addr) in [(&a, ea, "10.0.8.1/24"), (&b, eb, "10.0.8.2/24")] {
-        run(ns.cmd("ip").args(["addr", "add", addr, "dev", dev]));
-        run(ns.cmd("ip").args(["link", "set", dev, "up"]));
-    }
+    link(&a, "10.0.8.1/24", &b, "10.0.8.2/24", "su");
     let dir = tempfile::tempdir().unwrap();
     let _nodes: Vec<Proc> = [
         (1u16, &a, config(1, 2, "10.0.8.2:3202")),

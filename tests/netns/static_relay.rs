@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 
-use crate::support::netns::{Netns, assert_ping, iperf_server};
+use crate::support::netns::{Netns, assert_ping, iperf_server, serial};
 use crate::support::relay::StaticRelay;
 use crate::support::{kernel_test_unavailable, tools_missing};
 
@@ -33,11 +33,13 @@ fn mean_frame(ns: &Netns, dir: &str) -> f64 {
 
 #[test]
 fn ping_and_iperf_across_a_relay() {
+    let _serial = serial();
     relay(true);
 }
 
 #[test]
 fn ping_and_iperf_across_a_relay_without_tap_offloads() {
+    let _serial = serial();
     relay(false);
 }
 

@@ -2,13 +2,18 @@
 //! the test panics), with loopback up; veth pairs between them, and the
 //! wait for egd's tap inside one.
 //!
-//! How to use: [`Netns::new`] per node, [`link`] two of them, run programs
-//! inside with [`Netns::cmd`], [`tap_up`] once egd is started there; [`nft`]
-//! loads rules into a namespace and [`nft_counter`] reads their counters.
+//! How to use: [`serial`] first (one real-kernel test at a time),
+//! [`Netns::new`] per node, [`link`] two of them (or [`veth`] and
+//! [`address`] for named devices without or with later addresses), run
+//! programs inside with [`Netns::cmd`], [`tap_up`] once egd is started
+//! there; [`ping`] counts replies ([`ping_summary`] reads ping's output),
+//! [`assert_ping`] waits for one; [`nft`] loads rules into a namespace and
+//! [`nft_counter`] reads their counters.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::procs::Proc;
@@ -69,16 +74,36 @@ pub fn run(cmd: &mut Command) {
     );
 }
 
-/// Two namespaces joined by a veth pair with an address on each end.
+/// One real-kernel test at a time: they measure throughput, loss and
+/// timing, and share one test binary; a failed test must not stop the
+/// others, so a poisoned lock is taken over.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A veth pair from `a` (device `a_dev`) to `b` (device `b_dev`), both up.
+pub fn veth(a: &Netns, a_dev: &str, b: &Netns, b_dev: &str) {
+    run(Command::new("ip").args([
+        "link", "add", a_dev, "netns", &a.name, "type", "veth", "peer", b_dev, "netns", &b.name,
+    ]));
+    run(a.cmd("ip").args(["link", "set", a_dev, "up"]));
+    run(b.cmd("ip").args(["link", "set", b_dev, "up"]));
+}
+
+/// Adds `cidr` to device `dev` in `ns`.
+pub fn address(ns: &Netns, dev: &str, cidr: &str) {
+    run(ns.cmd("ip").args(["addr", "add", cidr, "dev", dev]));
+}
+
+/// Two namespaces joined by a veth pair (`<tag>a` in `a`, `<tag>b` in `b`)
+/// with an address on each end.
 pub fn link(a: &Netns, a_addr: &str, b: &Netns, b_addr: &str, tag: &str) {
     let (ea, eb) = (format!("{tag}a"), format!("{tag}b"));
-    run(Command::new("ip").args([
-        "link", "add", &ea, "netns", &a.name, "type", "veth", "peer", &eb, "netns", &b.name,
-    ]));
-    for (ns, dev, addr) in [(a, &ea, a_addr), (b, &eb, b_addr)] {
-        run(ns.cmd("ip").args(["addr", "add", addr, "dev", dev]));
-        run(ns.cmd("ip").args(["link", "set", dev, "up"]));
-    }
+    veth(a, &ea, b, &eb);
+    address(a, &ea, a_addr);
+    address(b, &eb, b_addr);
 }
 
 /// Waits until the tap `egd0` in `ns` carries an address containing
@@ -117,6 +142,44 @@ pub fn assert_ping(ns: &Netns, dst: &str, what: &str) {
         ping.status.success().then_some(())
     });
     assert!(replied.is_some(), "{what}: {last}");
+}
+
+/// `ping -c COUNT -i INTERVAL DST` inside `ns`: replies received, and the
+/// output for a failure report.
+pub fn ping(ns: &Netns, dst: &str, count: u32, interval: &str) -> (u32, String) {
+    ping_in(&ns.name, dst, count, interval)
+}
+
+/// [`ping`] inside the namespace named `ns` (for a thread that must not
+/// borrow the [`Netns`] while the test restarts what lives in it).
+pub fn ping_in(ns: &str, dst: &str, count: u32, interval: &str) -> (u32, String) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "ping"])
+        .args(["-n", "-q", "-c", &count.to_string(), "-i", interval])
+        .args(["-W", "2", dst])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let received = ping_summary(&text).map_or(0, |(_, received)| received);
+    (received, text)
+}
+
+/// ping's summary line (`N packets transmitted, M received, …`) as
+/// `(transmitted, received)`, if `out` has one.
+pub fn ping_summary(out: &str) -> Option<(u32, u32)> {
+    let line = out.lines().find(|l| l.contains("packets transmitted"))?;
+    let num = |key: &str| {
+        line.split(',')
+            .find(|p| p.contains(key))
+            .and_then(|p| p.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    Some((num("transmitted"), num("received")))
 }
 
 /// Starts a single-use `iperf3 -s -1 -B ADDR` in `ns` and waits until it

@@ -1,40 +1,18 @@
-//! Namespaces, veths, bridges, nftables, taps, pings and egd processes.
+//! Bridges and egd processes for the super-mode mesh, with the namespace,
+//! veth, ping and nftables helpers of `support::netns` re-exported.
 #![allow(dead_code)] // shared by netns_super and netns_faults, each using a subset
 
 use std::path::Path;
-use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::EGD;
 use crate::support::http;
 use crate::support::netns::{Netns, run};
-pub use crate::support::netns::{nft, nft_counter, tap_up};
+pub use crate::support::netns::{address, nft, nft_counter, ping, ping_in, serial, tap_up, veth};
 use crate::support::procs::Proc;
 pub use crate::support::tools_missing;
 
 use super::config::{API_PREFIX, SHOW_STATE, SUPER_PORT};
-
-/// One test at a time (see the module docs); a failed test must not stop
-/// the others, so a poisoned lock is taken over.
-pub fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A veth pair from `a` (device `a_dev`) to `b` (device `b_dev`), both up.
-pub fn veth(a: &Netns, a_dev: &str, b: &Netns, b_dev: &str) {
-    run(Command::new("ip").args([
-        "link", "add", a_dev, "netns", &a.name, "type", "veth", "peer", b_dev, "netns", &b.name,
-    ]));
-    run(a.cmd("ip").args(["link", "set", a_dev, "up"]));
-    run(b.cmd("ip").args(["link", "set", b_dev, "up"]));
-}
-
-pub fn address(ns: &Netns, dev: &str, cidr: &str) {
-    run(ns.cmd("ip").args(["addr", "add", cidr, "dev", dev]));
-}
 
 /// A bridge `br0` with `cidr` on it.
 pub fn bridge(ns: &Netns, cidr: &str) {
@@ -47,34 +25,6 @@ pub fn enslave(ns: &Netns, dev: &str) {
     run(ns
         .cmd("ip")
         .args(["link", "set", dev, "master", "br0", "up"]));
-}
-
-/// `ping -c COUNT -i INTERVAL DST` inside `ns`: replies received, and the
-/// output for a failure report.
-pub fn ping(ns: &Netns, dst: &str, count: u32, interval: &str) -> (u32, String) {
-    ping_in(&ns.name, dst, count, interval)
-}
-
-/// [`ping`] inside the namespace named `ns` (for a thread that must not
-/// borrow the [`Netns`] while the test restarts what lives in it).
-pub fn ping_in(ns: &str, dst: &str, count: u32, interval: &str) -> (u32, String) {
-    let out = Command::new("ip")
-        .args(["netns", "exec", ns, "ping"])
-        .args(["-n", "-q", "-c", &count.to_string(), "-i", interval])
-        .args(["-W", "2", dst])
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let received = text
-        .split(", ")
-        .find_map(|part| part.strip_suffix(" received"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0);
-    (received, text)
 }
 
 /// `egd --no-uapi --config CONFIG ARGS…` inside `ns`, with
