@@ -282,7 +282,7 @@ fn examples_pass_check() {
 
 #[test]
 fn gencfg_without_cfgmode_exits_2_and_writes_nothing() {
-    // Every mode runs now; gencfg itself is tested in tests/gencfg.rs.
+    // Every mode runs now; gencfg itself is tested in tests/loopback/gencfg.rs.
     let args = [
         "--mode",
         "gencfg",

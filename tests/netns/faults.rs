@@ -1,7 +1,17 @@
 //! Real kernel, faults (issue 13): crashes, restarts, live changes and
 //! least privilege, on the asymmetric super-mode underlay of
-//! `netns_super` (four edges A, B, R1, R2, one link emulator per pair, the
+//! `super_mode` (four edges A, B, R1, R2, one link emulator per pair, the
 //! supernode on the hub; A→B crosses R1, B→A crosses R2).
+//!
+//! ```text
+//!  ns hub: br0 10.0.0.254/24, supernode, one linkemu per pair of edges
+//!    ├─ h1 ── veth ── ns mesh1: eth0 10.0.0.1  A   tap 10.66.0.1
+//!    ├─ h2 ── veth ── ns mesh2: eth0 10.0.0.2  B   tap 10.66.0.2
+//!    ├─ h3 ── veth ── ns mesh3: eth0 10.0.0.3  R1  tap 10.66.0.3
+//!    └─ h4 ── veth ── ns mesh4: eth0 10.0.0.4  R2  tap 10.66.0.4
+//!  A→B crosses R1, B→A crosses R2 (the emulators' delays); the ping flows
+//!  run from A's tap to B's (10.66.0.1 → 10.66.0.2)
+//! ```
 //!
 //! - `kill -9` of the supernode under a ping flow: the edges forward on
 //!   their last tables; the restarted supernode has every peer again (also
@@ -714,7 +724,7 @@ fn cap_mask(hex: &str) -> u64 {
 const CAP_NET_ADMIN: u64 = 1 << 12;
 
 /// deploy/systemd's `CapabilityBoundingSet`, in `setpriv`'s words
-/// (tests/systemd.rs checks the units say exactly these).
+/// (tests/loopback/systemd.rs checks the units say exactly these).
 const UNIT_BOUNDING_SET: &str =
     "-all,+net_admin,+net_bind_service,+dac_read_search,+setuid,+setgid,+setpcap";
 

@@ -4,6 +4,16 @@
 //! UDP socket (`ss -e` shows `fwmark:0x…`), and an nftables output chain
 //! in that namespace must count the datagrams each daemon sends from its
 //! port with its mark, and none without it.
+//!
+//! ```text
+//!  one ns (egdt-fwmark), loopback only, no veth
+//!  ┌──────────────────────────────────────────────────────────────┐
+//!  │ supernode  UDP 3411, API 3412   FwMark 0x5a11                │
+//!  │ edge 1     UDP 3413, tap egd-fw1 FwMark 0xed9e               │
+//!  │ nft table inet egdtest: output chain counts each port's      │
+//!  │ datagrams with and without its mark                          │
+//!  └──────────────────────────────────────────────────────────────┘
+//! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 

@@ -1,10 +1,20 @@
 //! Real kernel, hostile traffic (issue 13, point 1): the static-mode relay
-//! A–R–B of `common::relay` carries a `ping -i 0.05` flow from A to B
+//! A–R–B of `support::relay` carries a `ping -i 0.05` flow from A to B
 //! through R while the `hostile` generator, in a namespace G of its own
 //! with a veth to each of A, R and B, sends to all three egd ports for 30 s
 //! per phase: verbatim replays of datagrams recorded on R while the mesh
 //! came up, random garbage, truncated datagrams, oversized datagrams, and a
 //! flood of handshake initiations with a valid mac1.
+//!
+//! ```text
+//!                  ns G: the `hostile` generator
+//!         10.0.11.2 /    10.0.12.2 |    \ 10.0.13.2
+//!        10.0.11.1 /     10.0.12.1 |     \ 10.0.13.1
+//!  ns A ─── ara/arb ─────── ns R ─── rba/rbb ─────── ns B
+//!  10.0.1.1/24       10.0.1.2 | 10.0.2.1        10.0.2.2/24
+//!  egd 1 tap 10.77.0.1   egd 2 tap 10.77.0.2   egd 3 tap 10.77.0.3
+//!  ping -i 0.05 A → B through R; every G link is a veth, /24 each
+//! ```
 //!
 //! Checked per phase: ping loss ≤ 1 %; every egd still runs; every datagram
 //! egd's reactor received is accounted for — dropped under a WireGuard
@@ -37,7 +47,7 @@
 //! the egds busy and the initiation flood far above the under-load
 //! threshold, low enough that the ping flow still has CPU to cross the
 //! relay. The rates, the egds' CPU per phase and the drop counts are
-//! printed (`cargo test --test netns_hostile -- --nocapture`).
+//! printed (`cargo test --test netns hostile -- --nocapture`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 

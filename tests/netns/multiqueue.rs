@@ -7,6 +7,14 @@
 //! the concurrency: no failed handshake, no re-handshake, no datagram that
 //! failed to decrypt; and that no packet was dropped for a full output ring. Namespaces are always removed, also when the test
 //! fails.
+//!
+//! ```text
+//!  ns A (egdt-mqa)                          ns B (egdt-mqb)
+//!  mqa 10.0.7.1/24 ───────── veth ───────── mqb 10.0.7.2/24
+//!  egd 1 --threads 2, UDP 3101              egd 2 --threads 2, UDP 3102
+//!  tap egd0 (2 queues) 10.78.0.1/24         tap egd0 (2 queues) 10.78.0.2/24
+//!  iperf3 clients ──────── tunnel ────────▶ iperf3 -s on 10.78.0.2
+//! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 

@@ -13,6 +13,14 @@
 //! against the textbook sum. A's tap queue must be the raised
 //! length, and the new drop counters must be published. Namespaces are
 //! always removed, also when the test fails.
+//!
+//! ```text
+//!  ns A (egdt-sua)                          ns B (egdt-sub)
+//!  sua 10.0.8.1/24 ───────── veth ───────── sub 10.0.8.2/24
+//!  egd 1, UDP 3201                          egd 2, UDP 3202
+//!  tap egd0 10.79.0.1/24, fd00:79::1/64     tap egd0 10.79.0.2/24, fd00:79::2/64
+//!  UDP socket (thread in A) ── 64-byte bursts ──▶ UDP socket (thread in B)
+//! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 

@@ -6,6 +6,15 @@
 //! the MTU in both directions of the data) and without (`EGD_TAP_OFFLOAD=0`,
 //! every frame within the MTU). Namespaces are always removed, also when the
 //! test fails.
+//!
+//! ```text
+//!  ns A                        ns R                        ns B
+//!  ara 10.0.1.1/24 ─── veth ─── arb 10.0.1.2/24
+//!                              rba 10.0.2.1/24 ─── veth ─── rbb 10.0.2.2/24
+//!  egd 1: tap egd0             egd 2: tap egd0             egd 3: tap egd0
+//!         10.77.0.1/24                10.77.0.2/24                10.77.0.3/24
+//!  no A–B veth: the static table sends A↔B through R (ping, iperf3 A → B)
+//! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 #![allow(clippy::disallowed_methods)] // real processes: waiting on the wall clock is the point
 

@@ -1,6 +1,27 @@
 //! Real kernel, super mode (SYSTEM.md §3.2): a supernode and edges with tap
 //! interfaces in network namespaces.
 //!
+//! ```text
+//!  NAT tests (super_mesh::nat, no routes between the private networks):
+//!
+//!  ns pub: br0 198.51.100.1/24 (supernode)
+//!    ├─ ns nat1: wan 198.51.100.2, lan 10.1.0.1/24 ── ns lan1: eth0 10.1.0.2, edge 1
+//!    └─ ns nat2: wan 198.51.100.3, lan 10.2.0.1/24 ── ns lan2: eth0 10.2.0.2, edge 2
+//!       (nftables masquerade on each wan)             taps 10.66.0.1, 10.66.0.2
+//!
+//!  Relay tests (super_mesh::mesh):
+//!
+//!  ns hub: br0 10.0.0.254/24, supernode (super runs), one linkemu per pair
+//!    ├─ h1 ── veth ── ns mesh1: eth0 10.0.0.1  A   tap 10.66.0.1
+//!    ├─ h2 ── veth ── ns mesh2: eth0 10.0.0.2  B   tap 10.66.0.2
+//!    ├─ h3 ── veth ── ns mesh3: eth0 10.0.0.3  R1  tap 10.66.0.3
+//!    └─ h4 ── veth ── ns mesh4: eth0 10.0.0.4  R2  tap 10.66.0.4
+//!  each edge's nft drops eth0 traffic not to 10.0.0.254, so every pair
+//!  meets only through its emulator: A→B fastest via R1, B→A via R2
+//!
+//!  Upstream example: one ns (egdt-upsuper), all daemons on its loopback.
+//! ```
+//!
 //! - Two edges behind two NAT routers (nftables masquerade) register with a
 //!   supernode on the public segment, learn each other's external endpoint,
 //!   punch through both NATs and ping each other directly.

@@ -519,7 +519,8 @@ fn thread_cpu_secs() -> f64 {
     (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) as f64 / 100.0
 }
 
-/// The process's peak resident set (VmHWM, kB).
+/// The process's peak resident set (VmHWM, kB; printed only — the sim
+/// binary's other tests count towards it too).
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()

@@ -483,7 +483,7 @@ fn restart_supernode(net: &mut Net, dead: Duration) {
 /// A restarted supernode hears the edges register one by one and their
 /// links reported pair by pair; a table solved meanwhile (A→B direct, or
 /// R1→B back via A) reached edges still on their old tables and made A↔R1
-/// loops in `tests/netns_faults.rs`. Now the edges keep their tables until
+/// loops in `tests/netns/faults.rs`. Now the edges keep their tables until
 /// every pair of online edges has reported: sampled every 10 ms through the
 /// restart, no edge's table changes and no frame between any two edges can
 /// loop; the warm-up ends well before its 2 s cap.

@@ -1,5 +1,5 @@
 //! Two protocol-core nodes wired to each other without I/O, for the
-//! node-level tests (tests/node_flood.rs, tests/alloc_free_node.rs): static
+//! node-level tests (tests/sim/node_flood.rs, tests/alloc_free_node.rs): static
 //! peers at fixed documentation addresses, each the other's next hop.
 //!
 //! How to use: `node(1, 2, now, key)` and `node(2, 1, now, key)`, with the

@@ -1,4 +1,4 @@
-//! Helpers shared by the simulated-network tests (tests/sim_*.rs): the
+//! Helpers shared by the simulated-network tests (tests/sim/): the
 //! virtual clock's origin, short constructors for ids and durations, the
 //! deterministic addresses and keys of the mesh tests, and the supernode
 //! host of the super-mode tests.

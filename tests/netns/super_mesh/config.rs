@@ -1,7 +1,7 @@
 //! Keys and configuration files: a supernode and edges in the original's
 //! key names, with timers short enough for a test, each file checked by
 //! `egd --check` before anything runs it.
-#![allow(dead_code)] // shared by netns_super and netns_faults, each using a subset
+#![allow(dead_code)] // helpers of super_mode and faults, not every one used
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,6 +1,6 @@
 //! Bridges and egd processes for the super-mode mesh, with the namespace,
 //! veth, ping and nftables helpers of `support::netns` re-exported.
-#![allow(dead_code)] // shared by netns_super and netns_faults, each using a subset
+#![allow(dead_code)] // helpers of super_mode and faults, not every one used
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,7 +1,15 @@
 //! The asymmetric underlay: four edges A, B, R1, R2, one link emulator per
 //! pair with a delay per direction, and the checks that a ping's requests
 //! and replies cross the relays the delays call for.
-#![allow(dead_code)] // shared by netns_super and netns_faults, each using a subset
+//!
+//! ```text
+//!  ns hub: br0 10.0.0.254/24, supernode (super runs), one linkemu per pair
+//!    ├─ h1 ── veth ── ns mesh1: eth0 10.0.0.1  A   tap 10.66.0.1
+//!    ├─ h2 ── veth ── ns mesh2: eth0 10.0.0.2  B   tap 10.66.0.2
+//!    ├─ h3 ── veth ── ns mesh3: eth0 10.0.0.3  R1  tap 10.66.0.3
+//!    └─ h4 ── veth ── ns mesh4: eth0 10.0.0.4  R2  tap 10.66.0.4
+//! ```
+#![allow(dead_code)] // helpers of super_mode and faults, not every one used
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
