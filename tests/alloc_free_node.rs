@@ -8,6 +8,7 @@
 //! `poll_transmit`, datagrams go through prepare / open / finish.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+#[path = "support/node_pair.rs"]
 mod node_pair;
 
 use std::net::SocketAddr;
