@@ -9,7 +9,7 @@ use egd_routing::{DenseGraph, NodeId, parse_matrix, solve};
 
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/upstream-examples/static_mode/"
+    "/../tests/data/upstream-examples/static_mode/"
 );
 
 fn read(name: &str) -> String {

@@ -14,9 +14,9 @@ use super::*;
 use crate::NodeId;
 use crate::wg::{PresharedKey, PrivateKey, PublicKey};
 
-/// The upstream examples, beside the repository as the other tests expect.
+/// The upstream examples, vendored under tests/data.
 fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream-examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/upstream-examples")
 }
 
 /// Every super or edge config among the upstream examples.
@@ -58,7 +58,7 @@ fn copy_to_temp(src: &Path) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let dst = dir.path().join(src.file_name().unwrap());
     fs::copy(src, &dst).unwrap();
-    // The shared examples are read-only, and a read-only file is never
+    // A checkout may be read-only, and a read-only file is never
     // replaced; a user's copy is writable.
     fs::set_permissions(&dst, fs::Permissions::from_mode(0o600)).unwrap();
     (dir, dst)

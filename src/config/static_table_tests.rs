@@ -6,7 +6,7 @@ use super::{Config, load_str};
 
 fn example(mode: &str, name: &str) -> (PathBuf, String) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/upstream-examples")
+        .join("tests/data/upstream-examples")
         .join(mode)
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap();

@@ -11,7 +11,7 @@ const EGD: &str = env!("CARGO_BIN_EXE_egd");
 
 fn example(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/upstream-examples")
+        .join("tests/data/upstream-examples")
         .join(rel)
 }
 
@@ -287,7 +287,7 @@ fn gencfg_without_cfgmode_exits_2_and_writes_nothing() {
         "--mode",
         "gencfg",
         "--config",
-        "../shared/upstream-examples/super_mode/gensuper.yaml",
+        "tests/data/upstream-examples/super_mode/gensuper.yaml",
     ];
     let child = Command::new(EGD)
         .args(args)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use egd::config::{Config, EdgeMode, FileKind, IType, load_file};
 
 fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream-examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/upstream-examples")
 }
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -246,4 +246,25 @@ fn a_full_mac_is_used_as_is_for_any_node_id() {
     };
     let mac = e.interface.mac_prefix.unwrap().mac_for(e.node_id);
     assert_eq!(mac, Some([0x6e, 0xb8, 0x1b, 0x68, 0x01, 0x2c]));
+}
+
+/// The vendored examples are byte-for-byte the original's: a test that ran
+/// egd on one in place (`SaveNewPeers` rewrites its config) would show here.
+#[test]
+fn the_vendored_examples_match_their_checksums() {
+    let dir = examples_dir();
+    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+    let mut checked = 0;
+    for line in sums.lines().filter(|l| !l.trim().is_empty()) {
+        let (want, name) = line.split_once("  ").unwrap();
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let got: String = ring::digest::digest(&ring::digest::SHA256, &bytes)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(got, want, "{name} differs from the original");
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} files listed in SHA256SUMS");
 }

@@ -27,7 +27,7 @@ type Table = BTreeMap<u16, BTreeMap<u16, u16>>;
 
 fn upstream(folder: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/upstream-examples")
+        .join("tests/data/upstream-examples")
         .join(folder)
 }
 

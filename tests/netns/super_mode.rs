@@ -200,7 +200,7 @@ fn upstream_super_mode_example_runs_unchanged() {
     }
     let source = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/upstream-examples/super_mode/"
+        "/tests/data/upstream-examples/super_mode/"
     ));
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(source).unwrap() {

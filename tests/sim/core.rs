@@ -242,7 +242,8 @@ fn roaming_peer_is_followed() {
 /// The original's static example: six nodes on 127.0.0.1:3001–3006, their
 /// peers and `NextHopTable` exactly as in the YAML files.
 fn static_example(sim: &mut Sim) -> Vec<HostId> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream-examples/static_mode");
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/upstream-examples/static_mode");
     (1..=6)
         .map(|i| {
             let Config::Edge(edge) = load_file(&dir.join(format!("EgNet_edge{i}.yaml")), None)

@@ -1,4 +1,4 @@
-//! The original's example networks (`/work/shared/upstream-examples`,
+//! The original's example networks (`tests/data/upstream-examples`,
 //! read only) as six real `egd` processes inside one namespace of the
 //! test's own, so their fixed ports cannot collide with anything.
 //!
@@ -19,7 +19,7 @@ use super::{counter_reaches, wait_for};
 /// Node `i`'s config file in the example `folder`.
 pub fn config(folder: &str, i: u16) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
-        "../shared/upstream-examples/{folder}/EgNet_edge{i}.yaml"
+        "tests/data/upstream-examples/{folder}/EgNet_edge{i}.yaml"
     ))
 }
 
