@@ -22,7 +22,6 @@ pub mod metrics;
 pub mod node;
 pub mod noise;
 pub mod ntp;
-pub mod peer;
 pub mod session;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;

@@ -39,6 +39,7 @@ mod fib;
 mod forward;
 mod from_config;
 mod link_cost;
+mod neighbour;
 mod probe;
 pub(crate) mod ring;
 
@@ -51,7 +52,6 @@ use egd_routing::NextHopTable;
 use crate::NodeId;
 use crate::config::{PresharedKey, PrivateKey, PublicKey};
 use crate::metrics::Metrics;
-use crate::peer::Peer;
 use crate::session::constants::{REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
 use crate::wg::{self, Opened, SealError, SealJob, Wg, WgEvent, WgTransmit};
 use crate::wire::control::{Body, Control};
@@ -63,6 +63,7 @@ use fib::Fib;
 use forward::Routes;
 pub use from_config::next_hop_table;
 pub use link_cost::{CostWeights, LOSS_SIGMAS, LOSS_WINDOW, LinkCost, LinkQuality, OUTAGE_GAP};
+use neighbour::Neighbour;
 use probe::Probe;
 use ring::PacketRing;
 
@@ -159,7 +160,7 @@ const MAX_HANDSHAKE_LEN: usize = 148;
 pub struct Node {
     id: NodeId,
     wg: Wg,
-    peers: BTreeMap<NodeId, Peer>,
+    peers: BTreeMap<NodeId, Neighbour>,
     /// The keys of `peers` that are edges (not supernode sessions), for
     /// loops that must not allocate.
     neighbours: Vec<NodeId>,
@@ -209,7 +210,7 @@ impl Node {
                 p.preshared_key.as_ref(),
                 p.persistent_keepalive,
             );
-            peers.insert(p.id, Peer::new(p.id, p.endpoint, p.is_static, slot_len));
+            peers.insert(p.id, Neighbour::new(p.id, p.endpoint, p.is_static, slot_len));
         }
         let neighbours = edge_neighbours(&peers);
         let fib = Fib::new(cfg.l2_fib_timeout);
@@ -313,7 +314,7 @@ impl Node {
         }
         self.peers.insert(
             p.id,
-            Peer::new(p.id, p.endpoint, p.is_static, self.slot_len),
+            Neighbour::new(p.id, p.endpoint, p.is_static, self.slot_len),
         );
         self.metrics.add_peer(p.id);
         self.neighbours = edge_neighbours(&self.peers);
@@ -1138,7 +1139,7 @@ fn write_plaintext(plain: &mut [u8], header: Header, body: &[u8]) {
 
 /// Keeps a packet for `peer` until its session is up; counts a drop when
 /// the queue is full.
-fn park(peer: &mut Peer, metrics: &mut Metrics, header: Header, body: &[u8], plain_len: usize) {
+fn park(peer: &mut Neighbour, metrics: &mut Metrics, header: Header, body: &[u8], plain_len: usize) {
     let Some(slot) = peer.pending.reserve() else {
         metrics.drop("handshake_queue_full");
         return;
@@ -1160,7 +1161,7 @@ fn push_event(events: &mut VecDeque<NodeEvent>, metrics: &mut Metrics, event: No
 }
 
 /// The edges among `peers`, without the supernode session handles.
-fn edge_neighbours(peers: &BTreeMap<NodeId, Peer>) -> Vec<NodeId> {
+fn edge_neighbours(peers: &BTreeMap<NodeId, Neighbour>) -> Vec<NodeId> {
     peers
         .keys()
         .copied()

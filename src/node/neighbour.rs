@@ -6,15 +6,15 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::NodeId;
-use crate::node::LinkQuality;
-use crate::node::ring::PacketRing;
+use super::LinkQuality;
+use super::ring::PacketRing;
 
 /// Packets kept per neighbour while a handshake is under way; older ones are
 /// kept, newer ones dropped (counted) once it is full.
 pub const PENDING_CAPACITY: usize = 16;
 
 #[derive(Debug)]
-pub struct Peer {
+pub struct Neighbour {
     pub id: NodeId,
     /// Where datagrams for this neighbour go; learned from its latest
     /// authenticated packet unless `is_static`.
@@ -37,7 +37,7 @@ pub struct Peer {
     pub quality: LinkQuality,
 }
 
-impl Peer {
+impl Neighbour {
     pub fn new(id: NodeId, endpoint: Option<SocketAddr>, is_static: bool, slot_len: usize) -> Self {
         Self {
             id,
