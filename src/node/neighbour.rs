@@ -5,9 +5,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::NodeId;
 use super::LinkQuality;
 use super::ring::PacketRing;
+use crate::NodeId;
 
 /// Packets kept per neighbour while a handshake is under way; older ones are
 /// kept, newer ones dropped (counted) once it is full.

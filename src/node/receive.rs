@@ -1,0 +1,216 @@
+//! The receive path: what WireGuard opened ([`Node::after_open`]) is a
+//! packet with a routing header ([`Node::handle_payload`]): a frame for the
+//! interface ([`Node::deliver`]), a control message or ping for this node,
+//! or something to relay.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::dedup::Verdict;
+use super::{Node, NodeEvent, probe, push_event};
+use crate::NodeId;
+use crate::wg::Opened;
+use crate::wire::control::{Body, Control};
+use crate::wire::ethernet::{self, Frame};
+use crate::wire::header::{Header, Kind};
+
+impl Node {
+    /// A datagram from the network; decrypted in place in `buf`.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, buf: &mut [u8]) {
+        if let Some(job) = self.prepare_datagram(now, from, buf) {
+            let opened = job.open(buf);
+            self.finish_datagram(now, from, buf, &job, opened);
+        }
+    }
+
+    /// What a datagram `wg` opened (or dropped) leads to.
+    pub(super) fn after_open(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        buf: &mut [u8],
+        opened: Opened,
+    ) {
+        let datagram_len = buf.len() as u64;
+        match opened {
+            Opened::Data { peer, payload } => {
+                if let Some(c) = self.metrics.peer_mut(peer) {
+                    c.rx_bytes += datagram_len;
+                    c.rx_packets += 1;
+                }
+                self.handle_payload(now, from, peer, buf, payload)
+            }
+            Opened::Handshake { peer } => {
+                if let Some(p) = peer.and_then(|p| self.peers.get_mut(&p))
+                    && p.saw_authenticated(from)
+                {
+                    push_event(
+                        &mut self.events,
+                        &mut self.metrics,
+                        NodeEvent::EndpointChanged {
+                            peer: p.id,
+                            endpoint: from,
+                        },
+                    );
+                }
+            }
+            Opened::Dropped(reason) => self.metrics.drop(reason.as_str()),
+        }
+        self.drain_wg(now);
+    }
+
+    pub(super) fn handle_payload(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        peer: NodeId,
+        buf: &mut [u8],
+        payload: std::ops::Range<usize>,
+    ) {
+        if let Some(p) = self.peers.get_mut(&peer)
+            && p.saw_authenticated(from)
+        {
+            push_event(
+                &mut self.events,
+                &mut self.metrics,
+                NodeEvent::EndpointChanged {
+                    peer,
+                    endpoint: from,
+                },
+            );
+        }
+        if payload.is_empty() {
+            return; // keepalive
+        }
+        let Some(plain) = buf.get(payload) else {
+            return;
+        };
+        let (header, body_range) = match Header::parse(plain) {
+            Ok(h) => h,
+            Err(_) => {
+                self.metrics.drop("bad_header");
+                return;
+            }
+        };
+        let body = &plain[body_range];
+        let for_me = header.dst == self.id.get();
+        let flood = header.dst == NodeId::BROADCAST || header.dst == NodeId::SPREAD;
+        if header.src == self.id.get() {
+            self.metrics.drop("own_packet_returned");
+            return;
+        }
+        if header.kind == Kind::Frame {
+            if for_me || flood {
+                self.deliver(now, header, body);
+            }
+        } else {
+            let Ok(control) = Control::parse(header.kind, body) else {
+                self.metrics.drop("bad_control");
+                return;
+            };
+            if flood {
+                match self.dedup.check(now, header.src, control.seq) {
+                    Verdict::Fresh => {}
+                    Verdict::Duplicate => {
+                        self.metrics.drop("duplicate_flood");
+                        return;
+                    }
+                    Verdict::Full => {
+                        self.metrics.drop("dedup_full");
+                        return;
+                    }
+                }
+            }
+            if let (
+                true,
+                Body::Ping {
+                    request_id,
+                    sent_at_unix_ns,
+                    interval_ms,
+                    echo,
+                },
+            ) = (for_me, &control.body)
+                && header.src == peer.get()
+            {
+                // Only a neighbour's own ping measures a direct link.
+                let arrived_ns = self.probe.unix_ns(now);
+                let one_way_ns = probe::one_way(*sent_at_unix_ns, arrived_ns);
+                let rtt_ns = echo.and_then(|e| e.round_trip_ns(arrived_ns));
+                let mut cost = None;
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.quality
+                        .on_ping(now, *request_id, *sent_at_unix_ns, one_way_ns, rtt_ns);
+                    cost = p.quality.cost(&self.cost_weights);
+                    p.last_ping = Some(now);
+                    p.down = false;
+                    p.alive_for = if *interval_ms == 0 {
+                        Duration::MAX
+                    } else {
+                        Duration::from_millis(u64::from(*interval_ms)) * probe::MISSED_PINGS
+                            + probe::LIVENESS_SLACK
+                    };
+                }
+                if let Some(cost) = cost {
+                    push_event(
+                        &mut self.events,
+                        &mut self.metrics,
+                        NodeEvent::LatencyMeasured {
+                            from: peer,
+                            one_way_ns,
+                            cost,
+                        },
+                    );
+                }
+                return;
+            }
+            if for_me || flood {
+                let event = NodeEvent::Control {
+                    from_peer: peer,
+                    src: header.src,
+                    dst: header.dst,
+                    kind: header.kind,
+                    seq: control.seq,
+                    body: body.to_vec(),
+                };
+                push_event(&mut self.events, &mut self.metrics, event);
+            }
+        }
+        if for_me {
+            return;
+        }
+        // Relay: one hop used; drop when none is left (SYSTEM.md §4).
+        let ttl = header.ttl.saturating_sub(1);
+        if ttl == 0 {
+            self.metrics.drop("ttl_expired");
+            return;
+        }
+        // `body` borrows the caller's buffer, not the node, so it can be
+        // sealed again for the next hop without a copy of its own.
+        self.route(now, Header { ttl, ..header }, body, Some(peer));
+    }
+
+    pub(super) fn deliver(&mut self, now: Instant, header: Header, frame: &[u8]) {
+        let Some(eth) = Frame::parse(frame) else {
+            self.metrics.drop("frame_too_short");
+            return;
+        };
+        if let Some(src) = NodeId::new(header.src)
+            && !ethernet::is_group(&eth.src())
+            && !self.fib.learn(now, eth.src(), src)
+        {
+            self.metrics.drop("fib_full");
+        }
+        let Some(slot) = self.frames.reserve() else {
+            self.metrics.drop("rx_queue_full");
+            return;
+        };
+        let Some(dst) = slot.get_mut(..frame.len()) else {
+            self.metrics.drop("frame_too_long");
+            return;
+        };
+        dst.copy_from_slice(frame);
+        self.frames.commit(0..frame.len(), ());
+        self.metrics.delivered_packets += 1;
+        self.probe.note_traffic(now);
+    }
+}
