@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use egd::config::{GraphSettings, PrivateKey};
 use egd::control::p2p::{P2pConfig, P2pSync};
 use egd::keys::{private_key_from_random, public_key};
-use egd::node::{Node, NodeConfig, PING_HANDSHAKE_BACKOFF_MAX, PeerConfig};
+use egd::node::{Node, NodeConfig, PROBE_BACKOFF_MAX, PeerConfig};
 use egd::session::constants::{REKEY_AFTER_TIME, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
 use egd::sim::{HostId, Link, Sim, SimP2p};
 use egd_routing::NextHopTable;
@@ -458,8 +458,7 @@ fn soak(total: Duration) {
     s.broken.clear();
     s.away.clear();
     s.apply_links();
-    s.sim
-        .run_for(PING_HANDSHAKE_BACKOFF_MAX + PING * 2 + REKEY_TIMEOUT);
+    s.sim.run_for(PROBE_BACKOFF_MAX + PING * 2 + REKEY_TIMEOUT);
     s.check();
     let mut stuck = Vec::new();
     for &(a, b) in s.pairs.keys() {

@@ -2,11 +2,11 @@
 //! handshake: data waiting gets WireGuard's full attempt, probes back off
 //! after failures.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use super::neighbour::Neighbour;
 use super::{Node, NodeEvent, push_event};
 use crate::NodeId;
-use crate::session::constants::{REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
 use crate::wg::{WgEvent, WgTransmit};
 use crate::wire::header::Kind;
 
@@ -21,7 +21,7 @@ impl Node {
     /// at all (dynamic modes' fallback) is a guess that the direct link
     /// works. A probe starts no attempt while backing off after a failed
     /// one, a full attempt the first time, then short ones
-    /// (`PROBE_ATTEMPT_TIME`). Without this a neighbour that never answers
+    /// (`neighbour.rs`). Without this a neighbour that never answers
     /// (a learned P2P peer behind a NAT, a host that left) cost an
     /// initiation every REKEY_TIMEOUT forever, each probe restarting the
     /// attempt before it could fail.
@@ -34,13 +34,8 @@ impl Node {
         let Some(peer) = self.peers.get(&next) else {
             return;
         };
-        if peer.ping_initiate_after.is_some_and(|t| now < t) {
+        let Some(window) = peer.probe_window(now) else {
             return;
-        }
-        let window = if peer.failed_handshakes == 0 {
-            REKEY_ATTEMPT_TIME
-        } else {
-            PROBE_ATTEMPT_TIME
         };
         self.wg.probe(now, next, window);
     }
@@ -51,7 +46,7 @@ impl Node {
         while let Some(t) = self.wg.poll_transmit(&mut self.wg_scratch) {
             let (dst, len) = match t {
                 WgTransmit::ToPeer { peer, len } => {
-                    match self.peers.get(&peer).and_then(|p| p.endpoint) {
+                    match self.peers.get(&peer).and_then(Neighbour::endpoint) {
                         Some(dst) => (dst, len),
                         None => {
                             self.metrics.drop("no_endpoint");
@@ -87,8 +82,7 @@ impl Node {
             match e {
                 WgEvent::SessionEstablished { peer } => {
                     if let Some(p) = self.peers.get_mut(&peer) {
-                        p.failed_handshakes = 0;
-                        p.ping_initiate_after = None;
+                        p.on_session();
                     }
                     if let Some(c) = self.metrics.peer_mut(peer) {
                         c.handshakes += 1;
@@ -105,16 +99,7 @@ impl Node {
                         c.handshake_failures += 1;
                     }
                     if let Some(p) = self.peers.get_mut(&peer) {
-                        p.failed_handshakes = p.failed_handshakes.saturating_add(1);
-                        let backoff = PING_HANDSHAKE_BACKOFF
-                            .saturating_mul(1 << p.failed_handshakes.min(5).saturating_sub(1))
-                            .min(PING_HANDSHAKE_BACKOFF_MAX);
-                        p.ping_initiate_after = Some(now + backoff);
-                    }
-                    if let Some(p) = self.peers.get_mut(&peer) {
-                        let dropped = p.pending.len() as u64;
-                        p.pending.clear();
-                        for _ in 0..dropped {
+                        for _ in 0..p.on_handshake_failed(now) {
                             self.metrics.drop("handshake_failed");
                         }
                     }
@@ -130,23 +115,3 @@ impl Node {
         }
     }
 }
-
-/// After a failed handshake, pings and control messages wait this long
-/// before trying the neighbour again, doubling per failure up to the
-/// maximum; frames for the neighbour still start a handshake at once. A
-/// neighbour that never answers costs, per hour after the first, at most
-/// 3600 s / (PING_HANDSHAKE_BACKOFF_MAX + REKEY_TIMEOUT) ≈ 7 probe
-/// attempts of one initiation each, instead of one initiation per
-/// REKEY_TIMEOUT (720); one that comes back gets a session within
-/// PING_HANDSHAKE_BACKOFF_MAX plus a ping interval (sooner if it probes
-/// first), or at once for a routed frame. The back-off only grows while
-/// failures follow each other: a link that flapped for a minute is
-/// retried after 30 s, one dead for a quarter of an hour every 8 min.
-pub const PING_HANDSHAKE_BACKOFF: Duration = Duration::from_secs(30);
-pub const PING_HANDSHAKE_BACKOFF_MAX: Duration = Duration::from_secs(480);
-/// How long a probe's handshake attempt lasts once the neighbour has
-/// failed one: a single initiation, abandoned when its retransmit timer
-/// (REKEY_TIMEOUT plus jitter) fires, not REKEY_ATTEMPT_TIME's eighteen
-/// retries. A lost initiation costs one back-off period; the next probe
-/// is the retry.
-const PROBE_ATTEMPT_TIME: Duration = REKEY_TIMEOUT;

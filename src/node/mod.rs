@@ -63,9 +63,9 @@ use dedup::Dedup;
 use fib::Fib;
 use forward::Routes;
 pub use from_config::next_hop_table;
-pub use handshake::{PING_HANDSHAKE_BACKOFF, PING_HANDSHAKE_BACKOFF_MAX};
 pub use link_cost::{CostWeights, LOSS_SIGMAS, LOSS_WINDOW, LinkCost, LinkQuality, OUTAGE_GAP};
 use neighbour::Neighbour;
+pub use neighbour::{PROBE_BACKOFF, PROBE_BACKOFF_MAX};
 use probe::Probe;
 use ring::PacketRing;
 
@@ -212,10 +212,7 @@ impl Node {
                 p.preshared_key.as_ref(),
                 p.persistent_keepalive,
             );
-            peers.insert(
-                p.id,
-                Neighbour::new(p.id, p.endpoint, p.is_static, slot_len),
-            );
+            peers.insert(p.id, Neighbour::new(p.endpoint, p.is_static, slot_len));
         }
         let neighbours = edge_neighbours(&peers);
         let fib = Fib::new(cfg.l2_fib_timeout);
@@ -295,10 +292,7 @@ impl Node {
                 .wg
                 .peer_keys_match(p.id, &p.public_key, p.preshared_key.as_ref())
         {
-            if existing.endpoint.is_none() || p.is_static {
-                existing.endpoint = p.endpoint.or(existing.endpoint);
-            }
-            existing.is_static = p.is_static;
+            existing.reconfigure(p.endpoint, p.is_static);
             return;
         }
         self.wg.add_peer(
@@ -317,10 +311,8 @@ impl Node {
         for id in stale {
             self.peers.remove(&id);
         }
-        self.peers.insert(
-            p.id,
-            Neighbour::new(p.id, p.endpoint, p.is_static, self.slot_len),
-        );
+        self.peers
+            .insert(p.id, Neighbour::new(p.endpoint, p.is_static, self.slot_len));
         self.metrics.add_peer(p.id);
         self.neighbours = edge_neighbours(&self.peers);
         let want = transmit_slots(self.peers.len());
@@ -344,7 +336,7 @@ impl Node {
     /// operator's pin), also when it is `Static`.
     pub fn set_endpoint(&mut self, id: NodeId, endpoint: SocketAddr) {
         if let Some(p) = self.peers.get_mut(&id) {
-            p.endpoint = Some(endpoint);
+            p.set_endpoint(endpoint);
         }
     }
 
@@ -352,13 +344,13 @@ impl Node {
     /// to the source of its packets.
     pub fn set_static(&mut self, id: NodeId, is_static: bool) {
         if let Some(p) = self.peers.get_mut(&id) {
-            p.is_static = is_static;
+            p.set_static(is_static);
         }
     }
 
     /// Whether the neighbour is static (its endpoint pinned by config).
     pub fn is_static(&self, id: NodeId) -> bool {
-        self.peers.get(&id).is_some_and(|p| p.is_static)
+        self.peers.get(&id).is_some_and(Neighbour::is_static)
     }
 
     /// A neighbour's WireGuard state, for `wg show`.
@@ -388,7 +380,7 @@ impl Node {
 
     /// The current endpoint of a neighbour.
     pub fn endpoint(&self, peer: NodeId) -> Option<SocketAddr> {
-        self.peers.get(&peer).and_then(|p| p.endpoint)
+        self.peers.get(&peer).and_then(Neighbour::endpoint)
     }
 
     /// Runs timers that are due; early calls are harmless.
@@ -402,7 +394,7 @@ impl Node {
                 let mut ping = ping.clone();
                 if let (Body::Ping { echo, .. }, Some(p)) = (&mut ping.body, self.peers.get(&peer))
                 {
-                    *echo = p.quality.echo(now);
+                    *echo = p.echo(now);
                 }
                 self.originate_control(now, peer.get(), Some(peer), &ping);
             }
@@ -438,11 +430,7 @@ impl Node {
             let Some(p) = self.peers.get_mut(&id) else {
                 continue;
             };
-            let overdue = p
-                .last_ping
-                .is_some_and(|t| now.saturating_duration_since(t) > p.alive_for);
-            if overdue && !p.down {
-                p.down = true;
+            if p.check_down(now) {
                 push_event(
                     &mut self.events,
                     &mut self.metrics,
@@ -456,11 +444,7 @@ impl Node {
     fn next_liveness_deadline(&self) -> Option<Instant> {
         self.peers
             .values()
-            .filter(|p| !p.down && p.alive_for < Duration::from_secs(3600))
-            .filter_map(|p| {
-                p.last_ping
-                    .map(|t| t + p.alive_for + Duration::from_millis(1))
-            })
+            .filter_map(Neighbour::down_deadline)
             .min()
     }
 

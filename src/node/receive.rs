@@ -4,13 +4,14 @@
 //! or something to relay.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::dedup::Verdict;
+use super::neighbour::PingSample;
 use super::{Node, NodeEvent, probe, push_event};
 use crate::NodeId;
 use crate::wg::Opened;
-use crate::wire::control::{Body, Control};
+use crate::wire::control::{Body, Control, PingEcho};
 use crate::wire::ethernet::{self, Frame};
 use crate::wire::header::{Header, Kind};
 
@@ -41,17 +42,8 @@ impl Node {
                 self.handle_payload(now, from, peer, buf, payload)
             }
             Opened::Handshake { peer } => {
-                if let Some(p) = peer.and_then(|p| self.peers.get_mut(&p))
-                    && p.saw_authenticated(from)
-                {
-                    push_event(
-                        &mut self.events,
-                        &mut self.metrics,
-                        NodeEvent::EndpointChanged {
-                            peer: p.id,
-                            endpoint: from,
-                        },
-                    );
+                if let Some(peer) = peer {
+                    self.follow_endpoint(peer, from);
                 }
             }
             Opened::Dropped(reason) => self.metrics.drop(reason.as_str()),
@@ -59,14 +51,9 @@ impl Node {
         self.drain_wg(now);
     }
 
-    pub(super) fn handle_payload(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        peer: NodeId,
-        buf: &mut [u8],
-        payload: std::ops::Range<usize>,
-    ) {
+    /// An authenticated datagram came from `from`: the neighbour roams
+    /// there (unless static), and the owner hears when that moved it.
+    fn follow_endpoint(&mut self, peer: NodeId, from: SocketAddr) {
         if let Some(p) = self.peers.get_mut(&peer)
             && p.saw_authenticated(from)
         {
@@ -79,6 +66,54 @@ impl Node {
                 },
             );
         }
+    }
+
+    /// Neighbour `peer`'s own ping arrived: measures the direct link,
+    /// re-arms its liveness, and reports the latency once the link has a
+    /// cost.
+    fn on_ping(
+        &mut self,
+        now: Instant,
+        peer: NodeId,
+        request_id: u32,
+        sent_at_unix_ns: i64,
+        interval_ms: u32,
+        echo: Option<PingEcho>,
+    ) {
+        let arrived_ns = self.probe.unix_ns(now);
+        let one_way_ns = probe::one_way(sent_at_unix_ns, arrived_ns);
+        let sample = PingSample {
+            request_id,
+            sent_at_unix_ns,
+            one_way_ns,
+            rtt_ns: echo.and_then(|e| e.round_trip_ns(arrived_ns)),
+            interval_ms,
+        };
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if let Some(cost) = p.on_ping(now, sample, &self.cost_weights) {
+            push_event(
+                &mut self.events,
+                &mut self.metrics,
+                NodeEvent::LatencyMeasured {
+                    from: peer,
+                    one_way_ns,
+                    cost,
+                },
+            );
+        }
+    }
+
+    pub(super) fn handle_payload(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        peer: NodeId,
+        buf: &mut [u8],
+        payload: std::ops::Range<usize>,
+    ) {
+        self.follow_endpoint(peer, from);
         if payload.is_empty() {
             return; // keepalive
         }
@@ -133,34 +168,14 @@ impl Node {
                 && header.src == peer.get()
             {
                 // Only a neighbour's own ping measures a direct link.
-                let arrived_ns = self.probe.unix_ns(now);
-                let one_way_ns = probe::one_way(*sent_at_unix_ns, arrived_ns);
-                let rtt_ns = echo.and_then(|e| e.round_trip_ns(arrived_ns));
-                let mut cost = None;
-                if let Some(p) = self.peers.get_mut(&peer) {
-                    p.quality
-                        .on_ping(now, *request_id, *sent_at_unix_ns, one_way_ns, rtt_ns);
-                    cost = p.quality.cost(&self.cost_weights);
-                    p.last_ping = Some(now);
-                    p.down = false;
-                    p.alive_for = if *interval_ms == 0 {
-                        Duration::MAX
-                    } else {
-                        Duration::from_millis(u64::from(*interval_ms)) * probe::MISSED_PINGS
-                            + probe::LIVENESS_SLACK
-                    };
-                }
-                if let Some(cost) = cost {
-                    push_event(
-                        &mut self.events,
-                        &mut self.metrics,
-                        NodeEvent::LatencyMeasured {
-                            from: peer,
-                            one_way_ns,
-                            cost,
-                        },
-                    );
-                }
+                self.on_ping(
+                    now,
+                    peer,
+                    *request_id,
+                    *sent_at_unix_ns,
+                    *interval_ms,
+                    *echo,
+                );
                 return;
             }
             if for_me || flood {

@@ -4,13 +4,15 @@
 //! whose session is not up yet ([`park`], released by
 //! [`Node::flush_parked`]).
 
+use std::net::SocketAddr;
+use std::ops::Range;
 use std::time::Instant;
 
 use super::neighbour::Neighbour;
 use super::{CONTROL_BODY_MAX, Node, padded};
 use crate::NodeId;
 use crate::metrics::Metrics;
-use crate::wg::{self, SealError};
+use crate::wg::{self, SealError, SealJob};
 use crate::wire::control::Control;
 use crate::wire::ethernet::{self, Frame};
 use crate::wire::header::{self, Header, Kind};
@@ -168,7 +170,7 @@ impl Node {
                     if self
                         .peers
                         .get(&handle)
-                        .is_some_and(|p| p.endpoint.is_some())
+                        .is_some_and(|p| p.endpoint().is_some())
                     {
                         self.send_to_neighbour(now, handle, header, body);
                     }
@@ -225,7 +227,7 @@ impl Node {
         };
         header.body_len = body_len;
         let plain_len = padded(header::LEN + body.len());
-        if !self.wg.has_session(next) || peer.endpoint.is_none() {
+        if !self.wg.has_session(next) || peer.endpoint().is_none() {
             // A ping must measure the link as it is when sent; one held
             // back for a handshake would report the handshake's time.
             if header.kind != Kind::Ping {
@@ -234,7 +236,7 @@ impl Node {
             self.start_handshake(now, next, header.kind);
             return;
         }
-        let Some(endpoint) = peer.endpoint else {
+        let Some(endpoint) = peer.endpoint() else {
             return;
         };
         let Some(slot) = self.transmits.reserve() else {
@@ -252,7 +254,6 @@ impl Node {
             .seal_deferred(now, next, slot, start..start + plain_len)
         {
             Ok((range, job)) => {
-                let len = range.len() as u64;
                 let job = if self.deferred_crypto {
                     Some(job)
                 } else {
@@ -263,11 +264,7 @@ impl Node {
                     }
                     None
                 };
-                self.transmits.commit(range, (endpoint, job));
-                if let Some(c) = self.metrics.peer_mut(next) {
-                    c.tx_bytes += len;
-                    c.tx_packets += 1;
-                }
+                self.commit_transmit(next, endpoint, range, job);
             }
             Err(SealError::NoSession) => {
                 // Raced with expiry: keep the plaintext for the next session.
@@ -282,7 +279,7 @@ impl Node {
 
     /// Seals and queues the packets parked for `peer` while it had no session.
     pub(super) fn flush_parked(&mut self, now: Instant, peer: NodeId) {
-        let Some(endpoint) = self.peers.get(&peer).and_then(|p| p.endpoint) else {
+        let Some(endpoint) = self.peers.get(&peer).and_then(Neighbour::endpoint) else {
             return;
         };
         loop {
@@ -292,8 +289,8 @@ impl Node {
             let Some(slot) = self.transmits.reserve() else {
                 return; // the rest stays parked until the next drain
             };
-            let Some(((), plain)) = p.pending.pop() else {
-                p.pending.clear_popped();
+            let Some(((), plain)) = p.pending().pop() else {
+                p.pending().clear_popped();
                 return;
             };
             let start = wg::TRANSPORT_HEADER_LEN;
@@ -303,16 +300,26 @@ impl Node {
             dst.copy_from_slice(plain);
             let range = start..start + plain.len();
             match self.wg.seal(now, peer, slot, range) {
-                Ok(r) => {
-                    let len = r.len() as u64;
-                    self.transmits.commit(r, (endpoint, None));
-                    if let Some(c) = self.metrics.peer_mut(peer) {
-                        c.tx_bytes += len;
-                        c.tx_packets += 1;
-                    }
-                }
+                Ok(r) => self.commit_transmit(peer, endpoint, r, None),
                 Err(e) => self.metrics.drop(seal_error_label(e)),
             }
+        }
+    }
+
+    /// Queues the datagram in `range` of the slot just reserved, for
+    /// neighbour `peer` at `endpoint`, and counts it as sent to it.
+    fn commit_transmit(
+        &mut self,
+        peer: NodeId,
+        endpoint: SocketAddr,
+        range: Range<usize>,
+        seal: Option<SealJob>,
+    ) {
+        let len = range.len() as u64;
+        self.transmits.commit(range, (endpoint, seal));
+        if let Some(c) = self.metrics.peer_mut(peer) {
+            c.tx_bytes += len;
+            c.tx_packets += 1;
         }
     }
 }
@@ -339,7 +346,7 @@ fn park(
     body: &[u8],
     plain_len: usize,
 ) {
-    let Some(slot) = peer.pending.reserve() else {
+    let Some(slot) = peer.pending().reserve() else {
         metrics.drop("handshake_queue_full");
         return;
     };
@@ -348,7 +355,7 @@ fn park(
         return;
     };
     write_plaintext(plain, header, body);
-    peer.pending.commit(0..plain_len, ());
+    peer.pending().commit(0..plain_len, ());
 }
 
 fn seal_error_label(e: SealError) -> &'static str {
