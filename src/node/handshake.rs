@@ -109,8 +109,13 @@ impl Node {
                         NodeEvent::HandshakeFailed { peer },
                     );
                 }
-                #[allow(unreachable_patterns)]
-                _ => {}
+                // Nothing to do: the keys expired after 3 × REJECT_AFTER_TIME
+                // without a handshake, so no session was up and the next
+                // packet for the neighbour starts one (`has_session` is
+                // false). Its parked packets, back-off and liveness belong
+                // to handshake attempts and pings, which report their own
+                // outcome (`SessionEstablished`, `HandshakeFailed`).
+                WgEvent::KeysZeroed { .. } => {}
             }
         }
     }

@@ -156,8 +156,6 @@ const FRAME_SLOTS: usize = 64;
 const EVENT_CAPACITY: usize = 1024;
 /// WireGuard pads plaintext to a multiple of 16 bytes (paper §5.4.6).
 const PADDING_MULTIPLE: usize = 16;
-/// Largest WireGuard handshake message (initiation).
-const MAX_HANDSHAKE_LEN: usize = 148;
 
 pub struct Node {
     id: NodeId,
@@ -231,7 +229,7 @@ impl Node {
             transmits: PacketRing::new(transmit_slots(cfg.peers.len()), slot_len),
             frames: PacketRing::new(FRAME_SLOTS, slot_len),
             events: VecDeque::with_capacity(EVENT_CAPACITY),
-            wg_scratch: vec![0u8; slot_len.max(MAX_HANDSHAKE_LEN)].into_boxed_slice(),
+            wg_scratch: vec![0u8; slot_len.max(wg::MAX_CONTROL_LEN)].into_boxed_slice(),
             default_ttl: cfg.default_ttl,
             max_frame_len: cfg.max_frame_len,
             seq: 0,
@@ -508,7 +506,8 @@ fn slot_len(max_frame_len: usize) -> usize {
 /// Largest control-message body a node originates.
 const CONTROL_BODY_MAX: usize = 512;
 
-/// Plaintext length after WireGuard's padding.
+/// Plaintext length after WireGuard's padding. Unlike `wg::padded_len`
+/// not capped at an MTU: a slot must hold the padded longest body.
 fn padded(len: usize) -> usize {
     len.div_ceil(PADDING_MULTIPLE) * PADDING_MULTIPLE
 }
