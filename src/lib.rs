@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod drop;
 pub mod keys;
 pub mod logging;
 pub mod metrics;

@@ -54,6 +54,7 @@ use egd_routing::NextHopTable;
 
 use crate::NodeId;
 use crate::config::{PresharedKey, PrivateKey, PublicKey};
+use crate::drop::Drop;
 use crate::metrics::Metrics;
 use crate::wg::{self, SealJob, Wg};
 use crate::wire::control::Body;
@@ -514,7 +515,7 @@ fn padded(len: usize) -> usize {
 
 fn push_event(events: &mut VecDeque<NodeEvent>, metrics: &mut Metrics, event: NodeEvent) {
     if events.len() >= EVENT_CAPACITY {
-        metrics.drop("event_queue_full");
+        metrics.drop(Drop::EventQueueFull);
     } else {
         events.push_back(event);
     }

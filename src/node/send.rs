@@ -11,6 +11,7 @@ use std::time::Instant;
 use super::neighbour::Neighbour;
 use super::{CONTROL_BODY_MAX, Node, padded};
 use crate::NodeId;
+use crate::drop::Drop;
 use crate::metrics::Metrics;
 use crate::wg::{self, SealError, SealJob};
 use crate::wire::control::Control;
@@ -21,11 +22,11 @@ impl Node {
     /// A frame read from the interface.
     pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
         let Some(eth) = Frame::parse(frame) else {
-            self.metrics.drop("frame_too_short");
+            self.metrics.drop(Drop::FrameTooShort);
             return;
         };
         if frame.len() > self.max_frame_len {
-            self.metrics.drop("frame_too_long");
+            self.metrics.drop(Drop::FrameTooLong);
             return;
         }
         let dst_mac = eth.dst();
@@ -34,7 +35,7 @@ impl Node {
         } else {
             match self.fib.lookup(now, &dst_mac) {
                 Some(n) if n == self.id => {
-                    self.metrics.drop("frame_to_self");
+                    self.metrics.drop(Drop::FrameToSelf);
                     return;
                 }
                 Some(n) => n.get(),
@@ -101,7 +102,7 @@ impl Node {
             body: control.body.clone(),
         };
         let Ok(len) = msg.emit(&mut body) else {
-            self.metrics.drop("control_too_large");
+            self.metrics.drop(Drop::ControlTooLarge);
             return seq;
         };
         let header = Header {
@@ -135,7 +136,7 @@ impl Node {
         match header.dst {
             NodeId::BROADCAST => {
                 let Some(src) = NodeId::new(header.src) else {
-                    self.metrics.drop("bad_source");
+                    self.metrics.drop(Drop::BadSource);
                     return;
                 };
                 // Index loop: sending does not change the routes, and this
@@ -201,7 +202,7 @@ impl Node {
                             }
                         }
                     }
-                    None => self.metrics.drop("no_route"),
+                    None => self.metrics.drop(Drop::NoRoute),
                 }
             }
         }
@@ -218,11 +219,11 @@ impl Node {
         body: &[u8],
     ) {
         let Some(peer) = self.peers.get_mut(&next) else {
-            self.metrics.drop("unknown_peer");
+            self.metrics.drop(Drop::UnknownNeighbour);
             return;
         };
         let Ok(body_len) = u16::try_from(body.len()) else {
-            self.metrics.drop("body_too_long");
+            self.metrics.drop(Drop::BodyTooLong);
             return;
         };
         header.body_len = body_len;
@@ -240,12 +241,12 @@ impl Node {
             return;
         };
         let Some(slot) = self.transmits.reserve() else {
-            self.metrics.drop("tx_queue_full");
+            self.metrics.drop(Drop::TxQueueFull);
             return;
         };
         let start = wg::TRANSPORT_HEADER_LEN;
         let Some(plain) = slot.get_mut(start..start + plain_len) else {
-            self.metrics.drop("body_too_long");
+            self.metrics.drop(Drop::BodyTooLong);
             return;
         };
         write_plaintext(plain, header, body);
@@ -259,7 +260,7 @@ impl Node {
                 } else {
                     let sealed = slot.get_mut(range.clone()).map(|m| job.seal(m));
                     if !matches!(sealed, Some(Ok(()))) {
-                        self.metrics.drop("buffer_too_small");
+                        self.metrics.drop(Drop::BufferTooSmall);
                         return;
                     }
                     None
@@ -273,7 +274,7 @@ impl Node {
                 }
                 self.start_handshake(now, next, header.kind);
             }
-            Err(e) => self.metrics.drop(seal_error_label(e)),
+            Err(e) => self.metrics.drop(e.into()),
         }
     }
 
@@ -301,7 +302,7 @@ impl Node {
             let range = start..start + plain.len();
             match self.wg.seal(now, peer, slot, range) {
                 Ok(r) => self.commit_transmit(peer, endpoint, r, None),
-                Err(e) => self.metrics.drop(seal_error_label(e)),
+                Err(e) => self.metrics.drop(e.into()),
             }
         }
     }
@@ -347,21 +348,25 @@ fn park(
     plain_len: usize,
 ) {
     let Some(slot) = peer.pending().reserve() else {
-        metrics.drop("handshake_queue_full");
+        metrics.drop(Drop::HandshakeQueueFull);
         return;
     };
     let Some(plain) = slot.get_mut(..plain_len) else {
-        metrics.drop("body_too_long");
+        metrics.drop(Drop::BodyTooLong);
         return;
     };
     write_plaintext(plain, header, body);
     peer.pending().commit(0..plain_len, ());
 }
 
-fn seal_error_label(e: SealError) -> &'static str {
-    match e {
-        SealError::NoSession => "no_session",
-        SealError::UnknownPeer => "unknown_peer",
-        SealError::Buffer => "buffer_too_small",
+impl From<SealError> for Drop {
+    fn from(e: SealError) -> Self {
+        match e {
+            SealError::NoSession => Drop::NoSession,
+            // Sealing for a neighbour WireGuard does not have: the node's
+            // own `UnknownNeighbour`, not the handshake's `UnknownPeer`.
+            SealError::UnknownPeer => Drop::UnknownNeighbour,
+            SealError::Buffer => Drop::BufferTooSmall,
+        }
     }
 }
