@@ -30,6 +30,46 @@
 //! with a [`Transmit::seal`] job still to run, and a received datagram goes
 //! through [`Node::prepare_datagram`], the job's `open`, and
 //! [`Node::finish_datagram`]. `handle_datagram` is those three in a row.
+//!
+//! # Where things are
+//!
+//! - `send.rs`: a frame or an originated control message, through
+//!   [`Node::handle_frame`] / [`Node::send_control`], routing, sealing per
+//!   next hop, parking while a session is missing;
+//! - `receive.rs`: what WireGuard opened — a frame to deliver, a control
+//!   message or ping for this node, or a packet to relay;
+//! - `handshake.rs`: WireGuard's own datagrams and events, and which
+//!   packets start a full handshake attempt and which only probe;
+//! - `neighbour.rs`: one neighbour's endpoint (roaming), parked packets,
+//!   liveness and probe back-off;
+//! - `probe.rs` / `link_cost.rs`: the ping schedule and what a ping
+//!   measures; `fib.rs`, `dedup.rs`, `forward.rs`: L2 learning, flood
+//!   de-duplication, next hops; `deferred.rs`: crypto outside a lock.
+//!
+//! # Timers
+//!
+//! [`Node::poll_timeout`] returns the earliest of these with its name;
+//! [`Node::handle_timeout`] runs whichever are due.
+//!
+//! - **WireGuard's** (handshake retransmit, rekey, keepalive, key expiry;
+//!   named by `wg`): armed by sessions and handshakes; firing may send a
+//!   handshake or keepalive, end an attempt (`HandshakeFailed`: parked
+//!   packets dropped, probes back off) or erase keys.
+//! - **`ping`**: armed at start and after every round while a ping
+//!   interval is set (`NodeConfig::ping_interval`,
+//!   [`Node::set_ping_interval`]); frames flowing through the node bring it
+//!   forward to the fast interval (`probe.rs`). Firing pings every
+//!   neighbour directly, each ping echoing the neighbour's last one.
+//! - **`liveness`**: armed per neighbour by each of its pings, from the
+//!   interval it announced (three missed pings plus slack); a neighbour
+//!   that announces none is never armed. Firing reports
+//!   [`NodeEvent::LinkDown`] once, until its next ping.
+//! - **`fib_dedup_sweep`**: always armed, every half of the shorter of
+//!   the FIB and de-duplication timeouts (at least 1 s). Firing forgets
+//!   expired MAC addresses and flood sequence numbers.
+//!
+//! Probe back-off (`neighbour.rs`) is not a timer: it only decides whether
+//! a probe that happens anyway may start a handshake.
 
 mod dedup;
 mod deferred;
