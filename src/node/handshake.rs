@@ -22,7 +22,7 @@ impl Node {
     /// at all (dynamic modes' fallback) is a guess that the direct link
     /// works. A probe starts no attempt while backing off after a failed
     /// one, a full attempt the first time, then short ones
-    /// (`neighbour.rs`). Without this a neighbour that never answers
+    /// ([`Neighbour::probe_window`]). Without this a neighbour that never answers
     /// (a learned P2P peer behind a NAT, a host that left) cost an
     /// initiation every REKEY_TIMEOUT forever, each probe restarting the
     /// attempt before it could fail.
