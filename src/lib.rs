@@ -15,11 +15,11 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod drop;
 pub mod logging;
 pub mod metrics;
 pub mod node;
 pub mod ntp;
-pub mod peer;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod uapi;

@@ -1,10 +1,11 @@
 //! Plain counters the node keeps; the daemon exports them to Prometheus.
-//! Updating them never allocates: drop reasons are a fixed set of static
-//! labels in a preallocated table.
+//! Updating them never allocates: drop reasons are a closed enum
+//! ([`Drop`]) indexing a fixed table.
 
 use std::collections::BTreeMap;
 
 use crate::NodeId;
+use crate::drop::Drop;
 
 /// Per-neighbour traffic counters. Bytes are whole WireGuard transport
 /// datagrams (as `wg show` counts transfer), handshakes excluded.
@@ -19,10 +20,7 @@ pub struct PeerCounters {
     pub handshake_failures: u64,
 }
 
-/// Most distinct drop reasons; the labels are static strings.
-const MAX_DROP_REASONS: usize = 64;
-
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Metrics {
     pub delivered_packets: u64,
     pub forwarded_unicast: u64,
@@ -30,7 +28,21 @@ pub struct Metrics {
     /// Next hops of this node that changed (one per destination).
     pub route_changes: u64,
     pub peers: BTreeMap<NodeId, PeerCounters>,
-    dropped: Vec<(&'static str, u64)>,
+    /// Drops by reason, indexed by [`Drop::index`].
+    dropped: [u64; Drop::COUNT],
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            delivered_packets: 0,
+            forwarded_unicast: 0,
+            forwarded_broadcast: 0,
+            route_changes: 0,
+            peers: BTreeMap::new(),
+            dropped: [0; Drop::COUNT],
+        }
+    }
 }
 
 impl Metrics {
@@ -40,7 +52,6 @@ impl Metrics {
                 .into_iter()
                 .map(|p| (p, PeerCounters::default()))
                 .collect(),
-            dropped: Vec::with_capacity(MAX_DROP_REASONS),
             ..Self::default()
         }
     }
@@ -50,26 +61,25 @@ impl Metrics {
         self.peers.entry(peer).or_default();
     }
 
-    /// Counts one dropped packet under `reason` (a metric label).
-    pub fn drop(&mut self, reason: &'static str) {
-        if let Some(e) = self.dropped.iter_mut().find(|(r, _)| *r == reason) {
-            e.1 += 1;
-        } else if self.dropped.len() < MAX_DROP_REASONS {
-            self.dropped.push((reason, 1));
+    /// Counts one dropped packet under `reason`.
+    pub fn drop(&mut self, reason: Drop) {
+        if let Some(n) = self.dropped.get_mut(reason.index()) {
+            *n += 1;
         }
     }
 
-    /// Drops so far, by reason.
+    /// Drops so far, by metric label; reasons with none are left out.
     pub fn dropped(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        self.dropped.iter().copied()
+        Drop::ALL
+            .iter()
+            .zip(self.dropped.iter())
+            .filter(|(_, n)| **n != 0)
+            .map(|(d, n)| (d.as_str(), *n))
     }
 
     /// Drops so far under one reason.
-    pub fn dropped_for(&self, reason: &str) -> u64 {
-        self.dropped
-            .iter()
-            .find(|(r, _)| *r == reason)
-            .map_or(0, |(_, n)| *n)
+    pub fn dropped_for(&self, reason: Drop) -> u64 {
+        self.dropped.get(reason.index()).copied().unwrap_or(0)
     }
 
     pub fn peer_mut(&mut self, peer: NodeId) -> Option<&mut PeerCounters> {
@@ -84,11 +94,13 @@ mod tests {
     #[test]
     fn drops_by_reason() {
         let mut m = Metrics::new([]);
-        m.drop("ttl_expired");
-        m.drop("ttl_expired");
-        m.drop("no_route");
-        assert_eq!(m.dropped_for("ttl_expired"), 2);
-        assert_eq!(m.dropped_for("no_route"), 1);
-        assert_eq!(m.dropped_for("other"), 0);
+        m.drop(Drop::TtlExpired);
+        m.drop(Drop::TtlExpired);
+        m.drop(Drop::NoRoute);
+        assert_eq!(m.dropped_for(Drop::TtlExpired), 2);
+        assert_eq!(m.dropped_for(Drop::NoRoute), 1);
+        assert_eq!(m.dropped_for(Drop::FibFull), 0);
+        let listed: Vec<_> = m.dropped().collect();
+        assert_eq!(listed, [("no_route", 1), ("ttl_expired", 2)]);
     }
 }

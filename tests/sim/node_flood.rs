@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::support::node_pair::{addr, id, origin};
+use egd::drop::Drop;
 use egd::node::Node;
 use egd::wg::DropReason;
 use egd::wg::constants::{HANDSHAKE_BUDGET, LABEL_MAC1};
@@ -55,7 +56,7 @@ fn cookie_replies_to_a_flood_leave_room_for_data() {
     let wg_drops = |m: &egd::metrics::Metrics| -> u64 {
         DropReason::ALL
             .iter()
-            .map(|r| m.dropped_for(r.as_str()))
+            .map(|r| m.dropped_for(Drop::from(*r)))
             .sum()
     };
     let drops_before = wg_drops(b.metrics());
@@ -89,8 +90,11 @@ fn cookie_replies_to_a_flood_leave_room_for_data() {
     }
     let m = b.metrics();
     assert!(replies > 0, "the cookie mechanism engaged");
-    assert!(m.dropped_for("cookie_reply_shed") > 0, "replies were shed");
-    assert_eq!(m.dropped_for("tx_queue_full"), 0, "nothing else was lost");
+    assert!(
+        m.dropped_for(Drop::CookieReplyShed) > 0,
+        "replies were shed"
+    );
+    assert_eq!(m.dropped_for(Drop::TxQueueFull), 0, "nothing else was lost");
     assert_eq!(to_peer, 1, "the frame went out in the same batch");
     assert_eq!(
         wg_drops(m) - drops_before,
@@ -99,7 +103,7 @@ fn cookie_replies_to_a_flood_leave_room_for_data() {
     );
     assert_eq!(
         b.wg_stats().cookie_replies_sent,
-        replies + m.dropped_for("cookie_reply_shed"),
+        replies + m.dropped_for(Drop::CookieReplyShed),
         "each reply made was sent or shed"
     );
 }

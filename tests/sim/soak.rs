@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use egd::config::GraphSettings;
 use egd::control::p2p::{P2pConfig, P2pSync};
-use egd::node::{Node, NodeConfig, PING_HANDSHAKE_BACKOFF_MAX, PeerConfig};
+use egd::drop::Drop;
+use egd::node::{Node, NodeConfig, PROBE_BACKOFF_MAX, PeerConfig};
 use egd::sim::{HostId, Link, Sim, SimP2p};
 use egd::wg::PrivateKey;
 use egd::wg::constants::{REKEY_AFTER_TIME, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
@@ -329,8 +330,12 @@ impl Soak {
             let m = node.metrics();
             assert!(m.peers.len() < usize::from(NODES), "{id} peer counters");
             assert!(m.dropped().count() < 64, "{id} drop reasons");
-            assert_eq!(m.dropped_for("dedup_full"), 0, "{id} dedup filled at {t:?}");
-            assert_eq!(m.dropped_for("ttl_expired"), 0, "{id} a flood looped");
+            assert_eq!(
+                m.dropped_for(Drop::DedupFull),
+                0,
+                "{id} dedup filled at {t:?}"
+            );
+            assert_eq!(m.dropped_for(Drop::TtlExpired), 0, "{id} a flood looped");
             // WireGuard's own budget: per peer one full attempt
             // (REKEY_ATTEMPT_TIME of retries) and then on average at most
             // one initiation per REKEY_AFTER_TIME (one rekey per session
@@ -458,8 +463,7 @@ fn soak(total: Duration) {
     s.broken.clear();
     s.away.clear();
     s.apply_links();
-    s.sim
-        .run_for(PING_HANDSHAKE_BACKOFF_MAX + PING * 2 + REKEY_TIMEOUT);
+    s.sim.run_for(PROBE_BACKOFF_MAX + PING * 2 + REKEY_TIMEOUT);
     s.check();
     let mut stuck = Vec::new();
     for &(a, b) in s.pairs.keys() {

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use egd::node::{Node, NodeConfig, PING_HANDSHAKE_BACKOFF_MAX, PeerConfig};
+use egd::node::{Node, NodeConfig, PROBE_BACKOFF_MAX, PeerConfig};
 use egd::sim::{HostId, Link, Sim};
 use egd::wg::constants::{REKEY_ATTEMPT_TIME, REKEY_TIMEOUT};
 use egd::wg::keys::public_key;
@@ -91,10 +91,10 @@ fn a_neighbour_that_never_answers_costs_a_few_initiations_an_hour() {
     let (a, b) = pair(&mut sim);
     // The first hour: one full attempt (REKEY_ATTEMPT_TIME of retries every
     // REKEY_TIMEOUT), then single-initiation probes backing off 30 s,
-    // 60 s, 120 s, 240 s, then every PING_HANDSHAKE_BACKOFF_MAX.
+    // 60 s, 120 s, 240 s, then every PROBE_BACKOFF_MAX.
     sim.run_for(secs(3600));
     let full = REKEY_ATTEMPT_TIME.as_secs() / REKEY_TIMEOUT.as_secs() + 1;
-    let per_hour = 3600 / PING_HANDSHAKE_BACKOFF_MAX.as_secs() + 1;
+    let per_hour = 3600 / PROBE_BACKOFF_MAX.as_secs() + 1;
     let growing = 4; // the back-offs shorter than the maximum
     let first = initiations(&sim, a);
     eprintln!("first hour: {first} initiations (full attempt {full}, then ≤ {per_hour}/h)");
@@ -118,7 +118,7 @@ fn a_neighbour_that_never_answers_costs_a_few_initiations_an_hour() {
     // The link heals: the pings alone bring the session back within one
     // back-off period plus a ping interval and a round trip.
     set_link(&mut sim, a, b, true);
-    let took = until_sessions(&mut sim, a, b, PING_HANDSHAKE_BACKOFF_MAX + PING + secs(1));
+    let took = until_sessions(&mut sim, a, b, PROBE_BACKOFF_MAX + PING + secs(1));
     eprintln!("pings reconnected after {took:?}");
 }
 
