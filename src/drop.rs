@@ -7,7 +7,7 @@
 /// [`crate::metrics::Metrics`]' drop table.
 #[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Drop {
+pub enum DropReason {
     // --- counted by the node ---
     /// A frame shorter than an Ethernet header (from the interface, or
     /// delivered).
@@ -60,7 +60,7 @@ pub enum Drop {
     FibFull,
     /// The ring of frames for the interface is full.
     RxQueueFull,
-    // --- WireGuard's (`wg::DropReason`), counted by the node ---
+    // --- reported by WireGuard (`wg::Opened::Dropped`), counted by the node ---
     /// Shorter than its message type allows.
     TooShort,
     /// A handshake or cookie message of the wrong size.
@@ -94,99 +94,120 @@ pub enum Drop {
     Internal,
 }
 
-impl Drop {
+impl DropReason {
     /// How many reasons there are.
     pub const COUNT: usize = 39;
 
     /// Every reason, in discriminant order.
-    pub const ALL: [Drop; Drop::COUNT] = [
-        Drop::FrameTooShort,
-        Drop::FrameTooLong,
-        Drop::FrameToSelf,
-        Drop::BadSource,
-        Drop::NoRoute,
-        Drop::UnknownNeighbour,
-        Drop::BodyTooLong,
-        Drop::TxQueueFull,
-        Drop::NoSession,
-        Drop::BufferTooSmall,
-        Drop::ControlTooLarge,
-        Drop::HandshakeQueueFull,
-        Drop::HandshakeFailed,
-        Drop::NoEndpoint,
-        Drop::CookieReplyShed,
-        Drop::EventQueueFull,
-        Drop::BadHeader,
-        Drop::OwnPacketReturned,
-        Drop::BadControl,
-        Drop::DuplicateFlood,
-        Drop::DedupFull,
-        Drop::TtlExpired,
-        Drop::FibFull,
-        Drop::RxQueueFull,
-        Drop::TooShort,
-        Drop::BadLength,
-        Drop::UnknownType,
-        Drop::UnknownIndex,
-        Drop::Replay,
-        Drop::DecryptFailed,
-        Drop::BadMac1,
-        Drop::CookieRequired,
-        Drop::RateLimited,
-        Drop::HandshakeOverload,
-        Drop::StaleTimestamp,
-        Drop::InitiationFlood,
-        Drop::UnknownPeer,
-        Drop::KeyExpired,
-        Drop::Internal,
+    pub const ALL: [DropReason; DropReason::COUNT] = [
+        DropReason::FrameTooShort,
+        DropReason::FrameTooLong,
+        DropReason::FrameToSelf,
+        DropReason::BadSource,
+        DropReason::NoRoute,
+        DropReason::UnknownNeighbour,
+        DropReason::BodyTooLong,
+        DropReason::TxQueueFull,
+        DropReason::NoSession,
+        DropReason::BufferTooSmall,
+        DropReason::ControlTooLarge,
+        DropReason::HandshakeQueueFull,
+        DropReason::HandshakeFailed,
+        DropReason::NoEndpoint,
+        DropReason::CookieReplyShed,
+        DropReason::EventQueueFull,
+        DropReason::BadHeader,
+        DropReason::OwnPacketReturned,
+        DropReason::BadControl,
+        DropReason::DuplicateFlood,
+        DropReason::DedupFull,
+        DropReason::TtlExpired,
+        DropReason::FibFull,
+        DropReason::RxQueueFull,
+        DropReason::TooShort,
+        DropReason::BadLength,
+        DropReason::UnknownType,
+        DropReason::UnknownIndex,
+        DropReason::Replay,
+        DropReason::DecryptFailed,
+        DropReason::BadMac1,
+        DropReason::CookieRequired,
+        DropReason::RateLimited,
+        DropReason::HandshakeOverload,
+        DropReason::StaleTimestamp,
+        DropReason::InitiationFlood,
+        DropReason::UnknownPeer,
+        DropReason::KeyExpired,
+        DropReason::Internal,
+    ];
+
+    /// The reasons WireGuard itself reports (`wg::Opened::Dropped`): a
+    /// caller can tell WireGuard's drops from the node's (the hostile-traffic
+    /// test sums exactly these).
+    pub const WIREGUARD: [DropReason; 15] = [
+        DropReason::TooShort,
+        DropReason::BadLength,
+        DropReason::UnknownType,
+        DropReason::UnknownIndex,
+        DropReason::Replay,
+        DropReason::DecryptFailed,
+        DropReason::BadMac1,
+        DropReason::CookieRequired,
+        DropReason::RateLimited,
+        DropReason::HandshakeOverload,
+        DropReason::StaleTimestamp,
+        DropReason::InitiationFlood,
+        DropReason::UnknownPeer,
+        DropReason::KeyExpired,
+        DropReason::Internal,
     ];
 
     /// The metric label (stable: dashboards and alerts select on it).
     pub fn as_str(self) -> &'static str {
         match self {
-            Drop::FrameTooShort => "frame_too_short",
-            Drop::FrameTooLong => "frame_too_long",
-            Drop::FrameToSelf => "frame_to_self",
-            Drop::BadSource => "bad_source",
-            Drop::NoRoute => "no_route",
-            Drop::UnknownNeighbour => "unknown_neighbour",
-            Drop::BodyTooLong => "body_too_long",
-            Drop::TxQueueFull => "tx_queue_full",
-            Drop::NoSession => "no_session",
-            Drop::BufferTooSmall => "buffer_too_small",
-            Drop::ControlTooLarge => "control_too_large",
-            Drop::HandshakeQueueFull => "handshake_queue_full",
-            Drop::HandshakeFailed => "handshake_failed",
-            Drop::NoEndpoint => "no_endpoint",
-            Drop::CookieReplyShed => "cookie_reply_shed",
-            Drop::EventQueueFull => "event_queue_full",
-            Drop::BadHeader => "bad_header",
-            Drop::OwnPacketReturned => "own_packet_returned",
-            Drop::BadControl => "bad_control",
-            Drop::DuplicateFlood => "duplicate_flood",
-            Drop::DedupFull => "dedup_full",
-            Drop::TtlExpired => "ttl_expired",
-            Drop::FibFull => "fib_full",
-            Drop::RxQueueFull => "rx_queue_full",
-            Drop::TooShort => "too_short",
-            Drop::BadLength => "bad_length",
-            Drop::UnknownType => "unknown_type",
-            Drop::UnknownIndex => "unknown_index",
-            Drop::Replay => "replay",
-            Drop::DecryptFailed => "decrypt_failed",
-            Drop::BadMac1 => "bad_mac1",
-            Drop::CookieRequired => "cookie_required",
-            Drop::RateLimited => "rate_limited",
-            Drop::HandshakeOverload => "handshake_overload",
-            Drop::StaleTimestamp => "stale_timestamp",
-            Drop::InitiationFlood => "initiation_flood",
-            Drop::UnknownPeer => "unknown_peer",
-            Drop::KeyExpired => "key_expired",
-            Drop::Internal => "internal",
+            DropReason::FrameTooShort => "frame_too_short",
+            DropReason::FrameTooLong => "frame_too_long",
+            DropReason::FrameToSelf => "frame_to_self",
+            DropReason::BadSource => "bad_source",
+            DropReason::NoRoute => "no_route",
+            DropReason::UnknownNeighbour => "unknown_neighbour",
+            DropReason::BodyTooLong => "body_too_long",
+            DropReason::TxQueueFull => "tx_queue_full",
+            DropReason::NoSession => "no_session",
+            DropReason::BufferTooSmall => "buffer_too_small",
+            DropReason::ControlTooLarge => "control_too_large",
+            DropReason::HandshakeQueueFull => "handshake_queue_full",
+            DropReason::HandshakeFailed => "handshake_failed",
+            DropReason::NoEndpoint => "no_endpoint",
+            DropReason::CookieReplyShed => "cookie_reply_shed",
+            DropReason::EventQueueFull => "event_queue_full",
+            DropReason::BadHeader => "bad_header",
+            DropReason::OwnPacketReturned => "own_packet_returned",
+            DropReason::BadControl => "bad_control",
+            DropReason::DuplicateFlood => "duplicate_flood",
+            DropReason::DedupFull => "dedup_full",
+            DropReason::TtlExpired => "ttl_expired",
+            DropReason::FibFull => "fib_full",
+            DropReason::RxQueueFull => "rx_queue_full",
+            DropReason::TooShort => "too_short",
+            DropReason::BadLength => "bad_length",
+            DropReason::UnknownType => "unknown_type",
+            DropReason::UnknownIndex => "unknown_index",
+            DropReason::Replay => "replay",
+            DropReason::DecryptFailed => "decrypt_failed",
+            DropReason::BadMac1 => "bad_mac1",
+            DropReason::CookieRequired => "cookie_required",
+            DropReason::RateLimited => "rate_limited",
+            DropReason::HandshakeOverload => "handshake_overload",
+            DropReason::StaleTimestamp => "stale_timestamp",
+            DropReason::InitiationFlood => "initiation_flood",
+            DropReason::UnknownPeer => "unknown_peer",
+            DropReason::KeyExpired => "key_expired",
+            DropReason::Internal => "internal",
         }
     }
 
-    /// Position in [`Drop::ALL`] (and in a table of `COUNT` counters).
+    /// Position in [`DropReason::ALL`] (and in a table of `COUNT` counters).
     pub fn index(self) -> usize {
         self as usize
     }
@@ -199,9 +220,17 @@ mod tests {
     #[test]
     fn all_is_in_discriminant_order_and_labels_are_distinct() {
         let mut labels = std::collections::BTreeSet::new();
-        for (i, d) in Drop::ALL.iter().enumerate() {
+        for (i, d) in DropReason::ALL.iter().enumerate() {
             assert_eq!(d.index(), i, "{d:?}");
             assert!(labels.insert(d.as_str()), "{} twice", d.as_str());
         }
+    }
+
+    #[test]
+    fn wireguard_reasons_are_the_tail_of_all() {
+        assert_eq!(
+            DropReason::ALL[DropReason::COUNT - DropReason::WIREGUARD.len()..],
+            DropReason::WIREGUARD
+        );
     }
 }

@@ -1,11 +1,11 @@
 //! Plain counters the node keeps; the daemon exports them to Prometheus.
 //! Updating them never allocates: drop reasons are a closed enum
-//! ([`Drop`]) indexing a fixed table.
+//! ([`DropReason`]) indexing a fixed table.
 
 use std::collections::BTreeMap;
 
 use crate::NodeId;
-use crate::drop::Drop;
+use crate::drop::DropReason;
 
 /// Per-neighbour traffic counters. Bytes are whole WireGuard transport
 /// datagrams (as `wg show` counts transfer), handshakes excluded.
@@ -28,8 +28,8 @@ pub struct Metrics {
     /// Next hops of this node that changed (one per destination).
     pub route_changes: u64,
     pub peers: BTreeMap<NodeId, PeerCounters>,
-    /// Drops by reason, indexed by [`Drop::index`].
-    dropped: [u64; Drop::COUNT],
+    /// Drops by reason, indexed by [`DropReason::index`].
+    dropped: [u64; DropReason::COUNT],
 }
 
 impl Default for Metrics {
@@ -40,7 +40,7 @@ impl Default for Metrics {
             forwarded_broadcast: 0,
             route_changes: 0,
             peers: BTreeMap::new(),
-            dropped: [0; Drop::COUNT],
+            dropped: [0; DropReason::COUNT],
         }
     }
 }
@@ -62,7 +62,7 @@ impl Metrics {
     }
 
     /// Counts one dropped packet under `reason`.
-    pub fn drop(&mut self, reason: Drop) {
+    pub fn drop(&mut self, reason: DropReason) {
         if let Some(n) = self.dropped.get_mut(reason.index()) {
             *n += 1;
         }
@@ -70,7 +70,7 @@ impl Metrics {
 
     /// Drops so far, by metric label; reasons with none are left out.
     pub fn dropped(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        Drop::ALL
+        DropReason::ALL
             .iter()
             .zip(self.dropped.iter())
             .filter(|(_, n)| **n != 0)
@@ -78,7 +78,7 @@ impl Metrics {
     }
 
     /// Drops so far under one reason.
-    pub fn dropped_for(&self, reason: Drop) -> u64 {
+    pub fn dropped_for(&self, reason: DropReason) -> u64 {
         self.dropped.get(reason.index()).copied().unwrap_or(0)
     }
 
@@ -94,12 +94,12 @@ mod tests {
     #[test]
     fn drops_by_reason() {
         let mut m = Metrics::new([]);
-        m.drop(Drop::TtlExpired);
-        m.drop(Drop::TtlExpired);
-        m.drop(Drop::NoRoute);
-        assert_eq!(m.dropped_for(Drop::TtlExpired), 2);
-        assert_eq!(m.dropped_for(Drop::NoRoute), 1);
-        assert_eq!(m.dropped_for(Drop::FibFull), 0);
+        m.drop(DropReason::TtlExpired);
+        m.drop(DropReason::TtlExpired);
+        m.drop(DropReason::NoRoute);
+        assert_eq!(m.dropped_for(DropReason::TtlExpired), 2);
+        assert_eq!(m.dropped_for(DropReason::NoRoute), 1);
+        assert_eq!(m.dropped_for(DropReason::FibFull), 0);
         let listed: Vec<_> = m.dropped().collect();
         assert_eq!(listed, [("no_route", 1), ("ttl_expired", 2)]);
     }

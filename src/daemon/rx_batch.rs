@@ -150,7 +150,7 @@ impl RxBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drop::Drop;
+    use crate::drop::DropReason;
     use crate::node::deferred_tests::{addr, frame, node, take};
 
     /// A wake-up's datagrams through the batch: handshakes are handled at
@@ -215,7 +215,7 @@ mod tests {
             got.push(f[20]);
         }
         assert_eq!(got, (1..=10u8).collect::<Vec<_>>(), "in arrival order");
-        assert_eq!(b.metrics().dropped_for(Drop::Replay), 1);
+        assert_eq!(b.metrics().dropped_for(DropReason::Replay), 1);
 
         // A datagram longer than a slot is opened and finished at once.
         let mut small = RxBatch::new(4, 256);

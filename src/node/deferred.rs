@@ -87,7 +87,7 @@ impl Node {
 pub(crate) mod tests {
     use super::*;
     use crate::NodeId;
-    use crate::drop::Drop;
+    use crate::drop::DropReason;
     use crate::node::{NodeConfig, PeerConfig};
     use crate::wg::keys::{private_key_from_random, public_key};
     use egd_routing::NextHopTable;
@@ -236,7 +236,7 @@ pub(crate) mod tests {
         }
         got.sort_unstable();
         assert_eq!(got, (0..20u8).collect::<Vec<_>>());
-        assert_eq!(b.metrics().dropped_for(Drop::Replay), 1);
+        assert_eq!(b.metrics().dropped_for(DropReason::Replay), 1);
         assert_eq!(
             b.metrics().delivered_packets,
             21,

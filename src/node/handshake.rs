@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::neighbour::Neighbour;
 use super::{Node, NodeEvent, push_event};
 use crate::NodeId;
-use crate::drop::Drop;
+use crate::drop::DropReason;
 use crate::wg::{WgEvent, WgTransmit};
 use crate::wire::header::Kind;
 
@@ -50,7 +50,7 @@ impl Node {
                     match self.peers.get(&peer).and_then(Neighbour::endpoint) {
                         Some(dst) => (dst, len),
                         None => {
-                            self.metrics.drop(Drop::NoEndpoint);
+                            self.metrics.drop(DropReason::NoEndpoint);
                             continue;
                         }
                     }
@@ -63,14 +63,14 @@ impl Node {
                     // before the ring is flushed. Without this a flood's
                     // replies filled the ring and relayed frames were lost.
                     if self.transmits.len() * 2 >= self.transmits.capacity() {
-                        self.metrics.drop(Drop::CookieReplyShed);
+                        self.metrics.drop(DropReason::CookieReplyShed);
                         continue;
                     }
                     (addr, len)
                 }
             };
             let Some(slot) = self.transmits.reserve() else {
-                self.metrics.drop(Drop::TxQueueFull);
+                self.metrics.drop(DropReason::TxQueueFull);
                 continue;
             };
             let (Some(out), Some(src)) = (slot.get_mut(..len), self.wg_scratch.get(..len)) else {
@@ -101,7 +101,7 @@ impl Node {
                     }
                     if let Some(p) = self.peers.get_mut(&peer) {
                         for _ in 0..p.on_handshake_failed(now) {
-                            self.metrics.drop(Drop::HandshakeFailed);
+                            self.metrics.drop(DropReason::HandshakeFailed);
                         }
                     }
                     push_event(

@@ -93,7 +93,7 @@ use std::time::{Duration, Instant};
 use egd_routing::NextHopTable;
 
 use crate::NodeId;
-use crate::drop::Drop;
+use crate::drop::DropReason;
 use crate::metrics::Metrics;
 use crate::wg::{self, SealJob, Wg};
 use crate::wg::{PresharedKey, PrivateKey, PublicKey};
@@ -555,7 +555,7 @@ fn padded(len: usize) -> usize {
 
 fn push_event(events: &mut VecDeque<NodeEvent>, metrics: &mut Metrics, event: NodeEvent) {
     if events.len() >= EVENT_CAPACITY {
-        metrics.drop(Drop::EventQueueFull);
+        metrics.drop(DropReason::EventQueueFull);
     } else {
         events.push_back(event);
     }

@@ -10,8 +10,8 @@ use super::dedup::Verdict;
 use super::neighbour::PingSample;
 use super::{Node, NodeEvent, probe, push_event};
 use crate::NodeId;
-use crate::drop::Drop;
-use crate::wg::{DropReason, Opened};
+use crate::drop::DropReason;
+use crate::wg::Opened;
 use crate::wire::control::{Body, Control, PingEcho};
 use crate::wire::ethernet::{self, Frame};
 use crate::wire::header::{Header, Kind};
@@ -47,7 +47,7 @@ impl Node {
                     self.follow_endpoint(peer, from);
                 }
             }
-            Opened::Dropped(reason) => self.metrics.drop(reason.into()),
+            Opened::Dropped(reason) => self.metrics.drop(reason),
         }
         self.drain_wg(now);
     }
@@ -124,7 +124,7 @@ impl Node {
         let (header, body_range) = match Header::parse(plain) {
             Ok(h) => h,
             Err(_) => {
-                self.metrics.drop(Drop::BadHeader);
+                self.metrics.drop(DropReason::BadHeader);
                 return;
             }
         };
@@ -132,7 +132,7 @@ impl Node {
         let for_me = header.dst == self.id.get();
         let flood = header.dst == NodeId::BROADCAST || header.dst == NodeId::SPREAD;
         if header.src == self.id.get() {
-            self.metrics.drop(Drop::OwnPacketReturned);
+            self.metrics.drop(DropReason::OwnPacketReturned);
             return;
         }
         if header.kind == Kind::Frame {
@@ -141,18 +141,18 @@ impl Node {
             }
         } else {
             let Ok(control) = Control::parse(header.kind, body) else {
-                self.metrics.drop(Drop::BadControl);
+                self.metrics.drop(DropReason::BadControl);
                 return;
             };
             if flood {
                 match self.dedup.check(now, header.src, control.seq) {
                     Verdict::Fresh => {}
                     Verdict::Duplicate => {
-                        self.metrics.drop(Drop::DuplicateFlood);
+                        self.metrics.drop(DropReason::DuplicateFlood);
                         return;
                     }
                     Verdict::Full => {
-                        self.metrics.drop(Drop::DedupFull);
+                        self.metrics.drop(DropReason::DedupFull);
                         return;
                     }
                 }
@@ -194,10 +194,10 @@ impl Node {
         if for_me {
             return;
         }
-        // Relay: one hop used; drop when none is left (SYSTEM.md §4).
+        // Relay: one hop used; drop when none is left (docs/system.md#data-plane).
         let ttl = header.ttl.saturating_sub(1);
         if ttl == 0 {
-            self.metrics.drop(Drop::TtlExpired);
+            self.metrics.drop(DropReason::TtlExpired);
             return;
         }
         // `body` borrows the caller's buffer, not the node, so it can be
@@ -207,61 +207,26 @@ impl Node {
 
     pub(super) fn deliver(&mut self, now: Instant, header: Header, frame: &[u8]) {
         let Some(eth) = Frame::parse(frame) else {
-            self.metrics.drop(Drop::FrameTooShort);
+            self.metrics.drop(DropReason::FrameTooShort);
             return;
         };
         if let Some(src) = NodeId::new(header.src)
             && !ethernet::is_group(&eth.src())
             && !self.fib.learn(now, eth.src(), src)
         {
-            self.metrics.drop(Drop::FibFull);
+            self.metrics.drop(DropReason::FibFull);
         }
         let Some(slot) = self.frames.reserve() else {
-            self.metrics.drop(Drop::RxQueueFull);
+            self.metrics.drop(DropReason::RxQueueFull);
             return;
         };
         let Some(dst) = slot.get_mut(..frame.len()) else {
-            self.metrics.drop(Drop::FrameTooLong);
+            self.metrics.drop(DropReason::FrameTooLong);
             return;
         };
         dst.copy_from_slice(frame);
         self.frames.commit(0..frame.len(), ());
         self.metrics.delivered_packets += 1;
         self.probe.note_traffic(now);
-    }
-}
-
-/// WireGuard's drop reasons are variants of [`Drop`] with the same labels.
-impl From<DropReason> for Drop {
-    fn from(r: DropReason) -> Self {
-        match r {
-            DropReason::TooShort => Drop::TooShort,
-            DropReason::BadLength => Drop::BadLength,
-            DropReason::UnknownType => Drop::UnknownType,
-            DropReason::UnknownIndex => Drop::UnknownIndex,
-            DropReason::Replay => Drop::Replay,
-            DropReason::DecryptFailed => Drop::DecryptFailed,
-            DropReason::BadMac1 => Drop::BadMac1,
-            DropReason::CookieRequired => Drop::CookieRequired,
-            DropReason::RateLimited => Drop::RateLimited,
-            DropReason::HandshakeOverload => Drop::HandshakeOverload,
-            DropReason::StaleTimestamp => Drop::StaleTimestamp,
-            DropReason::InitiationFlood => Drop::InitiationFlood,
-            DropReason::UnknownPeer => Drop::UnknownPeer,
-            DropReason::KeyExpired => Drop::KeyExpired,
-            DropReason::Internal => Drop::Internal,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wg_drop_reasons_keep_their_labels() {
-        for r in DropReason::ALL {
-            assert_eq!(Drop::from(r).as_str(), r.as_str());
-        }
     }
 }

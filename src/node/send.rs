@@ -11,7 +11,7 @@ use std::time::Instant;
 use super::neighbour::Neighbour;
 use super::{CONTROL_BODY_MAX, Node, padded};
 use crate::NodeId;
-use crate::drop::Drop;
+use crate::drop::DropReason;
 use crate::metrics::Metrics;
 use crate::wg::{self, SealError, SealJob};
 use crate::wire::control::Control;
@@ -22,11 +22,11 @@ impl Node {
     /// A frame read from the interface.
     pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
         let Some(eth) = Frame::parse(frame) else {
-            self.metrics.drop(Drop::FrameTooShort);
+            self.metrics.drop(DropReason::FrameTooShort);
             return;
         };
         if frame.len() > self.max_frame_len {
-            self.metrics.drop(Drop::FrameTooLong);
+            self.metrics.drop(DropReason::FrameTooLong);
             return;
         }
         let dst_mac = eth.dst();
@@ -35,11 +35,11 @@ impl Node {
         } else {
             match self.fib.lookup(now, &dst_mac) {
                 Some(n) if n == self.id => {
-                    self.metrics.drop(Drop::FrameToSelf);
+                    self.metrics.drop(DropReason::FrameToSelf);
                     return;
                 }
                 Some(n) => n.get(),
-                // Unknown unicast floods like a broadcast (SYSTEM.md §4).
+                // Unknown unicast floods like a broadcast (docs/system.md#data-plane).
                 None => NodeId::BROADCAST,
             }
         };
@@ -102,7 +102,7 @@ impl Node {
             body: control.body.clone(),
         };
         let Ok(len) = msg.emit(&mut body) else {
-            self.metrics.drop(Drop::ControlTooLarge);
+            self.metrics.drop(DropReason::ControlTooLarge);
             return seq;
         };
         let header = Header {
@@ -136,7 +136,7 @@ impl Node {
         match header.dst {
             NodeId::BROADCAST => {
                 let Some(src) = NodeId::new(header.src) else {
-                    self.metrics.drop(Drop::BadSource);
+                    self.metrics.drop(DropReason::BadSource);
                     return;
                 };
                 // Index loop: sending does not change the routes, and this
@@ -202,7 +202,7 @@ impl Node {
                             }
                         }
                     }
-                    None => self.metrics.drop(Drop::NoRoute),
+                    None => self.metrics.drop(DropReason::NoRoute),
                 }
             }
         }
@@ -219,11 +219,11 @@ impl Node {
         body: &[u8],
     ) {
         let Some(peer) = self.peers.get_mut(&next) else {
-            self.metrics.drop(Drop::UnknownNeighbour);
+            self.metrics.drop(DropReason::UnknownNeighbour);
             return;
         };
         let Ok(body_len) = u16::try_from(body.len()) else {
-            self.metrics.drop(Drop::BodyTooLong);
+            self.metrics.drop(DropReason::BodyTooLong);
             return;
         };
         header.body_len = body_len;
@@ -241,12 +241,12 @@ impl Node {
             return;
         };
         let Some(slot) = self.transmits.reserve() else {
-            self.metrics.drop(Drop::TxQueueFull);
+            self.metrics.drop(DropReason::TxQueueFull);
             return;
         };
         let start = wg::TRANSPORT_HEADER_LEN;
         let Some(plain) = slot.get_mut(start..start + plain_len) else {
-            self.metrics.drop(Drop::BodyTooLong);
+            self.metrics.drop(DropReason::BodyTooLong);
             return;
         };
         write_plaintext(plain, header, body);
@@ -260,7 +260,7 @@ impl Node {
                 } else {
                     let sealed = slot.get_mut(range.clone()).map(|m| job.seal(m));
                     if !matches!(sealed, Some(Ok(()))) {
-                        self.metrics.drop(Drop::BufferTooSmall);
+                        self.metrics.drop(DropReason::BufferTooSmall);
                         return;
                     }
                     None
@@ -348,25 +348,25 @@ fn park(
     plain_len: usize,
 ) {
     let Some(slot) = peer.pending().reserve() else {
-        metrics.drop(Drop::HandshakeQueueFull);
+        metrics.drop(DropReason::HandshakeQueueFull);
         return;
     };
     let Some(plain) = slot.get_mut(..plain_len) else {
-        metrics.drop(Drop::BodyTooLong);
+        metrics.drop(DropReason::BodyTooLong);
         return;
     };
     write_plaintext(plain, header, body);
     peer.pending().commit(0..plain_len, ());
 }
 
-impl From<SealError> for Drop {
+impl From<SealError> for DropReason {
     fn from(e: SealError) -> Self {
         match e {
-            SealError::NoSession => Drop::NoSession,
+            SealError::NoSession => DropReason::NoSession,
             // Sealing for a neighbour WireGuard does not have: the node's
             // own `UnknownNeighbour`, not the handshake's `UnknownPeer`.
-            SealError::UnknownPeer => Drop::UnknownNeighbour,
-            SealError::Buffer => Drop::BufferTooSmall,
+            SealError::UnknownPeer => DropReason::UnknownNeighbour,
+            SealError::Buffer => DropReason::BufferTooSmall,
         }
     }
 }

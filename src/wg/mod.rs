@@ -80,6 +80,7 @@ use snow::params::NoiseParams;
 use zeroize::Zeroize;
 
 use crate::NodeId;
+use crate::drop::DropReason;
 use crate::wire::wg::{MessageType, field};
 use constants::{
     EVENT_QUEUE_LEN, REKEY_ATTEMPT_TIME, REKEY_TIMEOUT_JITTER_MAX, TRANSMIT_QUEUE_LEN,
@@ -148,85 +149,6 @@ pub enum WgEvent {
     HandshakeFailed { peer: NodeId },
     /// All keys of the peer were erased (3 × REJECT_AFTER_TIME without a handshake).
     KeysZeroed { peer: NodeId },
-}
-
-/// Why a datagram was dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum DropReason {
-    /// Shorter than its message type allows.
-    TooShort,
-    /// A handshake or cookie message of the wrong size.
-    BadLength,
-    /// Not a WireGuard message type.
-    UnknownType,
-    /// No keypair or handshake has this receiver index.
-    UnknownIndex,
-    /// A transport counter already seen or outside the window.
-    Replay,
-    /// AEAD authentication failed (wrong key, wrong PSK, forged bytes).
-    DecryptFailed,
-    /// mac1 is not keyed with our public key.
-    BadMac1,
-    /// Under load and no valid mac2: a cookie reply was queued instead.
-    CookieRequired,
-    /// Under load and this source is over its handshake rate.
-    RateLimited,
-    /// More handshake messages this second than egd does any work for
-    /// (`HANDSHAKE_BUDGET`): dropped before the MAC checks.
-    HandshakeOverload,
-    /// Initiation timestamp not newer than the last accepted one (replay).
-    StaleTimestamp,
-    /// A second initiation from one peer within 1/INITIATIONS_PER_SECOND.
-    InitiationFlood,
-    /// The initiator's static key belongs to no peer.
-    UnknownPeer,
-    /// The keypair is older than REJECT_AFTER_TIME.
-    KeyExpired,
-    /// Our own handshake machinery failed (should not happen; counted).
-    Internal,
-}
-
-impl DropReason {
-    /// Every reason, so a caller can tell `Wg`'s drop labels from others
-    /// (the hostile-traffic test sums exactly these).
-    pub const ALL: [DropReason; 15] = [
-        DropReason::TooShort,
-        DropReason::BadLength,
-        DropReason::UnknownType,
-        DropReason::UnknownIndex,
-        DropReason::Replay,
-        DropReason::DecryptFailed,
-        DropReason::BadMac1,
-        DropReason::CookieRequired,
-        DropReason::RateLimited,
-        DropReason::HandshakeOverload,
-        DropReason::StaleTimestamp,
-        DropReason::InitiationFlood,
-        DropReason::UnknownPeer,
-        DropReason::KeyExpired,
-        DropReason::Internal,
-    ];
-
-    /// A stable label for metrics.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            DropReason::TooShort => "too_short",
-            DropReason::BadLength => "bad_length",
-            DropReason::UnknownType => "unknown_type",
-            DropReason::UnknownIndex => "unknown_index",
-            DropReason::Replay => "replay",
-            DropReason::DecryptFailed => "decrypt_failed",
-            DropReason::BadMac1 => "bad_mac1",
-            DropReason::CookieRequired => "cookie_required",
-            DropReason::RateLimited => "rate_limited",
-            DropReason::HandshakeOverload => "handshake_overload",
-            DropReason::StaleTimestamp => "stale_timestamp",
-            DropReason::InitiationFlood => "initiation_flood",
-            DropReason::UnknownPeer => "unknown_peer",
-            DropReason::KeyExpired => "key_expired",
-            DropReason::Internal => "internal",
-        }
-    }
 }
 
 /// Why [`Wg::seal`] refused.

@@ -60,7 +60,7 @@ use crate::support::netns::{Netns, assert_ping, link, ping_summary, serial};
 use crate::support::procs::Proc;
 use crate::support::relay::{self, StaticRelay};
 use crate::support::{kernel_test_unavailable, tools_missing, wait_for};
-use egd::wg::DropReason;
+use egd::drop::DropReason;
 use egd::wg::constants::HANDSHAKE_BUDGET;
 
 const EGD: &str = env!("CARGO_BIN_EXE_egd");
@@ -228,7 +228,7 @@ fn rss_bytes(pid: u32) -> u64 {
 fn read_counters(ns: &Netns, pid: u32) -> Counters {
     let text = metrics(ns, METRICS_PORT).unwrap_or_else(|| panic!("metrics of {}", ns.name));
     let get = |series: &str| sample(&text, series).unwrap_or(0.0) as i64;
-    let drops = DropReason::ALL
+    let drops = DropReason::WIREGUARD
         .iter()
         .map(|r| {
             let series = format!("egd_dropped_packets_total{{reason=\"{}\"}}", r.as_str());
@@ -236,7 +236,10 @@ fn read_counters(ns: &Netns, pid: u32) -> Counters {
         })
         .filter(|(_, n)| *n != 0)
         .collect();
-    let wg_labels: Vec<&str> = DropReason::ALL.iter().map(DropReason::as_str).collect();
+    let wg_labels: Vec<&str> = DropReason::WIREGUARD
+        .iter()
+        .map(|d| d.as_str())
+        .collect();
     let other_drops = text
         .lines()
         .filter_map(|l| l.strip_prefix("egd_dropped_packets_total{reason=\""))

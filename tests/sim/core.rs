@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use egd::NodeId;
 use egd::config::{Config, load_file};
-use egd::drop::Drop;
+use egd::drop::DropReason;
 use egd::node::{Node, NodeConfig, NodeEvent, PeerConfig, next_hop_table};
 use egd::sim::{HostId, Link, Sim};
 use egd::wg::PrivateKey;
@@ -210,7 +210,7 @@ fn replayed_datagrams_are_rejected() {
     }
     sim.run_for(secs(1));
     assert_eq!(sim.host(b).frames, sent, "each frame exactly once");
-    let replays = sim.host(b).node.metrics().dropped_for(Drop::Replay);
+    let replays = sim.host(b).node.metrics().dropped_for(DropReason::Replay);
     assert!(
         replays >= 49,
         "every duplicate transport datagram is a replay, saw {replays}"
@@ -334,7 +334,7 @@ fn ttl_ends_a_routing_loop() {
         hosts.iter().map(|&h| f(sim.host(h).node.metrics())).sum()
     };
     assert_eq!(
-        total(&|m| m.dropped_for(Drop::TtlExpired)),
+        total(&|m| m.dropped_for(DropReason::TtlExpired)),
         1,
         "the looping packet dies once its TTL is spent"
     );

@@ -12,7 +12,7 @@ use std::time::Duration;
 use egd::NodeId;
 use egd::config::GraphSettings;
 use egd::control::p2p::{P2pConfig, P2pSync};
-use egd::drop::Drop;
+use egd::drop::DropReason;
 use egd::node::{Node, PeerConfig};
 use egd::sim::{HostId, Link, Sim, SimP2p};
 use egd::wg::keys::public_key;
@@ -213,8 +213,8 @@ fn thirty_nodes_with_loss_converge_to_the_optimal_routes_per_direction() {
     // Floods are bounded: duplicates are dropped, nothing loops (TTL).
     for (_, h) in &mesh.hosts {
         let m = mesh.sim.host(*h).node.metrics();
-        assert_eq!(m.dropped_for(Drop::TtlExpired), 0);
-        assert_eq!(m.dropped_for(Drop::DedupFull), 0);
+        assert_eq!(m.dropped_for(DropReason::TtlExpired), 0);
+        assert_eq!(m.dropped_for(DropReason::DedupFull), 0);
     }
     let dups: u64 = mesh
         .hosts
@@ -224,7 +224,7 @@ fn thirty_nodes_with_loss_converge_to_the_optimal_routes_per_direction() {
                 .host(*h)
                 .node
                 .metrics()
-                .dropped_for(Drop::DuplicateFlood)
+                .dropped_for(DropReason::DuplicateFlood)
         })
         .sum();
     assert!(

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use egd::config::GraphSettings;
 use egd::control::p2p::{P2pConfig, P2pSync};
-use egd::drop::Drop;
+use egd::drop::DropReason;
 use egd::node::{Node, NodeConfig, PROBE_BACKOFF_MAX, PeerConfig};
 use egd::sim::{HostId, Link, Sim, SimP2p};
 use egd::wg::PrivateKey;
@@ -331,11 +331,15 @@ impl Soak {
             assert!(m.peers.len() < usize::from(NODES), "{id} peer counters");
             assert!(m.dropped().count() < 64, "{id} drop reasons");
             assert_eq!(
-                m.dropped_for(Drop::DedupFull),
+                m.dropped_for(DropReason::DedupFull),
                 0,
                 "{id} dedup filled at {t:?}"
             );
-            assert_eq!(m.dropped_for(Drop::TtlExpired), 0, "{id} a flood looped");
+            assert_eq!(
+                m.dropped_for(DropReason::TtlExpired),
+                0,
+                "{id} a flood looped"
+            );
             // WireGuard's own budget: per peer one full attempt
             // (REKEY_ATTEMPT_TIME of retries) and then on average at most
             // one initiation per REKEY_AFTER_TIME (one rekey per session

@@ -11,11 +11,10 @@ use std::time::{Duration, Instant};
 use boringtun::noise::{Tunn, TunnResult};
 use boringtun::x25519::{PublicKey as BtPublic, StaticSecret};
 use egd::NodeId;
+use egd::drop::DropReason;
 use egd::wg::constants::UNDER_LOAD_HANDSHAKES;
 use egd::wg::keys::{private_key_from_random, public_key};
-use egd::wg::{
-    DropReason, MAX_CONTROL_LEN, Opened, TAG_LEN, TRANSPORT_HEADER_LEN, Wg, WgEvent, WgTransmit,
-};
+use egd::wg::{MAX_CONTROL_LEN, Opened, TAG_LEN, TRANSPORT_HEADER_LEN, Wg, WgEvent, WgTransmit};
 use egd::wg::{PresharedKey, PrivateKey};
 
 fn base() -> Instant {

@@ -346,10 +346,3 @@ fn initiation_flood_is_counted_and_creates_no_state() {
         "only the real handshake"
     );
 }
-
-#[test]
-fn drop_reasons_have_distinct_labels() {
-    let labels: std::collections::BTreeSet<_> =
-        DropReason::ALL.iter().map(DropReason::as_str).collect();
-    assert_eq!(labels.len(), DropReason::ALL.len());
-}
