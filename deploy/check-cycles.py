@@ -256,6 +256,7 @@ def analyse(crate):
     for path, mod in crate.files.items():
         with open(path, encoding="utf-8") as fh:
             code = strip_comments_and_strings(fh.read())
+        code = re.sub(r"(?<![A-Za-z0-9_])r#(?=[A-Za-z_])", "", code)
         code, test_mods = remove_test_items(code)
         for t in test_mods:
             f = crate.modules.get(tuple(mod) + (t,))

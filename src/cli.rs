@@ -266,7 +266,7 @@ fn read_bounded(path: &std::path::Path) -> io::Result<String> {
 }
 
 /// `--mode gencfg`: generates the network the generator file at `path`
-/// describes (config/gen_network.rs) and writes it into its `Config output
+/// describes (config/gen/) and writes it into its `Config output
 /// dir` (relative to the generator's folder, as upstream), files 0600.
 fn gencfg(
     path: &std::path::Path,

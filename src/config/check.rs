@@ -184,6 +184,18 @@ pub fn duration_from_secs(secs: f64) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|_| format!("{secs} seconds is too long"))
 }
 
+/// A UDP port number (0 = any).
+pub fn port(v: i64) -> Result<u16, String> {
+    u16::try_from(v).map_err(|_| format!("port {v} is outside 0–65535"))
+}
+
+/// `DampingFilterRadius`: 0 or more, 4 when absent.
+pub fn damping_radius(c: Check<'_>, f: &Field<i64>, at: &KeyPath) -> Result<u32, ConfigError> {
+    c.value_or(f, at, 4, |v| {
+        u32::try_from(v).map_err(|_| format!("radius must be 0 or more, got {v}"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

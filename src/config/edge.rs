@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::check::{Check, KeyPath};
+use super::check::{Check, KeyPath, damping_radius, port};
 use super::common::{
     self, AddressFamilies, AfPrefer, GraphSettings, LogSettings, MetricsConfig, StaticNextHops,
 };
@@ -219,11 +219,6 @@ pub fn edge(c: Check<'_>, r: &raw::Edge) -> Result<EdgeConfig, ConfigError> {
     })
 }
 
-/// A UDP port number (0 = any).
-pub fn port(v: i64) -> Result<u16, String> {
-    u16::try_from(v).map_err(|_| format!("port {v} is outside 0–65535"))
-}
-
 fn peers(c: Check<'_>, raw: &[raw::EdgePeer], own: NodeId) -> Result<Vec<EdgePeer>, ConfigError> {
     let list = KeyPath::root().key("Peers");
     let mut out: Vec<EdgePeer> = Vec::with_capacity(raw.len());
@@ -314,16 +309,6 @@ fn dynamic_route(
 }
 
 /// `DampingFilterRadius`: the low-pass window's radius in samples.
-pub fn damping_radius(
-    c: Check<'_>,
-    f: &super::check::Field<i64>,
-    at: &KeyPath,
-) -> Result<u32, ConfigError> {
-    c.value_or(f, at, 4, |v| {
-        u32::try_from(v).map_err(|_| format!("radius must be 0 or more, got {v}"))
-    })
-}
-
 fn super_node_link(
     c: Check<'_>,
     raw: Option<&raw::SuperNode>,

@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
-use super::check::{Check, KeyPath};
-use super::edge::{http_url, port};
-use super::error::ConfigError;
-use super::raw;
-use super::types::{Endpoint, MacPrefix, parse_host, parse_node_id};
 use crate::NodeId;
+use crate::config::check::port;
+use crate::config::check::{Check, KeyPath};
+use crate::config::edge::http_url;
+use crate::config::error::ConfigError;
+use crate::config::raw;
+use crate::config::types::{Endpoint, MacPrefix, parse_host, parse_node_id};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenConfig {
@@ -55,7 +56,7 @@ pub fn gen_config(
     config_dir: &std::path::Path,
 ) -> Result<GenConfig, ConfigError> {
     let root = KeyPath::root();
-    let template = |f: &super::check::Field<String>| {
+    let template = |f: &crate::config::check::Field<String>| {
         Some(Check::text(f))
             .filter(|t| !t.trim().is_empty())
             .map(|t| config_dir.join(t.trim()))
