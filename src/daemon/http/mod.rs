@@ -26,6 +26,7 @@ mod form;
 pub mod fuzzing;
 mod listen;
 mod page;
+mod reply;
 mod routes;
 mod routes_edge;
 mod routes_manage;
