@@ -22,7 +22,6 @@ pub mod reload;
 pub mod rx_batch;
 pub mod signals;
 pub mod sockets;
-pub mod super_api;
 pub mod super_node;
 pub mod systemd;
 pub mod uapi;

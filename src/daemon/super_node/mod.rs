@@ -9,36 +9,30 @@
 //! out the core's outputs on the nodes (notices, peers added/removed) and
 //! write the peer list back when it changed → send.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use egd_uring::{Completion, ReactorConfig, SocketId};
 
+pub use self::core::{SharedCore, lock};
 use super::edge::{RunError, RunOptions};
 use super::signals::Signals;
-use super::super_api::SuperApiImpl;
 use super::{clock, entropy, metrics, sockets, wake};
 use crate::NodeId;
 use crate::config::{SuperConfig, SuperPeer};
 use crate::control::super_core::{Family, Params, SuperCore, SuperCoreConfig, apply_output};
 use crate::logging::target;
 use crate::node::{Node, NodeConfig, NodeEvent};
+use api::SuperApiImpl;
+
+mod api;
+mod core;
 
 /// Longest the loop sleeps, so signals are noticed promptly.
 const MAX_SLEEP: std::time::Duration = std::time::Duration::from_millis(200);
 /// A control message never needs more than this (the supernode's nodes
 /// carry no frames).
 const MAX_FRAME_LEN: usize = 1514;
-
-/// The core, shared by the loop and the HTTP thread.
-pub type SharedCore = Arc<Mutex<SuperCore>>;
-
-/// Locks the core; a panic on another thread while holding it does not
-/// make the state unusable (every method leaves it consistent).
-pub fn lock(core: &SharedCore) -> MutexGuard<'_, SuperCore> {
-    core.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// Runs a supernode until SIGTERM/SIGINT.
 pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
@@ -90,7 +84,7 @@ pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
         .watch_readable(waker.fd())
         .map_err(|e| RunError(format!("watch: {e}")))?;
     let api = SuperApiImpl::new(cfg, Arc::clone(&core), wake_handle);
-    let _http = super::http::spawn(super::super_api::http_config(cfg), Arc::new(api))
+    let _http = super::http::spawn(api::http_config(cfg), Arc::new(api))
         .map_err(|e| RunError(format!("HTTP API: {e}")))?;
     tracing::info!(target: target::NORMAL, "Edge API on port {}, Manage API on port {}, prefix {}", cfg.edge_api_port, cfg.manage_api_port, cfg.api_prefix);
     // Once, with the UDP sockets and HTTP listeners up (as upstream), and
