@@ -177,7 +177,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
     }
     if let Some(spec) = &cli.user {
         crate::daemon::privdrop::request(
-            crate::daemon::privdrop::Target::lookup(spec).map_err(usage)?,
+            crate::daemon::privdrop::Target::lookup(spec).map_err(|e| usage(e.to_string()))?,
         );
     }
     let opts = crate::daemon::edge::RunOptions {

@@ -11,6 +11,7 @@ pub mod edge;
 pub mod edge_control;
 pub mod edge_web;
 pub mod entropy;
+pub mod error;
 pub mod http;
 pub mod logging;
 pub mod metrics;

@@ -21,6 +21,7 @@
 mod auth;
 pub mod client;
 mod config;
+mod error;
 mod form;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -35,6 +36,7 @@ mod tls;
 
 pub use client::{CallError, EdgeApiClient, TlsRoots};
 pub use config::{HttpConfig, TlsFiles};
+pub use error::{ClientError, ServeError};
 pub use server::{HttpHandle, spawn};
 
 #[cfg(test)]
