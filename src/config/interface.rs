@@ -204,7 +204,7 @@ pub fn interface(
     let vpp_bridge_id = c.u32_or(&r.VPPBridgeID, &at.key("VPPBridgeID"), 0)?;
     let vpp_socket = c
         .parse_opt(&r.VPPIFaceSocket, &at.key("VPPIFaceSocket"), |s| {
-            Ok(PathBuf::from(s))
+            Ok::<_, std::convert::Infallible>(PathBuf::from(s))
         })?
         .unwrap_or_else(|| PathBuf::from(DEFAULT_VPP_SOCKET));
     let vpp_role = c

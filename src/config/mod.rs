@@ -63,7 +63,9 @@ pub use template::{
     FieldError, NewEdge, PRIVATE_KEY_PLACEHOLDER, PeerAddFields, new_super_peer,
     render_edge_from_template, render_edge_template_text,
 };
-pub use types::{Endpoint, MacPrefix, Mtu, PresharedKey, PrivateKey, PublicKey, Secret};
+pub use types::{
+    Endpoint, MacPrefix, Mtu, PresharedKey, PrivateKey, PublicKey, Secret, ValueError,
+};
 pub use web::WebConfig;
 pub use write_error::WriteError;
 

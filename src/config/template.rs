@@ -245,7 +245,7 @@ pub fn new_super_peer(
         conflict: true,
         reason,
     };
-    let node_id = parse_node_id(f.node_id).map_err(|r| invalid("NodeID", r))?;
+    let node_id = parse_node_id(f.node_id).map_err(|r| invalid("NodeID", r.to_string()))?;
     let name = f.name.trim();
     if name.is_empty() {
         return Err(invalid("Name", "must not be empty".to_owned()));
@@ -256,7 +256,8 @@ pub fn new_super_peer(
             "must not contain control characters".to_owned(),
         ));
     }
-    let public_key = PublicKey::parse(f.public_key).map_err(|r| invalid("PubKey", r))?;
+    let public_key =
+        PublicKey::parse(f.public_key).map_err(|r| invalid("PubKey", r.to_string()))?;
     if public_key.as_bytes() == &[0; 32] {
         return Err(invalid(
             "PubKey",
@@ -265,7 +266,7 @@ pub fn new_super_peer(
     }
     let preshared_key = match f.preshared_key.map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(PresharedKey::parse(s).map_err(|r| invalid("PSKey", r))?),
+        Some(s) => Some(PresharedKey::parse(s).map_err(|r| invalid("PSKey", r.to_string()))?),
     };
     let additional_cost = match f.additional_cost_ms {
         None => DEFAULT_ADDITIONAL_COST,

@@ -123,12 +123,12 @@ pub(super) struct Gen<'a> {
 
 impl Gen<'_> {
     /// An error about the generator file's `key`.
-    pub fn error(&self, key: &str, reason: impl Into<String>) -> WriteError {
+    pub fn error(&self, key: &str, reason: impl std::fmt::Display) -> WriteError {
         WriteError::Config(ConfigError::new(
             self.file,
             Position::default(),
             key,
-            reason,
+            reason.to_string(),
         ))
     }
 
@@ -288,7 +288,7 @@ impl Entropy {
 
     /// Four random bytes, locally administered and unicast (upstream's
     /// choice of length: two bytes are left for the NodeID).
-    fn mac_prefix(&mut self) -> Result<MacPrefix, String> {
+    fn mac_prefix(&mut self) -> Result<MacPrefix, super::types::ValueError> {
         let mut b = [0u8; 4];
         self.0.fill_bytes(&mut b);
         b[0] = (b[0] & !0b01) | 0b10;
