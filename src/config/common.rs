@@ -128,9 +128,8 @@ pub fn address_families(
     Ok(af)
 }
 
-fn parse_ip<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-    s.parse()
-        .map_err(|_| format!("{s:?} is not an IP address of that family"))
+fn parse_ip<T: std::str::FromStr>(s: &str) -> Result<T, ValueError> {
+    s.parse().map_err(|_| ValueError::IpOfFamily(s.to_owned()))
 }
 
 /// A `ManualLatency` key: one node, or 65535 for any node.

@@ -11,7 +11,7 @@ use super::common::{
 use super::error::ConfigError;
 use super::interface::{self, Interface};
 use super::raw;
-use super::types::{Endpoint, PresharedKey, PrivateKey, PublicKey, parse_node_id};
+use super::types::{Endpoint, PresharedKey, PrivateKey, PublicKey, ValueError, parse_node_id};
 use crate::NodeId;
 
 /// How an edge learns its routes (SYSTEM.md §3).
@@ -366,13 +366,13 @@ fn super_node_link(
 }
 
 /// An `http://` or `https://` URL with a host.
-pub fn http_url(text: &str) -> Result<String, String> {
+pub fn http_url(text: &str) -> Result<String, ValueError> {
     let rest = text
         .strip_prefix("http://")
         .or_else(|| text.strip_prefix("https://"))
-        .ok_or_else(|| format!("{text:?} is not an http:// or https:// URL"))?;
+        .ok_or_else(|| ValueError::NotHttpUrl(text.to_owned()))?;
     if rest.is_empty() || rest.starts_with('/') {
-        return Err(format!("URL {text:?} has no host"));
+        return Err(ValueError::UrlNoHost(text.to_owned()));
     }
     Ok(text.to_owned())
 }

@@ -49,6 +49,21 @@ pub enum ValueError {
     Port(i64),
     #[error("must be a fraction in 0..=1, got {0}")]
     Fraction(f64),
+    #[error("{0:?} is not an IP address of that family")]
+    IpOfFamily(String),
+    #[error("{0:?} is not an http:// or https:// URL")]
+    NotHttpUrl(String),
+    #[error("URL {0:?} has no host")]
+    UrlNoHost(String),
+    /// `names`: the known types, comma-separated.
+    #[error("unknown IType {text:?} (one of {names})")]
+    IType { text: String, names: String },
+    #[error("unknown L2HeaderMode {0:?} (nochg, kbdbg or noL2)")]
+    L2HeaderMode(String),
+    #[error("unknown VPPIFaceRole {0:?} (client or server)")]
+    VppRole(String),
+    #[error("{0:?} is not an ip:port address")]
+    SocketAddr(String),
 }
 
 /// A node id from a config: a real node (below 65532).
