@@ -320,10 +320,10 @@ impl<'a> Render<'a> {
         value: &T,
     ) -> Result<(), WriteError> {
         let key = path.join(".");
-        let edit_err = |reason: String| WriteError::Edit {
+        let edit_err = |reason: super::edit::EditError| WriteError::Edit {
             file: self.template.to_path_buf(),
             key: key.clone(),
-            reason,
+            reason: reason.to_string(),
         };
         let last = path.last().copied().unwrap_or_default();
         let e = entry(last, value).map_err(edit_err)?;
