@@ -25,6 +25,10 @@ cargo fmt --all --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== import cycles"
+./deploy/check-cycles.py --self-test
+./deploy/check-cycles.py
+
 echo "== Grafana dashboard and Prometheus config"
 ./deploy/grafana/check.sh
 

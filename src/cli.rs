@@ -178,7 +178,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
     }
     if let Some(spec) = &cli.user {
         crate::daemon::privdrop::request(
-            crate::daemon::privdrop::Target::lookup(spec).map_err(usage)?,
+            crate::daemon::privdrop::Target::lookup(spec).map_err(|e| usage(e.to_string()))?,
         );
     }
     let opts = crate::daemon::edge::RunOptions {
@@ -267,7 +267,7 @@ fn read_bounded(path: &std::path::Path) -> io::Result<String> {
 }
 
 /// `--mode gencfg`: generates the network the generator file at `path`
-/// describes (config/gen_network.rs) and writes it into its `Config output
+/// describes (config/gen/) and writes it into its `Config output
 /// dir` (relative to the generator's folder, as upstream), files 0600.
 fn gencfg(
     path: &std::path::Path,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_saphyr::Spanned;
 
 use super::error::{ConfigError, Position};
+use super::types::ValueError;
 use super::yaml::{KeyIndex, Segment, path_string};
 
 /// Where a value lives in a configuration file: `Peers[1].PubKey`.
@@ -60,13 +61,13 @@ pub struct Check<'a> {
 
 impl Check<'_> {
     /// An error about the value at `at`.
-    pub fn error(&self, at: Position, path: &KeyPath, reason: impl Into<String>) -> ConfigError {
-        ConfigError::new(self.file, at, path.to_string(), reason)
+    pub fn error(&self, at: Position, path: &KeyPath, reason: impl fmt::Display) -> ConfigError {
+        ConfigError::new(self.file, at, path.to_string(), reason.to_string())
     }
 
     /// An error about `path` as a whole (placed at its key, or the nearest
     /// ancestor that exists).
-    pub fn error_at_key(&self, path: &KeyPath, reason: impl Into<String>) -> ConfigError {
+    pub fn error_at_key(&self, path: &KeyPath, reason: impl fmt::Display) -> ConfigError {
         self.error(self.keys.position(path.segments()), path, reason)
     }
 
@@ -89,11 +90,11 @@ impl Check<'_> {
     }
 
     /// A string field parsed with `parse`; absent or empty gives `None`.
-    pub fn parse_opt<T>(
+    pub fn parse_opt<T, E: fmt::Display>(
         &self,
         field: &Field<String>,
         path: &KeyPath,
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<Option<T>, ConfigError> {
         match field {
             Some(s) if !s.value.trim().is_empty() => parse(s.value.trim())
@@ -104,24 +105,24 @@ impl Check<'_> {
     }
 
     /// A string field that must be present and non-empty, parsed with `parse`.
-    pub fn parse_req<T>(
+    pub fn parse_req<T, E: fmt::Display>(
         &self,
         field: &Field<String>,
         path: &KeyPath,
         why: &str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<T, ConfigError> {
         self.parse_opt(field, path, parse)?
             .ok_or_else(|| self.missing(path, why))
     }
 
     /// A number-or-string field, checked by `check`; absent gives `default`.
-    pub fn value_or<T: Copy, U>(
+    pub fn value_or<T: Copy, U, E: fmt::Display>(
         &self,
         field: &Field<T>,
         path: &KeyPath,
         default: U,
-        check: impl FnOnce(T) -> Result<U, String>,
+        check: impl FnOnce(T) -> Result<U, E>,
     ) -> Result<U, ConfigError> {
         match field {
             Some(s) => check(s.value).map_err(|r| self.error(s.referenced.into(), path, r)),
@@ -174,14 +175,26 @@ impl Check<'_> {
 }
 
 /// Seconds as a `Duration`, refusing what `Duration` cannot hold.
-pub fn duration_from_secs(secs: f64) -> Result<Duration, String> {
+pub fn duration_from_secs(secs: f64) -> Result<Duration, ValueError> {
     if !secs.is_finite() {
-        return Err(format!("{secs} is not a finite number of seconds"));
+        return Err(ValueError::NotFinite(secs));
     }
     if secs < 0.0 {
-        return Err(format!("interval must not be negative, got {secs}"));
+        return Err(ValueError::Negative(secs));
     }
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("{secs} seconds is too long"))
+    Duration::try_from_secs_f64(secs).map_err(|_| ValueError::TooLong(secs))
+}
+
+/// A UDP port number (0 = any).
+pub fn port(v: i64) -> Result<u16, ValueError> {
+    u16::try_from(v).map_err(|_| ValueError::Port(v))
+}
+
+/// `DampingFilterRadius`: 0 or more, 4 when absent.
+pub fn damping_radius(c: Check<'_>, f: &Field<i64>, at: &KeyPath) -> Result<u32, ConfigError> {
+    c.value_or(f, at, 4, |v| {
+        u32::try_from(v).map_err(|_| format!("radius must be 0 or more, got {v}"))
+    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::check::Field;
 use super::check::{Check, KeyPath};
 use super::error::ConfigError;
 use super::raw;
-use super::types::parse_node_id;
+use super::types::{ValueError, parse_node_id};
 use crate::NodeId;
 use crate::wg::PublicKey;
 
@@ -129,9 +129,8 @@ pub fn address_families(
     Ok(af)
 }
 
-fn parse_ip<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-    s.parse()
-        .map_err(|_| format!("{s:?} is not an IP address of that family"))
+fn parse_ip<T: std::str::FromStr>(s: &str) -> Result<T, ValueError> {
+    s.parse().map_err(|_| ValueError::IpOfFamily(s.to_owned()))
 }
 
 /// A `ManualLatency` key: one node, or 65535 for any node.
@@ -295,15 +294,15 @@ pub fn graph_settings(
 }
 
 /// A relative setting: a number in 0..=1.
-fn fraction(f: f64) -> Result<f64, String> {
+fn fraction(f: f64) -> Result<f64, ValueError> {
     if f.is_finite() && (0.0..=1.0).contains(&f) {
         Ok(f)
     } else {
-        Err(format!("must be a fraction in 0..=1, got {f}"))
+        Err(ValueError::Fraction(f))
     }
 }
 
-fn node_selector(raw: u64) -> Result<NodeSelector, String> {
+fn node_selector(raw: u64) -> Result<NodeSelector, ValueError> {
     if raw == u64::from(NodeId::BROADCAST) {
         Ok(NodeSelector::Any)
     } else {

@@ -4,14 +4,14 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::check::{Check, KeyPath};
+use super::check::{Check, KeyPath, damping_radius, port};
 use super::common::{
     self, AddressFamilies, AfPrefer, GraphSettings, LogSettings, MetricsConfig, StaticNextHops,
 };
 use super::error::ConfigError;
 use super::interface::{self, Interface};
 use super::raw;
-use super::types::{Endpoint, parse_node_id};
+use super::types::{Endpoint, ValueError, parse_node_id};
 use crate::NodeId;
 use crate::wg::{PresharedKey, PrivateKey, PublicKey};
 
@@ -220,11 +220,6 @@ pub fn edge(c: Check<'_>, r: &raw::Edge) -> Result<EdgeConfig, ConfigError> {
     })
 }
 
-/// A UDP port number (0 = any).
-pub fn port(v: i64) -> Result<u16, String> {
-    u16::try_from(v).map_err(|_| format!("port {v} is outside 0–65535"))
-}
-
 fn peers(c: Check<'_>, raw: &[raw::EdgePeer], own: NodeId) -> Result<Vec<EdgePeer>, ConfigError> {
     let list = KeyPath::root().key("Peers");
     let mut out: Vec<EdgePeer> = Vec::with_capacity(raw.len());
@@ -315,16 +310,6 @@ fn dynamic_route(
 }
 
 /// `DampingFilterRadius`: the low-pass window's radius in samples.
-pub fn damping_radius(
-    c: Check<'_>,
-    f: &super::check::Field<i64>,
-    at: &KeyPath,
-) -> Result<u32, ConfigError> {
-    c.value_or(f, at, 4, |v| {
-        u32::try_from(v).map_err(|_| format!("radius must be 0 or more, got {v}"))
-    })
-}
-
 fn super_node_link(
     c: Check<'_>,
     raw: Option<&raw::SuperNode>,
@@ -382,13 +367,13 @@ fn super_node_link(
 }
 
 /// An `http://` or `https://` URL with a host.
-pub fn http_url(text: &str) -> Result<String, String> {
+pub fn http_url(text: &str) -> Result<String, ValueError> {
     let rest = text
         .strip_prefix("http://")
         .or_else(|| text.strip_prefix("https://"))
-        .ok_or_else(|| format!("{text:?} is not an http:// or https:// URL"))?;
+        .ok_or_else(|| ValueError::NotHttpUrl(text.to_owned()))?;
     if rest.is_empty() || rest.starts_with('/') {
-        return Err(format!("URL {text:?} has no host"));
+        return Err(ValueError::UrlNoHost(text.to_owned()));
     }
     Ok(text.to_owned())
 }

@@ -18,6 +18,29 @@ use serde::ser::{SerializeMap, Serializer};
 use super::error::Position;
 use super::yaml::{self, Segment};
 
+/// Why an edit could not be made; the text goes into the write error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    #[error("empty key path")]
+    EmptyPath,
+    /// The text does not parse (the parser's reason).
+    #[error("{0}")]
+    Parse(String),
+    #[error("{path} shares a line with {next} (flow style cannot be edited)")]
+    SharesLine { path: String, next: String },
+    #[error("the document is not a block mapping")]
+    NotBlockMapping,
+    #[error("{0}: key position is outside the text")]
+    OutsideText(String),
+    #[error(
+        "{path}: the key at line {line} is not at the start of its line (flow style cannot be edited)"
+    )]
+    NotLineStart { path: String, line: usize },
+    /// The serializer's complaint about a value.
+    #[error("cannot write {key}: {reason}")]
+    Write { key: String, reason: String },
+}
+
 const BOM: char = '\u{feff}';
 
 /// A YAML document's text under edit.
@@ -47,23 +70,22 @@ impl<'a> Editor<'a> {
     /// gives it) the entry at `path`: it replaces the existing key and value,
     /// or is added as the first key of the parent mapping (the last of the
     /// document at the top level), creating missing parents.
-    pub fn set(&mut self, path: &[&str], entry: &str) -> Result<(), String> {
+    pub fn set(&mut self, path: &[&str], entry: &str) -> Result<(), EditError> {
         let Some((_, parent)) = path.split_last() else {
-            return Err("empty key path".to_owned());
+            return Err(EditError::EmptyPath);
         };
         let segs: Vec<Segment> = path.iter().map(|k| Segment::Key((*k).to_owned())).collect();
-        let index = yaml::index(self.file, &self.text).map_err(|e| e.reason)?;
+        let index = yaml::index(self.file, &self.text).map_err(|e| EditError::Parse(e.reason))?;
         let entries = index.entries();
         if let Some(i) = entries.iter().position(|(p, _)| *p == segs) {
             let (start, indent) = self.key_line(entries[i].1, path)?;
             let end = match entries[i + 1..].iter().find(|(p, _)| !p.starts_with(&segs)) {
                 Some((next, pos)) => {
                     if pos.line == entries[i].1.line {
-                        return Err(format!(
-                            "{} shares a line with {} (flow style cannot be edited)",
-                            dotted(path),
-                            yaml::path_string(next)
-                        ));
+                        return Err(EditError::SharesLine {
+                            path: dotted(path),
+                            next: yaml::path_string(next),
+                        });
                     }
                     self.key_line(*pos, path)?.0
                 }
@@ -99,7 +121,7 @@ impl<'a> Editor<'a> {
                     self.text = self.indented(entry, 0);
                     Ok(())
                 } else {
-                    Err("the document is not a block mapping".to_owned())
+                    Err(EditError::NotBlockMapping)
                 }
             }
             _ => {
@@ -123,23 +145,19 @@ impl<'a> Editor<'a> {
 
     /// Byte offset of the start of the line holding the key at `pos`, and the
     /// key's indentation; the key must be the first thing on its line.
-    fn key_line(&self, pos: Position, path: &[&str]) -> Result<(usize, usize), String> {
+    fn key_line(&self, pos: Position, path: &[&str]) -> Result<(usize, usize), EditError> {
         let line_no = usize::try_from(pos.line).unwrap_or(usize::MAX);
         let col = usize::try_from(pos.column).unwrap_or(usize::MAX);
         let Some(start) = line_start(&self.text, line_no) else {
-            return Err(format!(
-                "{}: key position is outside the text",
-                dotted(path)
-            ));
+            return Err(EditError::OutsideText(dotted(path)));
         };
         let line = &self.text[start..];
         let before: String = line.chars().take(col.saturating_sub(1)).collect();
         if before.chars().any(|c| c != ' ') {
-            return Err(format!(
-                "{}: the key at line {line_no} is not at the start of its line (flow style \
-                 cannot be edited)",
-                dotted(path)
-            ));
+            return Err(EditError::NotLineStart {
+                path: dotted(path),
+                line: line_no,
+            });
         }
         Ok((start, col.saturating_sub(1)))
     }
@@ -184,7 +202,7 @@ impl<'a> Editor<'a> {
 
 /// `Key: value` as YAML (a scalar on one line; a sequence or mapping as a
 /// block below the key), quoted wherever YAML needs it.
-pub fn entry<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<String, String> {
+pub fn entry<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<String, EditError> {
     struct One<'a, T: ?Sized>(&'a str, &'a T);
     impl<T: Serialize + ?Sized> Serialize for One<'_, T> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -193,7 +211,10 @@ pub fn entry<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<String, Stri
             m.end()
         }
     }
-    serde_saphyr::to_string(&One(key, value)).map_err(|e| format!("cannot write {key}: {e}"))
+    serde_saphyr::to_string(&One(key, value)).map_err(|e| EditError::Write {
+        key: key.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 fn line_start(text: &str, line_no: usize) -> Option<usize> {
@@ -217,7 +238,7 @@ fn dotted(path: &[&str]) -> String {
 mod tests {
     use super::*;
 
-    fn set(text: &str, path: &[&str], e: &str) -> Result<String, String> {
+    fn set(text: &str, path: &[&str], e: &str) -> Result<String, EditError> {
         let mut ed = Editor::new(Path::new("t.yaml"), text);
         ed.set(path, e)?;
         Ok(ed.into_text())

@@ -9,7 +9,7 @@ use ipnet::{Ipv4Net, Ipv6Net};
 use super::check::{Check, KeyPath};
 use super::error::ConfigError;
 use super::raw;
-use super::types::{MacPrefix, Mtu};
+use super::types::{MacPrefix, Mtu, ValueError};
 
 /// `Interface.IType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,14 +40,17 @@ impl IType {
         ("fd", IType::Fd),
     ];
 
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
         Self::ALL
             .iter()
             .find(|(name, _)| *name == text)
             .map(|(_, t)| *t)
             .ok_or_else(|| {
                 let names: Vec<&str> = Self::ALL.iter().map(|(n, _)| *n).collect();
-                format!("unknown IType {text:?} (one of {})", names.join(", "))
+                ValueError::IType {
+                    text: text.to_owned(),
+                    names: names.join(", "),
+                }
             })
     }
 
@@ -83,14 +86,12 @@ pub enum L2HeaderMode {
 }
 
 impl L2HeaderMode {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
         match text {
             "nochg" => Ok(Self::NoChange),
             "kbdbg" => Ok(Self::KeyboardDebug),
             "noL2" => Ok(Self::NoL2),
-            _ => Err(format!(
-                "unknown L2HeaderMode {text:?} (nochg, kbdbg or noL2)"
-            )),
+            _ => Err(ValueError::L2HeaderMode(text.to_owned())),
         }
     }
 }
@@ -137,11 +138,11 @@ pub enum VppRole {
 }
 
 impl VppRole {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
         match text {
             "client" | "slave" => Ok(VppRole::Client),
             "server" | "master" => Ok(VppRole::Server),
-            _ => Err(format!("unknown VPPIFaceRole {text:?} (client or server)")),
+            _ => Err(ValueError::VppRole(text.to_owned())),
         }
     }
 }
@@ -204,7 +205,7 @@ pub fn interface(
     let vpp_bridge_id = c.u32_or(&r.VPPBridgeID, &at.key("VPPBridgeID"), 0)?;
     let vpp_socket = c
         .parse_opt(&r.VPPIFaceSocket, &at.key("VPPIFaceSocket"), |s| {
-            Ok(PathBuf::from(s))
+            Ok::<_, std::convert::Infallible>(PathBuf::from(s))
         })?
         .unwrap_or_else(|| PathBuf::from(DEFAULT_VPP_SOCKET));
     let vpp_role = c
@@ -279,13 +280,13 @@ pub fn interface(
 
 /// Parses `RecvAddr`/`SendAddr` for a socket type. (For the other types the
 /// original's examples carry placeholder values, which are not looked at.)
-fn socket_spec(itype: IType, text: &str) -> Result<SocketSpec, String> {
+fn socket_spec(itype: IType, text: &str) -> Result<SocketSpec, ValueError> {
     if itype.is_unix() {
         Ok(SocketSpec::Unix(PathBuf::from(text)))
     } else {
         text.parse::<SocketAddr>()
             .map(SocketSpec::Inet)
-            .map_err(|_| format!("{text:?} is not an ip:port address"))
+            .map_err(|_| ValueError::SocketAddr(text.to_owned()))
     }
 }
 

@@ -24,11 +24,7 @@ mod edit;
 mod emit;
 mod error;
 pub mod example;
-mod gen_defaults;
-mod gen_mesh;
-mod gen_network;
-mod gen_super;
-mod gencfg;
+mod r#gen;
 mod interface;
 mod raw;
 mod save;
@@ -40,8 +36,6 @@ mod web;
 mod write_error;
 mod yaml;
 
-#[cfg(test)]
-mod gen_tests;
 #[cfg(test)]
 mod save_tests;
 #[cfg(test)]
@@ -57,19 +51,19 @@ pub use edge::{
     DynamicRoute, EdgeConfig, EdgeMode, EdgePeer, NtpSettings, P2pSettings, SuperNodeLink,
 };
 pub use error::{ConfigError, ConfigWarning, Position};
-pub use gen_network::{
+pub use r#gen::config::{GenConfig, GenEdgeRange, GenSuperNode, parse_id_ranges};
+pub use r#gen::{
     GenMode, GenTemplate, GenTemplates, GeneratedFile, GeneratedNetwork, generate, read_templates,
 };
-pub use gencfg::{GenConfig, GenEdgeRange, GenSuperNode, parse_id_ranges};
 pub use interface::{IType, Interface, L2HeaderMode, SocketSpec, VppRole};
 pub use save::{edge_peers_replaced, save_edge_peers, save_super_peers, super_peers_replaced};
 pub use static_table::{Problem as StaticTableProblem, problems as static_table_problems};
-pub use super_node::{ApiTls, Passwords, Secret, SuperConfig, SuperPeer};
+pub use super_node::{ApiTls, Passwords, SuperConfig, SuperPeer};
 pub use template::{
     FieldError, NewEdge, PRIVATE_KEY_PLACEHOLDER, PeerAddFields, new_super_peer,
     render_edge_from_template, render_edge_template_text,
 };
-pub use types::{Endpoint, MacPrefix, Mtu};
+pub use types::{Endpoint, MacPrefix, Mtu, Secret, ValueError};
 pub use web::WebConfig;
 pub use write_error::WriteError;
 
@@ -195,7 +189,7 @@ pub fn load_str(path: &Path, text: &str, kind: Option<FileKind>) -> Result<Loade
                 keys: &keys,
             };
             (
-                Config::Generator(Box::new(gencfg::gen_config(c, &r, dir)?)),
+                Config::Generator(Box::new(r#gen::config::gen_config(c, &r, dir)?)),
                 w,
             )
         }

@@ -1,7 +1,7 @@
 //! Raw structs: the YAML files of the original EtherGuard exactly as written,
 //! every scalar optional and carrying its position. Field names are the
 //! file's key names (hence `non_snake_case`); nothing here is validated —
-//! see `edge.rs`, `super_node.rs` and `gencfg.rs` for that.
+//! see `edge.rs`, `super_node.rs` and `gen/config.rs` for that.
 #![allow(non_snake_case)]
 
 use std::fmt;

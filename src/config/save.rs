@@ -94,11 +94,11 @@ fn replaced<T: serde::Serialize>(
     if !with_new_peers(&mut expected) {
         return Err(edit_err("", "not the expected kind of file".to_owned()));
     }
-    let block = entry("Peers", peers).map_err(|r| edit_err("Peers", r))?;
+    let block = entry("Peers", peers).map_err(|r| edit_err("Peers", r.to_string()))?;
     let mut editor = Editor::new(path, text);
     editor
         .set(&["Peers"], &block)
-        .map_err(|r| edit_err("Peers", r))?;
+        .map_err(|r| edit_err("Peers", r.to_string()))?;
     let new = editor.into_text();
     let reloaded = load_str(path, &new, Some(kind)).map_err(|e| {
         edit_err(

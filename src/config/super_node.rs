@@ -1,19 +1,17 @@
 //! The validated supernode configuration (`--mode super`), from the
 //! original's supernode file.
 
-use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::check::{Check, KeyPath};
+use super::check::{Check, KeyPath, damping_radius, port};
 use super::common::{
     self, AddressFamilies, GraphSettings, LogSettings, MetricsConfig, StaticNextHops,
 };
-use super::edge::{damping_radius, port};
 use super::error::ConfigError;
 use super::raw;
-use super::types::Endpoint;
+use super::types::{Endpoint, Secret};
 use crate::NodeId;
 use crate::wg::{PresharedKey, PrivateKey, PublicKey};
 
@@ -68,26 +66,6 @@ pub struct SuperPeer {
     pub skip_local_ip: bool,
     pub endpoint: Option<Endpoint>,
     pub external_ip: Option<IpAddr>,
-}
-
-/// A management-API secret. Never printed, never logged.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
 }
 
 /// One secret per management action; `None` disables that action.
@@ -157,7 +135,9 @@ pub fn super_node(
         None => Passwords::default(),
         Some(p) => {
             let s = |f: &super::check::Field<String>| {
-                Some(Check::text(f)).filter(|t| !t.is_empty()).map(Secret)
+                Some(Check::text(f))
+                    .filter(|t| !t.is_empty())
+                    .map(Secret::new)
             };
             Passwords {
                 show_state: s(&p.ShowState),

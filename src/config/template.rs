@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use super::check::duration_from_secs;
 use super::edge::EdgeMode;
-use super::edit::{Editor, entry};
+use super::edit::{EditError, Editor, entry};
 use super::emit::Number;
 use super::super_node::SuperPeer;
 use super::types::parse_node_id;
@@ -85,10 +85,10 @@ pub fn render_edge_template_text(
     text: &str,
     new: &NewEdge,
 ) -> Result<String, WriteError> {
-    let edit_err = |key: &str, reason: String| WriteError::Edit {
+    let edit_err = |key: &str, reason: &dyn std::fmt::Display| WriteError::Edit {
         file: template.to_path_buf(),
         key: key.to_owned(),
-        reason,
+        reason: reason.to_string(),
     };
     let check_key = new
         .private_key
@@ -99,7 +99,7 @@ pub fn render_edge_template_text(
         .as_ref()
         .map(PresharedKey::to_base64)
         .unwrap_or_default();
-    let mut edits: Vec<(&[&str], Result<String, String>)> = vec![
+    let mut edits: Vec<(&[&str], Result<String, EditError>)> = vec![
         (&["NodeID"], entry("NodeID", &new.node_id.get())),
         (&["NodeName"], entry("NodeName", &new.name)),
         (&["PrivKey"], entry("PrivKey", &check_key.to_base64())),
@@ -131,20 +131,20 @@ pub fn render_edge_template_text(
     for (path, e) in edits {
         let key = path.join(".");
         editor
-            .set(path, &e.map_err(|r| edit_err(&key, r))?)
-            .map_err(|r| edit_err(&key, r))?;
+            .set(path, &e.map_err(|r| edit_err(&key, &r))?)
+            .map_err(|r| edit_err(&key, &r))?;
     }
     let rendered = editor.into_text();
-    check(template, &rendered, new, &check_key).map_err(|(key, reason)| edit_err(&key, reason))?;
+    check(template, &rendered, new, &check_key).map_err(|(key, reason)| edit_err(&key, &reason))?;
     if new.private_key.is_some() {
         return Ok(rendered);
     }
     let placeholder =
-        entry("PrivKey", PRIVATE_KEY_PLACEHOLDER).map_err(|r| edit_err("PrivKey", r))?;
+        entry("PrivKey", PRIVATE_KEY_PLACEHOLDER).map_err(|r| edit_err("PrivKey", &r))?;
     let mut editor = Editor::new(template, &rendered);
     editor
         .set(&["PrivKey"], &placeholder)
-        .map_err(|r| edit_err("PrivKey", r))?;
+        .map_err(|r| edit_err("PrivKey", &r))?;
     Ok(editor.into_text())
 }
 
@@ -246,7 +246,7 @@ pub fn new_super_peer(
         conflict: true,
         reason,
     };
-    let node_id = parse_node_id(f.node_id).map_err(|r| invalid("NodeID", r))?;
+    let node_id = parse_node_id(f.node_id).map_err(|r| invalid("NodeID", r.to_string()))?;
     let name = f.name.trim();
     if name.is_empty() {
         return Err(invalid("Name", "must not be empty".to_owned()));
@@ -257,7 +257,8 @@ pub fn new_super_peer(
             "must not contain control characters".to_owned(),
         ));
     }
-    let public_key = PublicKey::parse(f.public_key).map_err(|r| invalid("PubKey", r))?;
+    let public_key =
+        PublicKey::parse(f.public_key).map_err(|r| invalid("PubKey", r.to_string()))?;
     if public_key.as_bytes() == &[0; 32] {
         return Err(invalid(
             "PubKey",
@@ -266,7 +267,7 @@ pub fn new_super_peer(
     }
     let preshared_key = match f.preshared_key.map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(PresharedKey::parse(s).map_err(|r| invalid("PSKey", r))?),
+        Some(s) => Some(PresharedKey::parse(s).map_err(|r| invalid("PSKey", r.to_string()))?),
     };
     let additional_cost = match f.additional_cost_ms {
         None => DEFAULT_ADDITIONAL_COST,

@@ -7,15 +7,64 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::NodeId;
 
+/// Why a value as written is refused: the reason part of a
+/// [`super::ConfigError`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ValueError {
+    #[error("{0} does not fit in 16 bits")]
+    NodeIdTooBig(u64),
+    #[error("{0} is reserved (ids {first} and above are special)", first = NodeId::FIRST_RESERVED)]
+    NodeIdReserved(u64),
+    #[error("MTU {0} is outside {min}–65535", min = Mtu::MIN)]
+    Mtu(i64),
+    /// A WireGuard key's text form.
+    #[error(transparent)]
+    Key(#[from] crate::wg::keys::KeyError),
+    #[error("endpoint {0:?} needs host:port")]
+    EndpointNoPort(String),
+    #[error("endpoint {0:?} has no valid port")]
+    EndpointBadPort(String),
+    #[error("endpoint {text:?}: {host:?} is neither an IP address nor a host name")]
+    EndpointHost { text: String, host: String },
+    #[error("{0:?} is neither an IP address nor a host name")]
+    Host(String),
+    #[error("MAC prefix {text:?} must have 2 to 6 bytes, has {len}")]
+    MacLength { text: String, len: usize },
+    #[error("MAC prefix {text:?}: {part:?} is not a hex byte")]
+    MacByte { text: String, part: String },
+    #[error("MAC prefix {0:?} is multicast; a node needs a unicast address")]
+    MacMulticast(String),
+    #[error("{0} is not a finite number of seconds")]
+    NotFinite(f64),
+    #[error("interval must not be negative, got {0}")]
+    Negative(f64),
+    #[error("{0} seconds is too long")]
+    TooLong(f64),
+    #[error("port {0} is outside 0–65535")]
+    Port(i64),
+    #[error("must be a fraction in 0..=1, got {0}")]
+    Fraction(f64),
+    #[error("{0:?} is not an IP address of that family")]
+    IpOfFamily(String),
+    #[error("{0:?} is not an http:// or https:// URL")]
+    NotHttpUrl(String),
+    #[error("URL {0:?} has no host")]
+    UrlNoHost(String),
+    /// `names`: the known types, comma-separated.
+    #[error("unknown IType {text:?} (one of {names})")]
+    IType { text: String, names: String },
+    #[error("unknown L2HeaderMode {0:?} (nochg, kbdbg or noL2)")]
+    L2HeaderMode(String),
+    #[error("unknown VPPIFaceRole {0:?} (client or server)")]
+    VppRole(String),
+    #[error("{0:?} is not an ip:port address")]
+    SocketAddr(String),
+}
+
 /// A node id from a config: a real node (below 65532).
-pub fn parse_node_id(raw: u64) -> Result<NodeId, String> {
-    let small = u16::try_from(raw).map_err(|_| format!("{raw} does not fit in 16 bits"))?;
-    NodeId::new(small).ok_or_else(|| {
-        format!(
-            "{raw} is reserved (ids {} and above are special)",
-            NodeId::FIRST_RESERVED
-        )
-    })
+pub fn parse_node_id(raw: u64) -> Result<NodeId, ValueError> {
+    let small = u16::try_from(raw).map_err(|_| ValueError::NodeIdTooBig(raw))?;
+    NodeId::new(small).ok_or(ValueError::NodeIdReserved(raw))
 }
 
 /// Interface MTU, 576–65535 (576 is the smallest IPv4 datagram every host
@@ -26,10 +75,10 @@ pub struct Mtu(u16);
 impl Mtu {
     pub const MIN: u16 = 576;
 
-    pub fn new(raw: i64) -> Result<Self, String> {
+    pub fn new(raw: i64) -> Result<Self, ValueError> {
         match u16::try_from(raw) {
             Ok(v) if v >= Self::MIN => Ok(Self(v)),
-            _ => Err(format!("MTU {raw} is outside {}–65535", Self::MIN)),
+            _ => Err(ValueError::Mtu(raw)),
         }
     }
 
@@ -48,20 +97,21 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
         if let Ok(addr) = text.parse::<SocketAddr>() {
             return Ok(Self::Addr(addr));
         }
         let (host, port) = text
             .rsplit_once(':')
-            .ok_or_else(|| format!("endpoint {text:?} needs host:port"))?;
+            .ok_or_else(|| ValueError::EndpointNoPort(text.to_owned()))?;
         let port: u16 = port
             .parse()
-            .map_err(|_| format!("endpoint {text:?} has no valid port"))?;
+            .map_err(|_| ValueError::EndpointBadPort(text.to_owned()))?;
         if !is_host_name(host) {
-            return Err(format!(
-                "endpoint {text:?}: {host:?} is neither an IP address nor a host name"
-            ));
+            return Err(ValueError::EndpointHost {
+                text: text.to_owned(),
+                host: host.to_owned(),
+            });
         }
         Ok(Self::Host {
             host: host.to_owned(),
@@ -80,11 +130,11 @@ impl fmt::Display for Endpoint {
 }
 
 /// An IP address or a DNS name (RFC 1123 labels).
-pub fn parse_host(text: &str) -> Result<String, String> {
+pub fn parse_host(text: &str) -> Result<String, ValueError> {
     if text.parse::<IpAddr>().is_ok() || is_host_name(text) {
         Ok(text.to_owned())
     } else {
-        Err(format!("{text:?} is neither an IP address nor a host name"))
+        Err(ValueError::Host(text.to_owned()))
     }
 }
 
@@ -112,26 +162,23 @@ pub struct MacPrefix {
 }
 
 impl MacPrefix {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
         let parts: Vec<&str> = text.split(':').collect();
         if !(2..=6).contains(&parts.len()) {
-            return Err(format!(
-                "MAC prefix {text:?} must have 2 to 6 bytes, has {}",
-                parts.len()
-            ));
+            return Err(ValueError::MacLength {
+                text: text.to_owned(),
+                len: parts.len(),
+            });
         }
         let mut bytes = [0u8; 6];
         for (slot, part) in bytes.iter_mut().zip(&parts) {
             if part.is_empty() || part.len() > 2 {
-                return Err(format!("MAC prefix {text:?}: {part:?} is not a hex byte"));
+                return Err(mac_byte(text, part));
             }
-            *slot = u8::from_str_radix(part, 16)
-                .map_err(|_| format!("MAC prefix {text:?}: {part:?} is not a hex byte"))?;
+            *slot = u8::from_str_radix(part, 16).map_err(|_| mac_byte(text, part))?;
         }
         if bytes[0] & 1 == 1 {
-            return Err(format!(
-                "MAC prefix {text:?} is multicast; a node needs a unicast address"
-            ));
+            return Err(ValueError::MacMulticast(text.to_owned()));
         }
         Ok(Self {
             bytes,
@@ -163,6 +210,13 @@ impl MacPrefix {
     }
 }
 
+fn mac_byte(text: &str, part: &str) -> ValueError {
+    ValueError::MacByte {
+        text: text.to_owned(),
+        part: part.to_owned(),
+    }
+}
+
 impl fmt::Display for MacPrefix {
     /// As written in configs: upper-case hex bytes joined by colons.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -176,6 +230,26 @@ impl fmt::Display for MacPrefix {
     }
 }
 
+/// A management-API secret. Never printed, never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,8 +257,18 @@ mod tests {
     #[test]
     fn node_ids() {
         assert_eq!(parse_node_id(1).map(NodeId::get), Ok(1));
-        assert!(parse_node_id(65532).unwrap_err().contains("reserved"));
-        assert!(parse_node_id(70000).unwrap_err().contains("16 bits"));
+        assert!(
+            parse_node_id(65532)
+                .unwrap_err()
+                .to_string()
+                .contains("reserved")
+        );
+        assert!(
+            parse_node_id(70000)
+                .unwrap_err()
+                .to_string()
+                .contains("16 bits")
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use super::check::{Check, KeyPath};
 use super::error::ConfigError;
 use super::raw;
-use super::super_node::Secret;
+use super::types::Secret;
 
 /// The validated `Web` key.
 #[derive(Debug, Clone, PartialEq, Eq)]

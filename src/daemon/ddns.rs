@@ -18,6 +18,7 @@
 //! packets come from. A failed lookup keeps the last good address.
 
 use std::collections::BTreeMap;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -33,16 +34,25 @@ use crate::node::Node;
 
 /// Looks a host name up: every address it has (any family), or why not.
 /// Injectable so tests can make a name move without DNS.
-pub type Resolver = Arc<dyn Fn(&str, u16) -> Result<Vec<SocketAddr>, String> + Send + Sync>;
+pub type Resolver = Arc<dyn Fn(&str, u16) -> io::Result<Vec<SocketAddr>> + Send + Sync>;
+
+/// Why a name gave no address to use.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The lookup itself failed.
+    #[error("{0}")]
+    Lookup(#[source] io::Error),
+    /// The name's addresses (`found`, comma-separated) are not of the
+    /// family its key asks for.
+    #[error("{what} among [{found}]")]
+    NoFit { what: &'static str, found: String },
+}
 
 /// The system's resolver (`getaddrinfo`: /etc/hosts, DNS, …).
 pub fn system_resolver() -> Resolver {
     Arc::new(|host, port| {
         use std::net::ToSocketAddrs;
-        (host, port)
-            .to_socket_addrs()
-            .map(Iterator::collect)
-            .map_err(|e| e.to_string())
+        (host, port).to_socket_addrs().map(Iterator::collect)
     })
 }
 
@@ -121,7 +131,7 @@ pub fn targets(cfg: &EdgeConfig) -> Vec<Target> {
 struct Resolved {
     target: Target,
     /// The address to use, or why there is none.
-    result: Result<SocketAddr, String>,
+    result: Result<SocketAddr, ResolveError>,
     /// Failed lookups in a row, this one included (0 on success).
     failures: u32,
     /// When the next lookup is due (None: never).
@@ -304,9 +314,11 @@ fn run(
             continue;
         }
         for s in slots.iter_mut().filter(|s| s.due.is_some_and(|d| d <= now)) {
-            let result = resolver(&s.target.host, s.target.port).and_then(|addrs| {
-                pick(&addrs, s.target.want).ok_or_else(|| no_fit(&addrs, s.target.want))
-            });
+            let result = resolver(&s.target.host, s.target.port)
+                .map_err(ResolveError::Lookup)
+                .and_then(|addrs| {
+                    pick(&addrs, s.target.want).ok_or_else(|| no_fit(&addrs, s.target.want))
+                });
             s.failures = if result.is_ok() {
                 0
             } else {
@@ -329,14 +341,17 @@ fn run(
 }
 
 /// Why a name's addresses do not fit what its key asks for.
-fn no_fit(addrs: &[SocketAddr], want: Want) -> String {
+fn no_fit(addrs: &[SocketAddr], want: Want) -> ResolveError {
     let what = match want {
         Want::V4 => "no IPv4 (A) address",
         Want::V6 => "no IPv6 (AAAA) address",
         Want::Any(_) => "no address of an enabled family (DisabledAf)",
     };
     let found: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
-    format!("{what} among [{}]", found.join(", "))
+    ResolveError::NoFit {
+        what,
+        found: found.join(", "),
+    }
 }
 
 #[cfg(test)]
@@ -364,7 +379,11 @@ mod tests {
         let table = Arc::clone(table);
         Arc::new(move |host, port| {
             let t = table.lock().unwrap();
-            let found = t.get(host).cloned().unwrap_or(Err("NXDOMAIN".into()))?;
+            let found = t
+                .get(host)
+                .cloned()
+                .unwrap_or(Err("NXDOMAIN".into()))
+                .map_err(std::io::Error::other)?;
             Ok(found
                 .into_iter()
                 .map(|x| SocketAddr::new(x.ip(), port))

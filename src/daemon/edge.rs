@@ -23,6 +23,7 @@ use egd_uring::{Backend, ReactorConfig};
 use super::batch_lock::lock;
 use super::datapath::{DataPath, PathIo};
 use super::edge_control::EdgeControl;
+use super::error::RunError;
 use super::signals::Signals;
 use super::workers::{WorkerIo, Workers};
 use super::{clock, ddns, entropy, metrics, sockets};
@@ -47,16 +48,6 @@ pub struct RunOptions {
     pub threads: Option<usize>,
 }
 
-/// Why an edge stopped abnormally. `Display` names what failed.
-#[derive(Debug)]
-pub struct RunError(pub String);
-
-impl std::fmt::Display for RunError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// How often the node's counters are copied to the metrics registry.
 const METRICS_PERIOD: Duration = Duration::from_secs(1);
 /// Longest the start waits for the first DNS lookups (then they go on in
@@ -67,14 +58,12 @@ const MAX_SLEEP: Duration = Duration::from_millis(200);
 
 /// Runs an edge until SIGTERM/SIGINT.
 pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
-    let signals = Signals::install().map_err(|e| RunError(format!("signal handlers: {e}")))?;
+    let signals = Signals::install().map_err(RunError::Signals)?;
     let threads = thread_count(cfg, opts);
     let mut spec = iface_spec(cfg)?;
     spec.queues = threads;
     let mut queues = open_iface(&spec)?.into_iter();
-    let (iface, writer) = queues
-        .next()
-        .ok_or_else(|| RunError("interface: no queue".into()))?;
+    let (iface, writer) = queues.next().ok_or(RunError::NoQueue)?;
     tracing::info!(target: target::NORMAL, "interface {} ({}) is up", iface.name(), cfg.interface.itype.name());
     if spec.kind == IfaceKind::Vpp {
         log_vpp_cli(&spec, cfg.interface.vpp_bridge_id);
@@ -82,16 +71,14 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     super::post_script::run_edge(cfg, &spec);
     let mut groups =
         sockets::bind_reuseport(&cfg.address_families, cfg.listen_port, threads, cfg.fwmark)
-            .map_err(|e| RunError(format!("UDP socket: {e}")))?
+            .map_err(RunError::Socket)?
             .into_iter();
-    let bound = groups
-        .next()
-        .ok_or_else(|| RunError("UDP socket: none bound".into()))?;
+    let bound = groups.next().ok_or(RunError::NoSocket)?;
     let port = bound.port;
     tracing::info!(target: target::NORMAL, "listening on UDP port {port}");
 
     let (mut reactor, warning) = egd_uring::new_reactor(opts.backend, ReactorConfig::default())
-        .map_err(|e| RunError(format!("reactor: {e}")))?;
+        .map_err(RunError::Reactor)?;
     if let Some(w) = warning {
         tracing::warn!(target: target::INTERNAL, "{w}");
     }
@@ -99,22 +86,22 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         .v4
         .map(|s| reactor.add_udp(s))
         .transpose()
-        .map_err(|e| RunError(format!("UDP: {e}")))?;
+        .map_err(RunError::AddSocket)?;
     let v6 = bound
         .v6
         .map(|s| reactor.add_udp(s))
         .transpose()
-        .map_err(|e| RunError(format!("UDP: {e}")))?;
+        .map_err(RunError::AddSocket)?;
     // After add_udp: the line reports the sockets' effective buffer sizes.
     tracing::info!(target: target::INTERNAL, "I/O: {}", reactor.features());
 
     if let Some(listen) = opts.metrics_listen.or(cfg.metrics.map(|m| m.listen)) {
-        metrics::install(listen).map_err(RunError)?;
+        metrics::install(listen).map_err(RunError::Metrics)?;
         tracing::info!(target: target::NORMAL, "metrics on http://{listen}/metrics");
     }
-    let web = super::edge_web::EdgeWeb::start(cfg).map_err(RunError)?;
+    let web = super::edge_web::EdgeWeb::start(cfg).map_err(RunError::Web)?;
 
-    let seed = entropy::random_32().map_err(|e| RunError(format!("randomness: {e}")))?;
+    let seed = entropy::random_32().map_err(RunError::Randomness)?;
     // Host names are the resolver thread's (`ddns`); literal addresses are
     // set here.
     let node_cfg = NodeConfig::from_edge(cfg, |_, _| None);
@@ -131,7 +118,10 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     let mut p2p = (cfg.mode() != EdgeMode::Static && cfg.dynamic_route.p2p.enabled)
         .then(|| P2pSync::new(p2p_config(cfg), clock::now(), &mut first));
     // Worker threads and the resolver wake this one when they have news.
-    let (waker, wake_handle) = super::wake::pair().map_err(|e| RunError(format!("wake: {e}")))?;
+    let (waker, wake_handle) = super::wake::pair().map_err(|source| RunError::Wake {
+        what: "wake",
+        source,
+    })?;
     let dns_targets = ddns::targets(cfg);
     let mut ddns = ddns::Ddns::start(
         dns_targets.clone(),
@@ -139,7 +129,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         ddns::system_resolver(),
         wake_handle.clone(),
     )
-    .map_err(|e| RunError(format!("resolver thread: {e}")))?;
+    .map_err(RunError::Resolver)?;
     // Names that resolve at once are in place before the first handshake;
     // a slow or failing resolver delays the start by this much at most.
     ddns.wait_first(
@@ -152,7 +142,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         .as_ref()
         .map(|c| reactor.watch_readable(c.wake_fd()))
         .transpose()
-        .map_err(|e| RunError(format!("watch: {e}")))?;
+        .map_err(RunError::Watch)?;
 
     let max_frame = usize::from(cfg.interface.mtu.get()) + ethernet::HEADER_LEN;
     let slot_len = first.max_transmit_len();
@@ -171,12 +161,10 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         iface,
         writer,
     };
-    let mut path = DataPath::new(io, max_frame, slot_len, None)
-        .map_err(|e| RunError(format!("watch interface: {e}")))?;
+    let mut path =
+        DataPath::new(io, max_frame, slot_len, None).map_err(RunError::WatchInterface)?;
     path.set_deferred_crypto(deferred);
-    let worker_watch = path
-        .watch_readable(waker.fd())
-        .map_err(|e| RunError(format!("watch: {e}")))?;
+    let worker_watch = path.watch_readable(waker.fd()).map_err(RunError::Watch)?;
     let ios: Vec<WorkerIo> = groups
         .zip(queues)
         .map(|(g, (iface, writer))| WorkerIo {
@@ -204,7 +192,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     } else {
         super::ntp::start(&cfg.dynamic_route.ntp)
     };
-    super::privdrop::after_setup(super::privdrop::Role::Edge).map_err(RunError)?;
+    super::privdrop::after_setup(super::privdrop::Role::Edge).map_err(RunError::Privdrop)?;
     // After the privilege drop: capabilities, the bounding set and
     // no_new_privs are per thread, and the data path threads need none.
     let workers = Workers::start(ios, opts.backend, &node, &wake_handle, max_frame, slot_len)?;
@@ -253,7 +241,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
                 tracing::debug!(target: target::INTERNAL, "readable: unknown watch {id:?}");
             }
         })
-        .map_err(|e| RunError(format!("reactor wait: {e}")))?;
+        .map_err(RunError::Wait)?;
         let readable = path.read_iface(&node);
         let now = clock::now();
         // The control plane's turn: one lock for timers, control and events.
@@ -300,7 +288,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         if let Some(reason) = control.as_ref().and_then(EdgeControl::shutdown) {
             drop(guard);
             path.flush();
-            return Err(RunError(format!("shut down by the supernode: {reason}")));
+            return Err(RunError::ShutDown(reason.to_owned()));
         }
         if now >= next_publish {
             // Every series again each round: one not set for a while is
@@ -331,8 +319,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         }
         drop(guard);
         if readable || next_maintain.is_some_and(|m| m <= now) {
-            path.maintain()
-                .map_err(|e| RunError(format!("watch interface: {e}")))?;
+            path.maintain().map_err(RunError::WatchInterface)?;
             next_maintain = path.maintain_interval().map(|d| now + d);
         }
         path.flush();
@@ -403,7 +390,7 @@ type ThreadIface = (Box<dyn L2Interface>, Option<Box<dyn L2Interface>>);
 /// tap gives each thread its own queue to read and a `QueueSet` over all
 /// queues to write (see `datapath`); otherwise the one endpoint does both.
 fn open_iface(spec: &IfaceSpec) -> Result<Vec<ThreadIface>, RunError> {
-    let err = |e: egd_ifaces::IfaceError| RunError(e.to_string());
+    let err = RunError::Interface;
     if spec.kind != IfaceKind::Tap || spec.queues <= 1 {
         return Ok(vec![(egd_ifaces::open(spec).map_err(err)?, None)]);
     }
@@ -417,12 +404,9 @@ fn open_iface(spec: &IfaceSpec) -> Result<Vec<ThreadIface>, RunError> {
     for _ in 0..spec.queues {
         let mut all = vec![tap.clone_queue().map_err(err)?];
         for q in &others {
-            all.push(
-                q.try_clone()
-                    .map_err(|e| RunError(format!("tap queue: {e}")))?,
-            );
+            all.push(q.try_clone().map_err(RunError::TapQueue)?);
         }
-        sets.push(egd_ifaces::QueueSet::new(all).map_err(|e| RunError(format!("tap: {e}")))?);
+        sets.push(egd_ifaces::QueueSet::new(all).map_err(RunError::TapQueues)?);
     }
     let mut readers: Vec<Box<dyn L2Interface>> = vec![Box::new(tap)];
     readers.extend(
@@ -516,29 +500,35 @@ fn p2p_config(cfg: &EdgeConfig) -> P2pConfig {
 /// token derived from this edge's key and the supernode's) on its worker.
 fn start_control(cfg: &EdgeConfig, port: u16, opts: &RunOptions) -> Result<EdgeControl, RunError> {
     let link = &cfg.dynamic_route.super_node;
-    let url = link.edge_api_url.clone().ok_or_else(|| {
-        RunError("DynamicRoute.SuperNode.EndpointEdgeAPIUrl is required in super mode".into())
-    })?;
+    let url = link.edge_api_url.clone().ok_or(RunError::Missing(
+        "DynamicRoute.SuperNode.EndpointEdgeAPIUrl",
+    ))?;
     let token = api::edge_token_of_edge(
         &cfg.private_key,
         link.public_key_v4.as_ref(),
         link.public_key_v6.as_ref(),
         cfg.node_id,
     )
-    .ok_or_else(|| {
-        RunError("DynamicRoute.SuperNode.PubKeyV4 (or PubKeyV6) is required in super mode".into())
-    })?;
+    .ok_or(RunError::Missing(
+        "DynamicRoute.SuperNode.PubKeyV4 (or PubKeyV6)",
+    ))?;
     let roots = match &link.edge_api_ca_file {
         None => super::http::client::TlsRoots::WebPki,
-        Some(path) => super::http::client::TlsRoots::Only(std::fs::read(path).map_err(|e| {
-            RunError(format!(
-                "DynamicRoute.SuperNode.EdgeAPICAFile {}: {e}",
-                path.display()
-            ))
-        })?),
+        Some(path) => {
+            super::http::client::TlsRoots::Only(std::fs::read(path).map_err(|source| {
+                RunError::CaFile {
+                    path: path.clone(),
+                    source,
+                }
+            })?)
+        }
     };
-    let client = super::http::client::EdgeApiClient::new(&url, cfg.node_id, token, roots)
-        .map_err(|e| RunError(format!("Edge API {url}: {e}")))?;
+    let client = super::http::client::EdgeApiClient::new(&url, cfg.node_id, token, roots).map_err(
+        |source| RunError::EdgeApi {
+            url: url.clone(),
+            source,
+        },
+    )?;
     EdgeControl::start(
         cfg,
         port,
@@ -546,7 +536,7 @@ fn start_control(cfg: &EdgeConfig, port: u16, opts: &RunOptions) -> Result<EdgeC
         clock::now(),
         opts.config_path.clone(),
     )
-    .map_err(|e| RunError(format!("control plane: {e}")))
+    .map_err(RunError::Control)
 }
 
 /// The host names to follow after a reload: the new config's peers, and

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::Instant;
 
+use super::http::CallError;
 use super::wake::{self, WakeHandle, Waker};
 use crate::config::{EdgeConfig, Endpoint};
 use crate::control::api::{NhTableInfo, NodeInfo, PeerInfo, SuperParams};
@@ -25,11 +26,13 @@ use crate::logging::target;
 use crate::node::{Node, NodeEvent};
 
 /// The Edge API as the worker thread calls it (blocking, with timeouts).
+/// Errors say whether the supernode was unreachable, refused the call
+/// (its status) or answered something unreadable.
 pub trait EdgeApiCalls: Send + 'static {
-    fn peer_info(&mut self) -> Result<PeerInfo, String>;
-    fn nh_table(&mut self) -> Result<NhTableInfo, String>;
-    fn super_params(&mut self) -> Result<SuperParams, String>;
-    fn post_node_info(&mut self, info: &NodeInfo) -> Result<(), String>;
+    fn peer_info(&mut self) -> Result<PeerInfo, CallError>;
+    fn nh_table(&mut self) -> Result<NhTableInfo, CallError>;
+    fn super_params(&mut self) -> Result<SuperParams, CallError>;
+    fn post_node_info(&mut self, info: &NodeInfo) -> Result<(), CallError>;
 }
 
 /// Calls waiting for the worker; more fail at once (they are retried).
@@ -44,8 +47,8 @@ enum Answer {
     PeerInfo(PeerInfo),
     NhTable(NhTableInfo),
     Params(SuperParams),
-    Failed(Fetch, String),
-    PostFailed(String),
+    Failed(Fetch, CallError),
+    PostFailed(CallError),
 }
 
 pub struct EdgeControl {
@@ -286,19 +289,19 @@ fn local_endpoints(cfg: &EdgeConfig, port: u16) -> Vec<SocketAddr> {
 }
 
 impl EdgeApiCalls for super::http::client::EdgeApiClient {
-    fn peer_info(&mut self) -> Result<PeerInfo, String> {
-        super::http::client::EdgeApiClient::peer_info(self).map_err(|e| e.to_string())
+    fn peer_info(&mut self) -> Result<PeerInfo, CallError> {
+        super::http::client::EdgeApiClient::peer_info(self)
     }
 
-    fn nh_table(&mut self) -> Result<NhTableInfo, String> {
-        super::http::client::EdgeApiClient::nh_table(self).map_err(|e| e.to_string())
+    fn nh_table(&mut self) -> Result<NhTableInfo, CallError> {
+        super::http::client::EdgeApiClient::nh_table(self)
     }
 
-    fn super_params(&mut self) -> Result<SuperParams, String> {
-        super::http::client::EdgeApiClient::super_params(self).map_err(|e| e.to_string())
+    fn super_params(&mut self) -> Result<SuperParams, CallError> {
+        super::http::client::EdgeApiClient::super_params(self)
     }
 
-    fn post_node_info(&mut self, info: &NodeInfo) -> Result<(), String> {
-        super::http::client::EdgeApiClient::post_node_info(self, info).map_err(|e| e.to_string())
+    fn post_node_info(&mut self, info: &NodeInfo) -> Result<(), CallError> {
+        super::http::client::EdgeApiClient::post_node_info(self, info)
     }
 }

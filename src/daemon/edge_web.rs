@@ -36,7 +36,7 @@ pub struct EdgeWeb {
 
 impl EdgeWeb {
     /// Starts serving when the config has a `Web` key.
-    pub fn start(cfg: &EdgeConfig) -> Result<Option<Self>, String> {
+    pub fn start(cfg: &EdgeConfig) -> Result<Option<Self>, super::http::ServeError> {
         let Some(web) = &cfg.web else { return Ok(None) };
         let snapshot = Arc::new(Mutex::new(empty_state()));
         let api = EdgeWebApi {
@@ -49,7 +49,7 @@ impl EdgeWeb {
             api_prefix: String::new(),
             tls: None,
         };
-        let handle = super::http::spawn(http, Arc::new(api)).map_err(|e| format!("Web: {e}"))?;
+        let handle = super::http::spawn(http, Arc::new(api))?;
         tracing::info!(target: target::NORMAL, "topology page on http://{}/", web.listen);
         Ok(Some(Self {
             snapshot,

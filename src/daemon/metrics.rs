@@ -78,8 +78,20 @@ use crate::node::Node;
 /// publishing rounds (1 s apart), so a busy loop never loses a live one.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why `/metrics` could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error("metrics buckets: {0}")]
+    Buckets(#[source] metrics_exporter_prometheus::BuildError),
+    #[error("metrics listener on {listen}: {source}")]
+    Listener {
+        listen: SocketAddr,
+        source: metrics_exporter_prometheus::BuildError,
+    },
+}
+
 /// Starts serving `/metrics` on `listen`.
-pub fn install(listen: SocketAddr) -> Result<(), String> {
+pub fn install(listen: SocketAddr) -> Result<(), MetricsError> {
     PrometheusBuilder::new()
         .idle_timeout(
             MetricKindMask::COUNTER | MetricKindMask::GAUGE,
@@ -89,10 +101,10 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
             Matcher::Full("egd_solver_seconds".into()),
             &[0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
         )
-        .map_err(|e| format!("metrics buckets: {e}"))?
+        .map_err(MetricsError::Buckets)?
         .with_http_listener(listen)
         .install()
-        .map_err(|e| format!("metrics listener on {listen}: {e}"))?;
+        .map_err(|source| MetricsError::Listener { listen, source })?;
     describe_counter!(
         "egd_peer_rx_bytes_total",
         "Bytes of authenticated transport datagrams received from a neighbour"

@@ -43,7 +43,7 @@ pub struct Target {
 
 impl Target {
     /// Resolves `USER` (its primary group) or `USER:GROUP`; names or numbers.
-    pub fn lookup(spec: &str) -> Result<Target, String> {
+    pub fn lookup(spec: &str) -> Result<Target, LookupError> {
         let (user, group) = match spec.split_once(':') {
             Some((u, g)) => (u, Some(g)),
             None => (spec, None),
@@ -52,24 +52,28 @@ impl Target {
             Ok(n) => User::from_uid(Uid::from_raw(n)),
             Err(_) => User::from_name(user),
         }
-        .map_err(|e| format!("--user {spec}: cannot look the user up: {e}"))?
-        .ok_or_else(|| format!("--user {spec}: no such user"))?;
+        .map_err(|source| LookupError::User {
+            spec: spec.to_owned(),
+            source,
+        })?
+        .ok_or_else(|| LookupError::NoUser(spec.to_owned()))?;
         let gid = match group {
             None => found.gid,
             Some(g) => match g.parse::<u32>() {
                 Ok(n) => Gid::from_raw(n),
                 Err(_) => {
                     Group::from_name(g)
-                        .map_err(|e| format!("--user {spec}: cannot look the group up: {e}"))?
-                        .ok_or_else(|| format!("--user {spec}: no such group"))?
+                        .map_err(|source| LookupError::Group {
+                            spec: spec.to_owned(),
+                            source,
+                        })?
+                        .ok_or_else(|| LookupError::NoGroup(spec.to_owned()))?
                         .gid
                 }
             },
         };
         if found.uid.is_root() {
-            return Err(format!(
-                "--user {spec}: that is root; name an unprivileged user"
-            ));
+            return Err(LookupError::Root(spec.to_owned()));
         }
         Ok(Target {
             user: found.name,
@@ -77,6 +81,54 @@ impl Target {
             gid: gid.as_raw(),
         })
     }
+}
+
+/// Why `--user` names no unprivileged user and group.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("--user {spec}: cannot look the user up: {source}")]
+    User { spec: String, source: nix::Error },
+    #[error("--user {0}: no such user")]
+    NoUser(String),
+    #[error("--user {spec}: cannot look the group up: {source}")]
+    Group { spec: String, source: nix::Error },
+    #[error("--user {0}: no such group")]
+    NoGroup(String),
+    #[error("--user {0}: that is root; name an unprivileged user")]
+    Root(String),
+}
+
+/// Dropping privileges to the `--user` failed.
+#[derive(Debug, thiserror::Error)]
+#[error("dropping privileges to {user}: {reason}")]
+pub struct PrivdropError {
+    user: String,
+    #[source]
+    reason: DropError,
+}
+
+/// The step of the drop that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DropError {
+    #[error("{what}: {source}")]
+    Caps {
+        what: &'static str,
+        source: caps::errors::CapsError,
+    },
+    #[error("{what}: {source}")]
+    Sys {
+        what: &'static str,
+        source: nix::Error,
+    },
+    #[error("{0}")]
+    ReadCaps(#[source] caps::errors::CapsError),
+    /// The real/effective uid and gid after the change.
+    #[error("ids are {0} after the change")]
+    Ids(String),
+    #[error("capabilities left: {0}")]
+    CapsLeft(String),
+    #[error("setuid(0) still succeeds")]
+    SetuidRoot,
 }
 
 /// Which daemon is dropping: decides the capabilities kept.
@@ -108,12 +160,14 @@ pub fn request(target: Target) {
 /// Drops to the requested user, keeping `role`'s capabilities; does nothing
 /// without a request. An error means the process may still be privileged:
 /// the daemon must not run on.
-pub fn after_setup(role: Role) -> Result<(), String> {
+pub fn after_setup(role: Role) -> Result<(), PrivdropError> {
     let Some(target) = REQUESTED.get() else {
         return Ok(());
     };
-    drop_to(target, &role.keeps())
-        .map_err(|e| format!("dropping privileges to {}: {e}", target.user))?;
+    drop_to(target, &role.keeps()).map_err(|reason| PrivdropError {
+        user: target.user.clone(),
+        reason,
+    })?;
     tracing::info!(
         target: target::NORMAL,
         "running as {} (uid {}, gid {}), capabilities kept: {}",
@@ -134,7 +188,7 @@ fn describe(caps: &CapsHashSet) -> String {
     names.join(", ")
 }
 
-fn drop_to(target: &Target, keep: &CapsHashSet) -> Result<(), String> {
+fn drop_to(target: &Target, keep: &CapsHashSet) -> Result<(), DropError> {
     let (uid, gid) = (Uid::from_raw(target.uid), Gid::from_raw(target.gid));
     // The bounding set first: cutting it needs CAP_SETPCAP, which goes with
     // root. Without it (e.g. a systemd unit already bounded the process) the
@@ -151,9 +205,9 @@ fn drop_to(target: &Target, keep: &CapsHashSet) -> Result<(), String> {
     caps::clear(None, CapSet::Inheritable).map_err(err("clear the inheritable set"))?;
     if Uid::current() != uid || Uid::effective() != uid || Gid::current() != gid {
         caps::securebits::set_keepcaps(true).map_err(err("set PR_SET_KEEPCAPS"))?;
-        nix::unistd::setgroups(&[gid]).map_err(|e| format!("setgroups: {e}"))?;
-        nix::unistd::setresgid(gid, gid, gid).map_err(|e| format!("setresgid: {e}"))?;
-        nix::unistd::setresuid(uid, uid, uid).map_err(|e| format!("setresuid: {e}"))?;
+        nix::unistd::setgroups(&[gid]).map_err(sys("setgroups"))?;
+        nix::unistd::setresgid(gid, gid, gid).map_err(sys("setresgid"))?;
+        nix::unistd::setresuid(uid, uid, uid).map_err(sys("setresuid"))?;
         caps::securebits::set_keepcaps(false).map_err(err("clear PR_SET_KEEPCAPS"))?;
     }
     // Effective before permitted: effective must stay a subset of permitted.
@@ -161,29 +215,33 @@ fn drop_to(target: &Target, keep: &CapsHashSet) -> Result<(), String> {
     let kept: CapsHashSet = keep.intersection(&permitted).copied().collect();
     caps::set(None, CapSet::Effective, &kept).map_err(err("set the effective set"))?;
     caps::set(None, CapSet::Permitted, &kept).map_err(err("set the permitted set"))?;
-    nix::sys::prctl::set_no_new_privs().map_err(|e| format!("PR_SET_NO_NEW_PRIVS: {e}"))?;
+    nix::sys::prctl::set_no_new_privs().map_err(sys("PR_SET_NO_NEW_PRIVS"))?;
     verify(uid, gid, keep)
 }
 
 /// Maps a capability call's error to a message naming what was attempted.
-fn err(what: &'static str) -> impl Fn(caps::errors::CapsError) -> String {
-    move |e| format!("{what}: {e}")
+fn err(what: &'static str) -> impl Fn(caps::errors::CapsError) -> DropError {
+    move |source| DropError::Caps { what, source }
+}
+
+fn sys(what: &'static str) -> impl Fn(nix::Error) -> DropError {
+    move |source| DropError::Sys { what, source }
 }
 
 /// Checks the kernel's view: ids changed everywhere, and root cannot be
 /// taken back.
-fn verify(uid: Uid, gid: Gid, keep: &CapsHashSet) -> Result<(), String> {
+fn verify(uid: Uid, gid: Gid, keep: &CapsHashSet) -> Result<(), DropError> {
     let (ru, eu) = (Uid::current(), Uid::effective());
     let (rg, eg) = (Gid::current(), Gid::effective());
     if ru != uid || eu != uid || rg != gid || eg != gid {
-        return Err(format!("ids are {ru}/{eu}:{rg}/{eg} after the change"));
+        return Err(DropError::Ids(format!("{ru}/{eu}:{rg}/{eg}")));
     }
-    let permitted = caps::read(None, CapSet::Permitted).map_err(|e| e.to_string())?;
+    let permitted = caps::read(None, CapSet::Permitted).map_err(DropError::ReadCaps)?;
     if !permitted.is_subset(keep) {
-        return Err(format!("capabilities left: {}", describe(&permitted)));
+        return Err(DropError::CapsLeft(describe(&permitted)));
     }
     if nix::unistd::setuid(Uid::from_raw(0)).is_ok() {
-        return Err("setuid(0) still succeeds".to_owned());
+        return Err(DropError::SetuidRoot);
     }
     Ok(())
 }
@@ -202,16 +260,28 @@ mod tests {
         assert_ne!(nobody.uid, 0);
         let numeric = Target::lookup(&format!("{}:{}", nobody.uid, nobody.gid)).unwrap();
         assert_eq!((numeric.uid, numeric.gid), (nobody.uid, nobody.gid));
-        assert!(Target::lookup("root").unwrap_err().contains("root"));
-        assert!(Target::lookup("0").unwrap_err().contains("root"));
+        assert!(
+            Target::lookup("root")
+                .unwrap_err()
+                .to_string()
+                .contains("root")
+        );
+        assert!(
+            Target::lookup("0")
+                .unwrap_err()
+                .to_string()
+                .contains("root")
+        );
         assert!(
             Target::lookup("no-such-user-egd")
                 .unwrap_err()
+                .to_string()
                 .contains("no such user")
         );
         assert!(
             Target::lookup("nobody:no-such-group-egd")
                 .unwrap_err()
+                .to_string()
                 .contains("no such group")
         );
     }

@@ -16,6 +16,7 @@
 //! Threads are named `egd-dp-N` (N from 1; the main thread is data path 0),
 //! as `/proc/PID/task/*/comm` shows them.
 
+use std::io;
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -28,7 +29,7 @@ use egd_uring::{Backend, ReactorConfig};
 use super::batch_lock::lock;
 use super::clock;
 use super::datapath::{DataPath, PathIo, PathStats};
-use super::edge::RunError;
+use super::error::RunError;
 use super::wake::WakeHandle;
 use crate::logging::target;
 use crate::node::Node;
@@ -111,12 +112,17 @@ impl Workers {
                     };
                     run(path, &node, &stop, &stats, i);
                 })
-                .map_err(|e| RunError(format!("data path thread: {e}")))?;
+                .map_err(RunError::Thread)?;
             workers.threads.push(thread);
             match ready_rx.recv() {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(RunError(format!("data path thread {}: {e}", i + 1))),
-                Err(_) => return Err(RunError(format!("data path thread {} died", i + 1))),
+                Ok(Err(source)) => {
+                    return Err(RunError::DataPath {
+                        thread: i + 1,
+                        source,
+                    });
+                }
+                Err(_) => return Err(RunError::DataPathDied(i + 1)),
             }
         }
         Ok(workers)
@@ -125,7 +131,7 @@ impl Workers {
     /// Err once any worker has stopped (it logged why).
     pub fn check(&self) -> Result<(), RunError> {
         match self.threads.iter().position(JoinHandle::is_finished) {
-            Some(i) => Err(RunError(format!("data path thread {} stopped", i + 1))),
+            Some(i) => Err(RunError::DataPathStopped(i + 1)),
             None => Ok(()),
         }
     }
@@ -151,18 +157,14 @@ fn build(
     max_frame: usize,
     slot_len: usize,
     wake: WakeHandle,
-) -> Result<DataPath, String> {
-    let (mut reactor, warning) =
-        egd_uring::new_reactor(backend, ReactorConfig::default()).map_err(|e| e.to_string())?;
+) -> io::Result<DataPath> {
+    let (mut reactor, warning) = egd_uring::new_reactor(backend, ReactorConfig::default())?;
     if let Some(w) = warning {
         tracing::warn!(target: target::INTERNAL, "{w}");
     }
     let v4 = io.v4.map(|s| reactor.add_udp(s)).transpose();
     let v6 = io.v6.map(|s| reactor.add_udp(s)).transpose();
-    let (v4, v6) = (
-        v4.map_err(|e| e.to_string())?,
-        v6.map_err(|e| e.to_string())?,
-    );
+    let (v4, v6) = (v4?, v6?);
     let io = PathIo {
         reactor,
         v4,
@@ -170,7 +172,7 @@ fn build(
         iface: io.iface,
         writer: io.writer,
     };
-    DataPath::new(io, max_frame, slot_len, Some(wake)).map_err(|e| e.to_string())
+    DataPath::new(io, max_frame, slot_len, Some(wake))
 }
 
 fn run(

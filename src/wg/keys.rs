@@ -19,7 +19,7 @@ macro_rules! key_type {
 
         impl $name {
             /// Decodes WireGuard's format: standard base64 of exactly 32 bytes.
-            pub fn parse(text: &str) -> Result<Self, String> {
+            pub fn parse(text: &str) -> Result<Self, KeyError> {
                 decode_key(text).map(Self)
             }
 
@@ -65,12 +65,18 @@ key_type!(
     true
 );
 
-fn decode_key(text: &str) -> Result<[u8; 32], String> {
-    let bytes = BASE64
-        .decode(text.trim())
-        .map_err(|e| format!("not valid base64 ({e})"))?;
-    <[u8; 32]>::try_from(bytes.as_slice())
-        .map_err(|_| format!("key must be 32 bytes, got {}", bytes.len()))
+/// Why a key's text form was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("not valid base64 ({0})")]
+    Base64(base64::DecodeError),
+    #[error("key must be 32 bytes, got {0}")]
+    Length(usize),
+}
+
+fn decode_key(text: &str) -> Result<[u8; 32], KeyError> {
+    let bytes = BASE64.decode(text.trim()).map_err(KeyError::Base64)?;
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| KeyError::Length(bytes.len()))
 }
 
 /// A private key from 32 random bytes, clamped as Curve25519 requires (and as
@@ -128,11 +134,13 @@ mod tests {
         assert!(
             PublicKey::parse("not base64!")
                 .unwrap_err()
+                .to_string()
                 .contains("base64")
         );
         assert!(
             PublicKey::parse("AAAA")
                 .unwrap_err()
+                .to_string()
                 .contains("32 bytes, got 3")
         );
         let secret = PrivateKey::from_bytes([7; 32]);

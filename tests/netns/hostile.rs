@@ -236,10 +236,7 @@ fn read_counters(ns: &Netns, pid: u32) -> Counters {
         })
         .filter(|(_, n)| *n != 0)
         .collect();
-    let wg_labels: Vec<&str> = DropReason::WIREGUARD
-        .iter()
-        .map(|d| d.as_str())
-        .collect();
+    let wg_labels: Vec<&str> = DropReason::WIREGUARD.iter().map(|d| d.as_str()).collect();
     let other_drops = text
         .lines()
         .filter_map(|l| l.strip_prefix("egd_dropped_packets_total{reason=\""))

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use subtle::ConstantTimeEq;
 
 use super::form::{Pairs, param};
-use super::routes::Refusal;
+use super::reply::Refusal;
 use crate::NodeId;
 use crate::control::api::SuperApi;
 

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use ureq::Agent;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
+use super::error::ClientError;
 use crate::NodeId;
 use crate::control::api::{NhTableInfo, NodeInfo, PeerInfo, SuperParams};
 
@@ -85,12 +86,10 @@ impl EdgeApiClient {
         node: NodeId,
         token: String,
         roots: TlsRoots,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ClientError> {
         let base = base_url.trim().trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(format!(
-                "Edge API URL {base:?} must start with http:// or https://"
-            ));
+            return Err(ClientError::Scheme(base));
         }
         let root_certs = match roots {
             TlsRoots::WebPki => RootCerts::WebPki,
@@ -102,9 +101,9 @@ impl EdgeApiClient {
                         Err(e) => Some(Err(e)),
                     })
                     .collect::<Result<Vec<Certificate<'static>>, _>>()
-                    .map_err(|e| format!("Edge API CA certificates: {e}"))?;
+                    .map_err(ClientError::CaCerts)?;
                 if certs.is_empty() {
-                    return Err("Edge API CA certificates: no CERTIFICATE block".into());
+                    return Err(ClientError::NoCaCert);
                 }
                 RootCerts::from(certs)
             }

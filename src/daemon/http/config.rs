@@ -4,6 +4,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
+use super::error::ServeError;
+
 /// The HTTP server's settings. When `edge_listen` and `manage_listen` hold
 /// the same addresses, one set of listeners serves both APIs (as upstream
 /// does when `ListenPort_EdgeAPI == ListenPort_ManageAPI`); port 0 asks
@@ -54,13 +56,13 @@ pub fn any_address(port: u16) -> Vec<SocketAddr> {
 /// `API_Prefix` as a path: `""` or `/a/b` (no trailing slash). Characters
 /// outside a URL path segment's own set are refused, so a prefix can only
 /// ever match literally.
-pub(super) fn normalise_prefix(raw: &str) -> Result<String, String> {
+pub(super) fn normalise_prefix(raw: &str) -> Result<String, ServeError> {
     let trimmed = raw.trim().trim_end_matches('/');
     let bad = trimmed
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || "/-._~!$&'()+,;=@%".contains(*c)));
     if let Some(c) = bad {
-        return Err(format!("API_Prefix: character {c:?} is not allowed"));
+        return Err(ServeError::Prefix(c));
     }
     if trimmed.is_empty() || trimmed.starts_with('/') {
         Ok(trimmed.to_owned())

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 
-use super::routes::Refusal;
+use super::reply::Refusal;
 
 /// Largest request body accepted (a NodeInfo of hundreds of peers is a few
 /// tens of KiB).

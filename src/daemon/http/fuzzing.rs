@@ -62,7 +62,7 @@ pub fn request(
 /// Debug text) or the refusal's status and text.
 pub fn manage_forms(fields: &Pairs) -> [Result<String, (u16, String)>; 5] {
     fn out<T: std::fmt::Debug>(
-        r: Result<T, super::routes::Refusal>,
+        r: Result<T, super::reply::Refusal>,
     ) -> Result<String, (u16, String)> {
         r.map(|v| format!("{v:?}"))
             .map_err(|e| (e.parts().0, e.parts().1.to_owned()))

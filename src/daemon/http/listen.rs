@@ -5,6 +5,7 @@ use std::net::{SocketAddr, TcpListener};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::error::ServeError;
 use crate::logging::target;
 
 /// Pending connections the kernel queues per listener.
@@ -13,7 +14,7 @@ const BACKLOG: i32 = 128;
 /// Binds one non-blocking listener per address. An IPv6 wildcard on a host
 /// without IPv6 is skipped with a warning; every other failure is an error
 /// naming the address.
-pub(super) fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, String> {
+pub(super) fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, ServeError> {
     let mut out = Vec::with_capacity(addrs.len());
     for addr in addrs {
         match bind(*addr) {
@@ -21,11 +22,16 @@ pub(super) fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, String>
             Err(e) if skippable(addr, &e) => {
                 tracing::warn!(target: target::NORMAL, "HTTP API: not listening on {addr}: {e}");
             }
-            Err(e) => return Err(format!("HTTP API listener on {addr}: {e}")),
+            Err(source) => {
+                return Err(ServeError::Bind {
+                    addr: *addr,
+                    source,
+                });
+            }
         }
     }
     if out.is_empty() && !addrs.is_empty() {
-        return Err(format!("HTTP API: none of {addrs:?} could be bound"));
+        return Err(ServeError::NoneBound(addrs.to_vec()));
     }
     Ok(out)
 }

@@ -21,11 +21,13 @@
 mod auth;
 pub mod client;
 mod config;
+mod error;
 mod form;
 #[doc(hidden)]
 pub mod fuzzing;
 mod listen;
 mod page;
+mod reply;
 mod routes;
 mod routes_edge;
 mod routes_manage;
@@ -34,6 +36,7 @@ mod tls;
 
 pub use client::{CallError, EdgeApiClient, TlsRoots};
 pub use config::{HttpConfig, TlsFiles};
+pub use error::{ClientError, ServeError};
 pub use server::{HttpHandle, spawn};
 
 #[cfg(test)]

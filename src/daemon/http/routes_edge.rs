@@ -8,8 +8,17 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth;
 use super::form::{query_pairs, read_body};
-use super::routes::{EdgeRoute, api_error, json, text};
+use super::reply::{api_error, json, text};
 use crate::control::api::{NodeInfo, SuperApi};
+
+/// An Edge API path (matched in `routes.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum EdgeRoute {
+    PeerInfo,
+    NhTable,
+    SuperParams,
+    PostNodeInfo,
+}
 
 pub(super) async fn handle(api: &dyn SuperApi, route: EdgeRoute, req: Request) -> Response {
     let (parts, body) = req.into_parts();

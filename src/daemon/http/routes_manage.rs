@@ -9,10 +9,20 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth;
 use super::form::{Pairs, decode, form_fields, param, query_pairs};
-use super::routes::{ManageRoute, Refusal, api_error, json, text};
+use super::reply::{Refusal, api_error, json, text};
 use crate::NodeId;
 use crate::control::api::{ApiError, DelPeer, ManageAction, SuperApi};
 use crate::wg::PrivateKey;
+
+/// A Manage API path (matched in `routes.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ManageRoute {
+    State,
+    AddPeer,
+    DelPeer,
+    UpdatePeer,
+    UpdateSuper,
+}
 
 pub(super) async fn handle(api: &dyn SuperApi, route: ManageRoute, req: Request) -> Response {
     let (parts, body) = req.into_parts();

@@ -15,6 +15,7 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio_rustls::TlsAcceptor;
 
 use super::config::{HttpConfig, normalise_prefix};
+use super::error::ServeError;
 use super::routes::{Apis, router};
 use super::{listen, tls};
 use crate::control::api::SuperApi;
@@ -78,7 +79,7 @@ impl Drop for HttpHandle {
 /// Binds every listener of `cfg` and starts serving on a new thread.
 /// Errors (bad prefix, unreadable TLS files, a port in use) come back here,
 /// before anything is served.
-pub fn spawn(cfg: HttpConfig, api: Arc<dyn SuperApi>) -> Result<HttpHandle, String> {
+pub fn spawn(cfg: HttpConfig, api: Arc<dyn SuperApi>) -> Result<HttpHandle, ServeError> {
     let prefix = normalise_prefix(&cfg.api_prefix)?;
     let tls = cfg.tls.as_ref().map(tls::acceptor).transpose()?;
     let shared = same_addresses(&cfg.edge_listen, &cfg.manage_listen);
@@ -90,10 +91,7 @@ pub fn spawn(cfg: HttpConfig, api: Arc<dyn SuperApi>) -> Result<HttpHandle, Stri
     };
     let local = |ls: &[std::net::TcpListener]| {
         ls.iter()
-            .map(|l| {
-                l.local_addr()
-                    .map_err(|e| format!("HTTP API listener: {e}"))
-            })
+            .map(|l| l.local_addr().map_err(ServeError::Listener))
             .collect::<Result<Vec<_>, _>>()
     };
     let edge = local(&edge_std)?;
@@ -107,7 +105,7 @@ pub fn spawn(cfg: HttpConfig, api: Arc<dyn SuperApi>) -> Result<HttpHandle, Stri
         .enable_io()
         .enable_time()
         .build()
-        .map_err(|e| format!("HTTP API runtime: {e}"))?;
+        .map_err(ServeError::Runtime)?;
     // Registering the sockets with the runtime needs its context; doing it
     // here keeps every error on the caller's side.
     let listeners = {
@@ -119,7 +117,7 @@ pub fn spawn(cfg: HttpConfig, api: Arc<dyn SuperApi>) -> Result<HttpHandle, Stri
             .map(|l| (l, edge_apis))
             .chain(manage_std.into_iter().map(|l| (l, Apis::MANAGE)))
         {
-            let l = TcpListener::from_std(l).map_err(|e| format!("HTTP API listener: {e}"))?;
+            let l = TcpListener::from_std(l).map_err(ServeError::Listener)?;
             all.push((l, apis));
         }
         all
@@ -129,7 +127,7 @@ pub fn spawn(cfg: HttpConfig, api: Arc<dyn SuperApi>) -> Result<HttpHandle, Stri
     let thread = std::thread::Builder::new()
         .name("egd-http".into())
         .spawn(move || run(runtime, listeners, prefix, api, tls, stopped))
-        .map_err(|e| format!("HTTP API thread: {e}"))?;
+        .map_err(ServeError::Thread)?;
     for addr in edge
         .iter()
         .chain(if shared { &[][..] } else { &manage[..] })

@@ -10,29 +10,35 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::crypto::ring;
 
 use super::config::TlsFiles;
+use super::error::ServeError;
 
 /// Reads the certificate chain and key; errors name the file but never show
 /// key material.
-pub(super) fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, String> {
+pub(super) fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, ServeError> {
     let cert_path = &files.cert_chain_pem;
     let key_path = &files.private_key_pem;
     let certs = CertificateDer::pem_file_iter(cert_path)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("TLS certificate {}: {e}", cert_path.display()))?;
+        .map_err(|source| ServeError::ReadCert {
+            path: cert_path.clone(),
+            source,
+        })?;
     if certs.is_empty() {
-        return Err(format!(
-            "TLS certificate {}: no CERTIFICATE block",
-            cert_path.display()
-        ));
+        return Err(ServeError::NoCert(cert_path.clone()));
     }
-    let key = PrivateKeyDer::from_pem_file(key_path)
-        .map_err(|e| format!("TLS key {}: {e}", key_path.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key_path).map_err(|source| ServeError::ReadKey {
+        path: key_path.clone(),
+        source,
+    })?;
     let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
+        .map_err(ServeError::Tls)?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| format!("TLS certificate {} / key: {e}", cert_path.display()))?;
+        .map_err(|source| ServeError::CertKey {
+            cert: cert_path.clone(),
+            source,
+        })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

@@ -66,7 +66,9 @@ fn prefixes_with_and_without_slashes_and_none() {
         api_prefix: "/api/{x}".into(),
         ..split_config()
     };
-    let err = spawn(bad, std::sync::Arc::new(super::fake::FakeApi::default())).unwrap_err();
+    let err = spawn(bad, std::sync::Arc::new(super::fake::FakeApi::default()))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("API_Prefix"), "{err}");
 }
 
@@ -78,7 +80,9 @@ fn a_taken_port_is_an_error_at_spawn() {
         manage_listen: vec![addr],
         ..split_config()
     };
-    let err = spawn(cfg, std::sync::Arc::new(super::fake::FakeApi::default())).unwrap_err();
+    let err = spawn(cfg, std::sync::Arc::new(super::fake::FakeApi::default()))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains(&addr.to_string()), "{err}");
 }
 

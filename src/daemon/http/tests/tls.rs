@@ -108,7 +108,8 @@ fn unreadable_or_mismatched_tls_files_fail_at_spawn() {
         },
         api(),
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("absent.pem"), "{err}");
     let mismatched = TlsFiles {
         cert_chain_pem: cert.files.cert_chain_pem.clone(),
@@ -121,7 +122,8 @@ fn unreadable_or_mismatched_tls_files_fail_at_spawn() {
         },
         api(),
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("TLS"), "{err}");
     let key_as_cert = TlsFiles {
         cert_chain_pem: cert.files.private_key_pem.clone(),
@@ -134,6 +136,7 @@ fn unreadable_or_mismatched_tls_files_fail_at_spawn() {
         },
         api(),
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("no CERTIFICATE"), "{err}");
 }

@@ -75,4 +75,4 @@ Peers: []
 
 /// The supernode template: the `--example --mode super` config (its sample
 /// peer, keys and passwords are all replaced).
-pub const SUPER_TEMPLATE: &str = super::example::SUPER;
+pub const SUPER_TEMPLATE: &str = crate::config::example::SUPER;

@@ -9,20 +9,25 @@
 //! out the core's outputs on the nodes (notices, peers added/removed) and
 //! write the peer list back when it changed → send.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use egd_uring::{Completion, ReactorConfig, SocketId};
 
-use super::edge::{RunError, RunOptions};
+pub use self::core::{SharedCore, lock};
+use super::edge::RunOptions;
+use super::error::RunError;
 use super::signals::Signals;
-use super::super_api::SuperApiImpl;
 use super::{clock, entropy, metrics, sockets, wake};
 use crate::NodeId;
 use crate::config::{SuperConfig, SuperPeer};
 use crate::control::super_core::{Family, Params, SuperCore, SuperCoreConfig, apply_output};
 use crate::logging::target;
 use crate::node::{Node, NodeConfig, NodeEvent};
+use api::SuperApiImpl;
+
+mod api;
+mod core;
 
 /// Longest the loop sleeps, so signals are noticed promptly.
 const MAX_SLEEP: std::time::Duration = std::time::Duration::from_millis(200);
@@ -30,24 +35,14 @@ const MAX_SLEEP: std::time::Duration = std::time::Duration::from_millis(200);
 /// carry no frames).
 const MAX_FRAME_LEN: usize = 1514;
 
-/// The core, shared by the loop and the HTTP thread.
-pub type SharedCore = Arc<Mutex<SuperCore>>;
-
-/// Locks the core; a panic on another thread while holding it does not
-/// make the state unusable (every method leaves it consistent).
-pub fn lock(core: &SharedCore) -> MutexGuard<'_, SuperCore> {
-    core.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// Runs a supernode until SIGTERM/SIGINT.
 pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
-    let signals = Signals::install().map_err(|e| RunError(format!("signal handlers: {e}")))?;
+    let signals = Signals::install().map_err(RunError::Signals)?;
     let bound = sockets::bind(&cfg.address_families, cfg.listen_port, cfg.fwmark)
-        .map_err(|e| RunError(format!("UDP socket: {e}")))?;
+        .map_err(RunError::Socket)?;
     tracing::info!(target: target::NORMAL, "supernode {} listening on UDP port {}", cfg.node_name, bound.port);
     let (mut reactor, warning) = egd_uring::new_reactor(opts.backend, ReactorConfig::default())
-        .map_err(|e| RunError(format!("reactor: {e}")))?;
+        .map_err(RunError::Reactor)?;
     if let Some(w) = warning {
         tracing::warn!(target: target::INTERNAL, "{w}");
     }
@@ -60,10 +55,8 @@ pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
     ];
     for (socket, family, key) in sessions {
         let Some(socket) = socket else { continue };
-        let id = reactor
-            .add_udp(socket)
-            .map_err(|e| RunError(format!("UDP: {e}")))?;
-        let seed = entropy::random_32().map_err(|e| RunError(format!("randomness: {e}")))?;
+        let id = reactor.add_udp(socket).map_err(RunError::AddSocket)?;
+        let seed = entropy::random_32().map_err(RunError::Randomness)?;
         let node_cfg = NodeConfig {
             id: NodeId::SUPERNODE,
             private_key: key.clone(),
@@ -79,25 +72,28 @@ pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
     }
     tracing::info!(target: target::INTERNAL, "I/O: {}", reactor.features());
     if let Some(listen) = opts.metrics_listen.or(cfg.metrics.map(|m| m.listen)) {
-        metrics::install(listen).map_err(RunError)?;
+        metrics::install(listen).map_err(RunError::Metrics)?;
         tracing::info!(target: target::NORMAL, "metrics on http://{listen}/metrics");
     }
 
     let core = SuperCore::new(core_config(cfg), cfg.peers.clone(), now);
     let core: SharedCore = Arc::new(Mutex::new(core));
-    let (waker, wake_handle) = wake::pair().map_err(|e| RunError(format!("wake-up pair: {e}")))?;
+    let (waker, wake_handle) = wake::pair().map_err(|source| RunError::Wake {
+        what: "wake-up pair",
+        source,
+    })?;
     let wake_watch = reactor
         .watch_readable(waker.fd())
-        .map_err(|e| RunError(format!("watch: {e}")))?;
+        .map_err(RunError::Watch)?;
     let api = SuperApiImpl::new(cfg, Arc::clone(&core), wake_handle);
-    let _http = super::http::spawn(super::super_api::http_config(cfg), Arc::new(api))
-        .map_err(|e| RunError(format!("HTTP API: {e}")))?;
+    let _http =
+        super::http::spawn(api::http_config(cfg), Arc::new(api)).map_err(RunError::HttpApi)?;
     tracing::info!(target: target::NORMAL, "Edge API on port {}, Manage API on port {}, prefix {}", cfg.edge_api_port, cfg.manage_api_port, cfg.api_prefix);
     // Once, with the UDP sockets and HTTP listeners up (as upstream), and
     // before privileges are dropped (as the edge's).
     super::post_script::run_super(cfg);
 
-    super::privdrop::after_setup(super::privdrop::Role::Super).map_err(RunError)?;
+    super::privdrop::after_setup(super::privdrop::Role::Super).map_err(RunError::Privdrop)?;
     let saver = opts.config_path.clone();
     let mut next_publish = now;
     let mut running_cfg = cfg.clone();
@@ -138,7 +134,7 @@ pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
                 Completion::Readable(id) if id == wake_watch => woken = true,
                 Completion::Readable(_) | Completion::Timeout => {}
             })
-            .map_err(|e| RunError(format!("reactor wait: {e}")))?;
+            .map_err(RunError::Wait)?;
         if woken {
             waker.drain();
         }

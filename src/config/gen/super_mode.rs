@@ -1,4 +1,4 @@
-//! Super-mode networks for `--mode gencfg` (see `gen_network.rs`): the
+//! Super-mode networks for `--mode gencfg` (see `mod.rs`): the
 //! supernode's config `NAME_super.yaml` with a peer entry per edge, and the
 //! edges, each pointed at the supernode's endpoints, public keys and Edge
 //! API, with its own PSK shared with the supernode.
@@ -10,13 +10,12 @@
 
 use std::net::Ipv6Addr;
 
-use super::Config;
-use super::FileKind;
-use super::emit::SuperPeerOut;
-use super::gen_network::{Entropy, Gen, GeneratedFile, GeneratedNetwork, Render, id_width};
-use super::gencfg::GenSuperNode;
-use super::super_node::SuperPeer;
-use super::write_error::WriteError;
+use super::config::GenSuperNode;
+use super::{Entropy, Gen, GeneratedFile, GeneratedNetwork, Render, id_width};
+use crate::config::emit::SuperPeerOut;
+use crate::config::super_node::SuperPeer;
+use crate::config::write_error::WriteError;
+use crate::config::{Config, FileKind};
 
 const SUPER_KEY: &str = "Super Node";
 

@@ -1,10 +1,10 @@
-//! Table tests of `--mode gencfg` (gen_network.rs, gen_mesh.rs,
-//! gen_super.rs): generator text in, files out, each loaded back.
+//! Table tests of `--mode gencfg` (network.rs, mesh.rs,
+//! super_mode.rs): generator text in, files out, each loaded back.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::*;
+use crate::config::*;
 use crate::wg::PresharedKey;
 use crate::wg::keys::public_key;
 

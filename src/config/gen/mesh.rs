@@ -1,4 +1,4 @@
-//! Static and P2P networks for `--mode gencfg` (see `gen_network.rs`): the
+//! Static and P2P networks for `--mode gencfg` (see `mod.rs`): the
 //! peers of every edge, the PSK of every pair and, in static mode, the
 //! next-hop table egd's solver computes from the generator's matrix.
 //!
@@ -15,15 +15,13 @@ use std::time::Duration;
 
 use egd_routing::{DenseGraph, Latency};
 
-use super::edge::EdgePeer;
-use super::emit::EdgePeerOut;
-use super::gen_network::{
-    Entropy, Gen, GeneratedFile, GeneratedNetwork, Render, id_width, table_for_yaml,
-};
-use super::types::Endpoint;
-use super::write_error::WriteError;
-use super::{FileKind, StaticNextHops};
+use super::{Entropy, Gen, GeneratedFile, GeneratedNetwork, Render, id_width, table_for_yaml};
 use crate::NodeId;
+use crate::config::edge::EdgePeer;
+use crate::config::emit::EdgePeerOut;
+use crate::config::types::Endpoint;
+use crate::config::write_error::WriteError;
+use crate::config::{FileKind, StaticNextHops};
 use crate::wg::{PresharedKey, PrivateKey, PublicKey};
 
 const MATRIX_KEY: &str = "Distance matrix for all nodes";

@@ -7,9 +7,7 @@ use std::path::PathBuf;
 
 use subtle::ConstantTimeEq;
 
-use super::clock;
-use super::super_node::{SharedCore, lock};
-use super::wake::WakeHandle;
+use super::core::{SharedCore, lock};
 use crate::NodeId;
 use crate::config::{
     NewEdge, Passwords, PeerAddFields, Secret, SuperConfig, new_super_peer,
@@ -19,6 +17,8 @@ use crate::control::api::{
     AddPeer, ApiError, DelPeer, ManageAction, NhTableInfo, NodeInfo, PeerInfo, SuperApi,
     SuperParams, SuperState, UpdatePeer, UpdateSuper,
 };
+use crate::daemon::clock;
+use crate::daemon::wake::WakeHandle;
 use crate::logging::target;
 
 #[derive(Debug)]
@@ -46,7 +46,7 @@ impl SuperApiImpl {
         let started = clock::now();
         let r = f(&mut core);
         if core.solves() > solves {
-            super::metrics::record_solve(started.elapsed().as_secs_f64());
+            crate::daemon::metrics::record_solve(started.elapsed().as_secs_f64());
         }
         drop(core);
         self.wake.wake();
@@ -147,10 +147,13 @@ impl SuperApi for SuperApiImpl {
 }
 
 /// Where and how the supernode serves its APIs.
-pub fn http_config(cfg: &SuperConfig) -> super::http::HttpConfig {
-    let mut http =
-        super::http::HttpConfig::on_ports(cfg.edge_api_port, cfg.manage_api_port, &cfg.api_prefix);
-    http.tls = cfg.tls.as_ref().map(|t| super::http::TlsFiles {
+pub fn http_config(cfg: &SuperConfig) -> crate::daemon::http::HttpConfig {
+    let mut http = crate::daemon::http::HttpConfig::on_ports(
+        cfg.edge_api_port,
+        cfg.manage_api_port,
+        &cfg.api_prefix,
+    );
+    http.tls = cfg.tls.as_ref().map(|t| crate::daemon::http::TlsFiles {
         cert_chain_pem: t.cert_chain.clone(),
         private_key_pem: t.private_key.clone(),
     });

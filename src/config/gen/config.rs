@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
-use super::check::{Check, KeyPath};
-use super::edge::{http_url, port};
-use super::error::ConfigError;
-use super::raw;
-use super::types::{Endpoint, MacPrefix, parse_host, parse_node_id};
 use crate::NodeId;
+use crate::config::check::port;
+use crate::config::check::{Check, KeyPath};
+use crate::config::edge::http_url;
+use crate::config::error::ConfigError;
+use crate::config::raw;
+use crate::config::types::{Endpoint, MacPrefix, ValueError, parse_host, parse_node_id};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenConfig {
@@ -55,7 +56,7 @@ pub fn gen_config(
     config_dir: &std::path::Path,
 ) -> Result<GenConfig, ConfigError> {
     let root = KeyPath::root();
-    let template = |f: &super::check::Field<String>| {
+    let template = |f: &crate::config::check::Field<String>| {
         Some(Check::text(f))
             .filter(|t| !t.trim().is_empty())
             .map(|t| config_dir.join(t.trim()))
@@ -137,22 +138,39 @@ pub fn gen_config(
     })
 }
 
+/// Why a NodeID list (`[1~10,11,19]`) is refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IdRangesError {
+    #[error("{0:?} must look like [1~10,11,19]")]
+    Shape(String),
+    #[error("{part:?} in {text:?} is not a number")]
+    NotNumber { part: String, text: String },
+    #[error(transparent)]
+    Id(#[from] ValueError),
+    #[error("range {0:?} runs backwards")]
+    Backwards(String),
+    #[error("NodeID {id} appears twice in {text:?}")]
+    Twice { id: NodeId, text: String },
+    #[error("{0:?} lists no node")]
+    Empty(String),
+}
+
 /// Expands the original's NodeID list notation: `[1~10,11,19]`.
-pub fn parse_id_ranges(text: &str) -> Result<Vec<NodeId>, String> {
+pub fn parse_id_ranges(text: &str) -> Result<Vec<NodeId>, IdRangesError> {
     let inner = text
         .trim()
         .strip_prefix('[')
         .and_then(|t| t.strip_suffix(']'))
-        .ok_or_else(|| format!("{text:?} must look like [1~10,11,19]"))?;
+        .ok_or_else(|| IdRangesError::Shape(text.to_owned()))?;
     let mut ids: Vec<NodeId> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let number = |s: &str| -> Result<NodeId, String> {
-            let n: u64 = s
-                .trim()
-                .parse()
-                .map_err(|_| format!("{s:?} in {text:?} is not a number"))?;
-            parse_node_id(n)
+        let number = |s: &str| -> Result<NodeId, IdRangesError> {
+            let n: u64 = s.trim().parse().map_err(|_| IdRangesError::NotNumber {
+                part: s.to_owned(),
+                text: text.to_owned(),
+            })?;
+            Ok(parse_node_id(n)?)
         };
         let (lo, hi) = match part.split_once('~') {
             Some((a, b)) => (number(a)?, number(b)?),
@@ -162,18 +180,21 @@ pub fn parse_id_ranges(text: &str) -> Result<Vec<NodeId>, String> {
             }
         };
         if lo > hi {
-            return Err(format!("range {part:?} runs backwards"));
+            return Err(IdRangesError::Backwards(part.to_owned()));
         }
         for raw in lo.get()..=hi.get() {
             let id = parse_node_id(u64::from(raw))?;
             if !seen.insert(id) {
-                return Err(format!("NodeID {id} appears twice in {text:?}"));
+                return Err(IdRangesError::Twice {
+                    id,
+                    text: text.to_owned(),
+                });
             }
             ids.push(id);
         }
     }
     if ids.is_empty() {
-        return Err(format!("{text:?} lists no node"));
+        return Err(IdRangesError::Empty(text.to_owned()));
     }
     Ok(ids)
 }
@@ -183,7 +204,9 @@ mod tests {
     use super::*;
 
     fn ids(text: &str) -> Result<Vec<u16>, String> {
-        parse_id_ranges(text).map(|v| v.into_iter().map(NodeId::get).collect())
+        parse_id_ranges(text)
+            .map(|v| v.into_iter().map(NodeId::get).collect())
+            .map_err(|e| e.to_string())
     }
 
     #[test]

@@ -14,13 +14,13 @@
 //! loaded back as egd would load it: a network that is generated passes
 //! `egd --check`.
 //!
-//! - `static` / `p2p` (`gen_mesh.rs`): one edge per `Edge Nodes` entry. Two
+//! - `static` / `p2p` (`mesh.rs`): one edge per `Edge Nodes` entry. Two
 //!   nodes are peers when the `Distance matrix for all nodes` has an edge
 //!   between them in either direction (or, with no matrix, when at least one
 //!   of them has an endpoint); each pair shares its own PSK. Static mode's
 //!   `NextHopTable` is egd's solver on that matrix (no additional cost, as
 //!   `--mode solve`), every node getting the whole table.
-//! - `super` (`gen_super.rs`): the supernode `NAME_super.yaml` and one edge
+//! - `super` (`super_mode.rs`): the supernode `NAME_super.yaml` and one edge
 //!   per NodeID of `Edge Node.Node IDs`, each with its own PSK shared with
 //!   the supernode.
 //!
@@ -55,17 +55,27 @@ use std::path::{Path, PathBuf};
 
 use ipnet::{Ipv4Net, Ipv6Net};
 use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::RngCore;
 use serde::Serialize;
 
 use super::edit::{Editor, entry};
 use super::error::{ConfigError, Position};
-use super::gencfg::GenConfig;
 use super::types::MacPrefix;
 use super::write_error::WriteError;
-use super::{Config, FileKind, StaticNextHops, gen_defaults, load_str, read_text};
+use super::{Config, FileKind, StaticNextHops, load_str};
 use crate::NodeId;
 use crate::wg::{PresharedKey, PrivateKey, PublicKey};
+
+pub(super) mod config;
+mod defaults;
+mod mesh;
+mod network;
+mod super_mode;
+#[cfg(test)]
+mod tests;
+
+use config::GenConfig;
+pub use network::{generate, read_templates};
 
 /// What kind of network to generate (`--cfgmode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,61 +115,6 @@ pub struct GeneratedNetwork {
     pub next_hop_table: Option<StaticNextHops>,
 }
 
-/// The generator's templates (resolved against its folder when it was
-/// loaded), or the built-in ones for those it leaves empty.
-pub fn read_templates(config: &GenConfig) -> Result<GenTemplates, WriteError> {
-    let read = |path: &Option<PathBuf>, name: &str, builtin: &str| -> Result<_, WriteError> {
-        match path {
-            Some(p) => Ok(GenTemplate {
-                path: p.clone(),
-                text: read_text(p).map_err(WriteError::Config)?,
-            }),
-            None => Ok(GenTemplate {
-                path: PathBuf::from(name),
-                text: builtin.to_owned(),
-            }),
-        }
-    };
-    Ok(GenTemplates {
-        edge: read(
-            &config.edge_template,
-            "<built-in edge template>",
-            gen_defaults::EDGE_TEMPLATE,
-        )?,
-        super_node: read(
-            &config.super_template,
-            "<built-in supernode template>",
-            gen_defaults::SUPER_TEMPLATE,
-        )?,
-    })
-}
-
-/// Generates the network `generator` (the file `config` was loaded from,
-/// named in errors) describes, drawing all randomness from `seed`.
-pub fn generate(
-    generator: &Path,
-    config: &GenConfig,
-    templates: &GenTemplates,
-    mode: GenMode,
-    seed: [u8; 32],
-) -> Result<GeneratedNetwork, WriteError> {
-    let g = Gen {
-        file: generator,
-        config,
-        templates,
-    };
-    check_network_name(&g)?;
-    if config.output_dir.as_os_str().is_empty() {
-        return Err(g.error("Config output dir", "must name the folder to write into"));
-    }
-    let mut rng = Entropy(ChaCha20Rng::from_seed(seed));
-    match mode {
-        GenMode::Static => super::gen_mesh::mesh(&g, false, &mut rng),
-        GenMode::P2p => super::gen_mesh::mesh(&g, true, &mut rng),
-        GenMode::Super => super::gen_super::super_network(&g, &mut rng),
-    }
-}
-
 /// The generation in progress: its inputs, for the mode modules.
 pub(super) struct Gen<'a> {
     pub file: &'a Path,
@@ -169,12 +124,12 @@ pub(super) struct Gen<'a> {
 
 impl Gen<'_> {
     /// An error about the generator file's `key`.
-    pub fn error(&self, key: &str, reason: impl Into<String>) -> WriteError {
+    pub fn error(&self, key: &str, reason: impl std::fmt::Display) -> WriteError {
         WriteError::Config(ConfigError::new(
             self.file,
             Position::default(),
             key,
-            reason,
+            reason.to_string(),
         ))
     }
 
@@ -290,34 +245,6 @@ impl Gen<'_> {
     }
 }
 
-/// Upstream's limits on `Network name`: it goes into file and interface
-/// names.
-const NETWORK_NAME_MAX: usize = 10;
-
-fn check_network_name(g: &Gen<'_>) -> Result<(), WriteError> {
-    let name = &g.config.network_name;
-    let key = "Network name";
-    if name.is_empty() {
-        return Err(g.error(key, "must not be empty (it names the files and interfaces)"));
-    }
-    if name.len() > NETWORK_NAME_MAX {
-        return Err(g.error(
-            key,
-            format!("{name:?} is longer than {NETWORK_NAME_MAX} characters"),
-        ));
-    }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err(g.error(
-            key,
-            format!("{name:?} may only contain letters, digits, '_' and '-'"),
-        ));
-    }
-    Ok(())
-}
-
 /// `id` zero-padded to `width` digits.
 fn padded(id: NodeId, width: usize) -> String {
     format!("{:0width$}", id.get())
@@ -333,6 +260,10 @@ pub(super) fn id_width(max: NodeId) -> usize {
 pub(super) struct Entropy(ChaCha20Rng);
 
 impl Entropy {
+    pub fn new(rng: ChaCha20Rng) -> Self {
+        Self(rng)
+    }
+
     fn bytes32(&mut self) -> [u8; 32] {
         let mut b = [0u8; 32];
         self.0.fill_bytes(&mut b);
@@ -358,7 +289,7 @@ impl Entropy {
 
     /// Four random bytes, locally administered and unicast (upstream's
     /// choice of length: two bytes are left for the NodeID).
-    fn mac_prefix(&mut self) -> Result<MacPrefix, String> {
+    fn mac_prefix(&mut self) -> Result<MacPrefix, super::types::ValueError> {
         let mut b = [0u8; 4];
         self.0.fill_bytes(&mut b);
         b[0] = (b[0] & !0b01) | 0b10;
@@ -390,10 +321,10 @@ impl<'a> Render<'a> {
         value: &T,
     ) -> Result<(), WriteError> {
         let key = path.join(".");
-        let edit_err = |reason: String| WriteError::Edit {
+        let edit_err = |reason: super::edit::EditError| WriteError::Edit {
             file: self.template.to_path_buf(),
             key: key.clone(),
-            reason,
+            reason: reason.to_string(),
         };
         let last = path.last().copied().unwrap_or_default();
         let e = entry(last, value).map_err(edit_err)?;
