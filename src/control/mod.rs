@@ -5,11 +5,14 @@
 //! - [`api`]: the HTTP APIs' bodies and the trait the HTTP layer calls;
 //! - [`super_core`]: the supernode (registrations, latency graph, notices);
 //! - [`edge_sync`]: an edge's side (register, report, fetch, apply);
+//! - [`edge`]: an edge's whole control plane (super, P2P, the table
+//!   choice between them), as the daemon and the simulator drive it;
 //! - [`endpoints`]: address-family rules for endpoints, DNS retry timing;
 //! - [`p2p`]: P2P mode (flooded reports, peer exchange, own solver);
 //! - [`honesty`]: the round-trip cross-check both solvers run on reports.
 
 pub mod api;
+pub mod edge;
 pub mod edge_sync;
 pub mod endpoints;
 mod hash;
