@@ -149,10 +149,12 @@ impl Edge {
     }
 
     /// A configured `Static` peer's host name resolved to `addr`: the
-    /// supernode's candidates must not replace it.
+    /// supernode's candidates must not replace it (without super mode the
+    /// node takes the address as is).
     pub fn set_pinned(&mut self, node: &mut Node, id: NodeId, addr: SocketAddr) {
-        if let Some(s) = self.sync.as_mut() {
-            s.set_pinned(node, id, addr);
+        match self.sync.as_mut() {
+            Some(s) => s.set_pinned(node, id, addr),
+            None => node.set_endpoint(id, addr),
         }
     }
 
@@ -162,12 +164,17 @@ impl Edge {
         self.sync.as_mut().and_then(EdgeSync::poll_request)
     }
 
-    /// When [`Edge::handle_timeout`] is next due.
+    /// When [`Edge::handle_timeout`] is next due: a machine's timer, or
+    /// the instant a silent supernode's table gives way to the own one.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let s = self.sync.as_ref().and_then(EdgeSync::poll_timeout);
         let p = self.p2p.as_ref().and_then(P2pSync::poll_timeout);
-        s.into_iter().chain(p).min()
+        let fallback = match (&self.sync, &self.p2p) {
+            (Some(s), Some(p)) if !p.is_active() => s.silent_at(self.info_timeout),
+            _ => None,
+        };
+        s.into_iter().chain(p).chain(fallback).min()
     }
 
     /// What the edge decided since last asked.

@@ -24,30 +24,6 @@ use egd_routing::{Latency, ManualEndpoint, ManualLatency, RouterConfig, Stabilit
 
 use crate::config::{GraphSettings, NodeSelector, StaticNextHops};
 
-/// Super mode with P2P on (SYSTEM.md §3.3): the edge routes on its own P2P
-/// table while the supernode is silent for `info_timeout`
-/// (`SuperNodeInfoTimeout`) or absent (`sync` is `None`), and on the
-/// supernode's table otherwise; the switch replaces the table in one step,
-/// so no frame is lost to it. Returns the new choice when it changed
-/// (`true`: the P2P table).
-pub fn choose_table(
-    now: std::time::Instant,
-    sync: Option<&edge_sync::EdgeSync>,
-    info_timeout: std::time::Duration,
-    p2p: &mut p2p::P2pSync,
-    node: &mut crate::node::Node,
-) -> Option<bool> {
-    let own = sync.is_none_or(|s| !s.supernode_alive(now, info_timeout));
-    if own == p2p.is_active() {
-        return None;
-    }
-    p2p.set_active(own, node);
-    if let (false, Some(s)) = (own, sync) {
-        s.reinstall_table(node);
-    }
-    Some(own)
-}
-
 /// The control protocol's version string, sent in every Register; a
 /// supernode orders edges speaking another one to shut down.
 pub const PROTOCOL_VERSION: &str = "egd-control-1";
