@@ -151,6 +151,12 @@ impl EdgeSync {
         self.last_contact.is_some_and(|t| now < t + timeout)
     }
 
+    /// When the supernode, silent since it was last heard from, has been
+    /// so for `timeout` (`None`: never heard from).
+    pub fn silent_at(&self, timeout: Duration) -> Option<Instant> {
+        self.last_contact.map(|t| t + timeout)
+    }
+
     /// Puts the supernode's last table back in force (after a fallback).
     pub fn reinstall_table(&self, node: &mut Node) {
         if let Some(t) = &self.last_table {

@@ -5,11 +5,14 @@
 //! - [`api`]: the HTTP APIs' bodies and the trait the HTTP layer calls;
 //! - [`super_core`]: the supernode (registrations, latency graph, notices);
 //! - [`edge_sync`]: an edge's side (register, report, fetch, apply);
+//! - [`edge`]: an edge's whole control plane (super, P2P, the table
+//!   choice between them), as the daemon and the simulator drive it;
 //! - [`endpoints`]: address-family rules for endpoints, DNS retry timing;
 //! - [`p2p`]: P2P mode (flooded reports, peer exchange, own solver);
 //! - [`honesty`]: the round-trip cross-check both solvers run on reports.
 
 pub mod api;
+pub mod edge;
 pub mod edge_sync;
 pub mod endpoints;
 mod hash;
@@ -20,30 +23,6 @@ pub mod super_core;
 use egd_routing::{Latency, ManualEndpoint, ManualLatency, RouterConfig, StabilitySettings};
 
 use crate::config::{GraphSettings, NodeSelector, StaticNextHops};
-
-/// Super mode with P2P on (docs/system.md#p2p-mode): the edge routes on its own P2P
-/// table while the supernode is silent for `info_timeout`
-/// (`SuperNodeInfoTimeout`) or absent (`sync` is `None`), and on the
-/// supernode's table otherwise; the switch replaces the table in one step,
-/// so no frame is lost to it. Returns the new choice when it changed
-/// (`true`: the P2P table).
-pub fn choose_table(
-    now: std::time::Instant,
-    sync: Option<&edge_sync::EdgeSync>,
-    info_timeout: std::time::Duration,
-    p2p: &mut p2p::P2pSync,
-    node: &mut crate::node::Node,
-) -> Option<bool> {
-    let own = sync.is_none_or(|s| !s.supernode_alive(now, info_timeout));
-    if own == p2p.is_active() {
-        return None;
-    }
-    p2p.set_active(own, node);
-    if let (false, Some(s)) = (own, sync) {
-        s.reinstall_table(node);
-    }
-    Some(own)
-}
 
 /// The control protocol's version string, sent in every Register; a
 /// supernode orders edges speaking another one to shut down.

@@ -24,10 +24,10 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
-use super::edge_control::EdgeControl;
 use super::wake::WakeHandle;
 use crate::NodeId;
 use crate::config::{EdgeConfig, EdgeMode, Endpoint};
+use crate::control::edge::Edge;
 use crate::control::endpoints::{FamilyPolicy, Want, pick, retry_delay};
 use crate::logging::target;
 use crate::node::Node;
@@ -191,7 +191,7 @@ impl Ddns {
         count: usize,
         timeout: Duration,
         node: &mut Node,
-        mut control: Option<&mut EdgeControl>,
+        mut control: Option<&mut Edge>,
     ) {
         let deadline = Instant::now() + timeout;
         for _ in 0..count {
@@ -204,13 +204,13 @@ impl Ddns {
     }
 
     /// Applies every result that arrived (cheap when none has).
-    pub fn apply(&mut self, node: &mut Node, mut control: Option<&mut EdgeControl>) {
+    pub fn apply(&mut self, node: &mut Node, mut control: Option<&mut Edge>) {
         while let Ok(r) = self.results.try_recv() {
             self.apply_one(r, node, control.as_deref_mut());
         }
     }
 
-    fn apply_one(&mut self, r: Resolved, node: &mut Node, control: Option<&mut EdgeControl>) {
+    fn apply_one(&mut self, r: Resolved, node: &mut Node, control: Option<&mut Edge>) {
         let t = &r.target;
         let what = describe(t);
         let addr = match r.result {

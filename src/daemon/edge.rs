@@ -22,13 +22,14 @@ use egd_uring::{Backend, ReactorConfig};
 
 use super::batch_lock::lock;
 use super::datapath::{DataPath, PathIo};
-use super::edge_control::EdgeControl;
+use super::edge_control::ApiWorker;
 use super::error::RunError;
 use super::signals::Signals;
 use super::workers::{WorkerIo, Workers};
 use super::{clock, ddns, entropy, metrics, sockets};
 use crate::config::{EdgeConfig, EdgeMode, IType, L2HeaderMode, SocketSpec, VppRole};
 use crate::control::api;
+use crate::control::edge::{Edge, EdgeEvent};
 use crate::control::endpoints::FamilyPolicy;
 use crate::control::p2p::{P2pConfig, P2pSync};
 use crate::logging::target;
@@ -111,12 +112,16 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         loss_penalty: cfg.dynamic_route.cost_loss_penalty,
     });
 
-    let mut control = match cfg.mode() {
-        EdgeMode::Super => Some(start_control(cfg, port, opts)?),
+    let mut api = match cfg.mode() {
+        EdgeMode::Super => Some(start_api(cfg, opts)?),
         _ => None,
     };
-    let mut p2p = (cfg.mode() != EdgeMode::Static && cfg.dynamic_route.p2p.enabled)
+    let sync = api
+        .is_some()
+        .then(|| super::edge_control::edge_sync(cfg, port, clock::now()));
+    let p2p = (cfg.mode() != EdgeMode::Static && cfg.dynamic_route.p2p.enabled)
         .then(|| P2pSync::new(p2p_config(cfg), clock::now(), &mut first));
+    let mut edge = Edge::new(sync, p2p, cfg.dynamic_route.super_node.info_timeout);
     // Worker threads and the resolver wake this one when they have news.
     let (waker, wake_handle) = super::wake::pair().map_err(|source| RunError::Wake {
         what: "wake",
@@ -136,9 +141,9 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         dns_targets.len(),
         FIRST_LOOKUPS,
         &mut first,
-        control.as_mut(),
+        Some(&mut edge),
     );
-    let wake_watch = control
+    let wake_watch = api
         .as_ref()
         .map(|c| reactor.watch_readable(c.wake_fd()))
         .transpose()
@@ -225,10 +230,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         if let Some(m) = next_maintain {
             deadline = deadline.min(m);
         }
-        if let Some(t) = control.as_ref().and_then(EdgeControl::poll_timeout) {
-            deadline = deadline.min(t);
-        }
-        if let Some(t) = p2p.as_ref().and_then(P2pSync::poll_timeout) {
+        if let Some(t) = edge.poll_timeout() {
             deadline = deadline.min(t);
         }
         let mut woken = false;
@@ -250,34 +252,21 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         if node_ref.poll_timeout().is_some_and(|(t, _)| t <= now) {
             node_ref.handle_timeout(now);
         }
-        if let Some(c) = control.as_mut() {
-            if woken {
-                c.on_wake(now, node_ref);
-            }
-            if c.poll_timeout().is_some_and(|t| t <= now) {
-                c.on_timeout(now, node_ref);
-            }
-        }
-        if let Some(p) = p2p.as_mut() {
-            if p.poll_timeout().is_some_and(|t| t <= now) {
-                timed_solve(p, |p| p.handle_timeout(now, node_ref));
-            }
-            // Super mode with P2P: the edge's own table while the supernode
-            // is silent (`SuperNodeInfoTimeout`), the supernode's otherwise.
-            let (sync, timeout) = control.as_ref().map_or((None, Duration::ZERO), |c| {
-                (Some(c.sync()), c.info_timeout())
-            });
-            if let Some(own) = crate::control::choose_table(now, sync, timeout, p, node_ref) {
-                let what = if own {
-                    "no word from the supernode: routing on this edge's own P2P table"
-                } else {
-                    "the supernode answers: routing on its table"
-                };
-                tracing::warn!(target: target::CONTROL, "{what}");
+        if let Some(w) = api.as_mut()
+            && woken
+        {
+            w.drain_wake();
+            while let Some(a) = w.poll_answer() {
+                edge.handle_answer(now, node_ref, a);
             }
         }
-        ddns.apply(node_ref, control.as_mut());
-        drain_events(now, node_ref, control.as_mut(), p2p.as_mut(), &mut measured);
+        if edge.poll_timeout().is_some_and(|t| t <= now) {
+            timed_solve(&mut edge, |e| e.handle_timeout(now, node_ref));
+        }
+        ddns.apply(node_ref, Some(&mut edge));
+        drain_events(now, node_ref, &mut edge, &mut measured);
+        submit_requests(now, node_ref, &mut edge, api.as_mut());
+        log_edge_events(&mut edge);
         if let Some(offset) = ntp.as_ref().map(super::ntp::NtpOffset::ns)
             && offset != applied_offset
         {
@@ -285,7 +274,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
             applied_offset = offset;
         }
         path.collect(node_ref);
-        if let Some(reason) = control.as_ref().and_then(EdgeControl::shutdown) {
+        if let Some(reason) = api.as_ref().and_then(ApiWorker::shutdown) {
             drop(guard);
             path.flush();
             return Err(RunError::ShutDown(reason.to_owned()));
@@ -298,14 +287,14 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
             if applied_offset != i64::MIN {
                 metrics::publish_ntp_offset(applied_offset);
             }
-            if let Some(p) = &p2p {
+            if let Some(p) = edge.p2p() {
                 for (s, d, l) in p.latencies() {
                     metrics::publish_latency(s.get(), d.get(), l.as_secs_f64());
                 }
                 metrics::publish_reports_rejected(p.reports_rejected());
             }
             if let Some(w) = &web {
-                w.publish(node_ref, p2p.as_ref(), &running_cfg);
+                w.publish(node_ref, edge.p2p(), &running_cfg);
             }
             if let Some(u) = &uapi {
                 let key = running_cfg.private_key.as_bytes();
@@ -443,8 +432,7 @@ fn status_line(node: &Node, cfg: &EdgeConfig) -> String {
 fn drain_events(
     now: Instant,
     node: &mut Node,
-    mut control: Option<&mut EdgeControl>,
-    mut p2p: Option<&mut P2pSync>,
+    edge: &mut Edge,
     measured: &mut metrics::MeasuredLatencies,
 ) {
     while let Some(e) = node.poll_event() {
@@ -454,29 +442,54 @@ fn drain_events(
             }
             _ => tracing::info!(target: target::CONTROL, "{e:?}"),
         }
-        if let Some(c) = control.as_deref_mut() {
-            c.on_event(now, node, &e);
-        }
+        timed_solve(edge, |edge| edge.handle_event(now, node, &e));
         if let NodeEvent::LatencyMeasured {
             from, one_way_ns, ..
         } = &e
         {
             measured.record(*from, *one_way_ns as f64 / 1e9);
         }
-        if let Some(p) = p2p.as_deref_mut() {
-            timed_solve(p, |p| p.handle_event(now, node, &e));
+    }
+}
+
+/// Carries the edge's requests to the Edge API worker; a fetch it cannot
+/// take fails back into the edge at once.
+fn submit_requests(
+    now: Instant,
+    node: &mut Node,
+    edge: &mut Edge,
+    mut api: Option<&mut ApiWorker>,
+) {
+    while let Some(r) = edge.poll_request() {
+        if let Some(a) = api.as_deref_mut().and_then(|w| w.submit(r)) {
+            edge.handle_answer(now, node, a);
         }
     }
 }
 
-/// Runs `f`, recording its duration as solver time when it solved.
-fn timed_solve(p: &mut P2pSync, f: impl FnOnce(&mut P2pSync)) {
-    let before = p.solves();
+/// Logs the edge's decisions (super mode with P2P: which table is in force).
+fn log_edge_events(edge: &mut Edge) {
+    while let Some(e) = edge.poll_event() {
+        let what = match e {
+            EdgeEvent::OwnTable => {
+                "no word from the supernode: routing on this edge's own P2P table"
+            }
+            EdgeEvent::SupernodeTable => "the supernode answers: routing on its table",
+        };
+        tracing::warn!(target: target::CONTROL, "{what}");
+    }
+}
+
+/// Runs `f`, recording its duration as solver time when P2P solved.
+fn timed_solve(edge: &mut Edge, f: impl FnOnce(&mut Edge)) {
+    let before = edge.p2p().map(P2pSync::solves);
     let started = clock::now();
-    f(p);
-    metrics::publish_reports_rejected(p.reports_rejected());
-    if p.solves() > before {
-        metrics::record_solve(started.elapsed().as_secs_f64());
+    f(edge);
+    if let Some(p) = edge.p2p() {
+        metrics::publish_reports_rejected(p.reports_rejected());
+        if before.is_some_and(|b| p.solves() > b) {
+            metrics::record_solve(started.elapsed().as_secs_f64());
+        }
     }
 }
 
@@ -498,7 +511,7 @@ fn p2p_config(cfg: &EdgeConfig) -> P2pConfig {
 
 /// The super-mode control plane: the Edge API client (authenticated with a
 /// token derived from this edge's key and the supernode's) on its worker.
-fn start_control(cfg: &EdgeConfig, port: u16, opts: &RunOptions) -> Result<EdgeControl, RunError> {
+fn start_api(cfg: &EdgeConfig, opts: &RunOptions) -> Result<ApiWorker, RunError> {
     let link = &cfg.dynamic_route.super_node;
     let url = link.edge_api_url.clone().ok_or(RunError::Missing(
         "DynamicRoute.SuperNode.EndpointEdgeAPIUrl",
@@ -529,14 +542,7 @@ fn start_control(cfg: &EdgeConfig, port: u16, opts: &RunOptions) -> Result<EdgeC
             source,
         },
     )?;
-    EdgeControl::start(
-        cfg,
-        port,
-        Box::new(client),
-        clock::now(),
-        opts.config_path.clone(),
-    )
-    .map_err(RunError::Control)
+    ApiWorker::start(Box::new(client), opts.config_path.clone()).map_err(RunError::Control)
 }
 
 /// The host names to follow after a reload: the new config's peers, and

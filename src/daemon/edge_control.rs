@@ -1,13 +1,13 @@
-//! An edge's super-mode control plane in the daemon: the sans-IO
-//! [`EdgeSync`] on the reactor thread, and a worker thread that makes the
-//! (blocking) Edge API calls, so HTTP never stalls the data path. Answers
-//! come back over a channel, and a [`Waker`] wakes the reactor to apply
-//! them.
+//! An edge's Edge API calls in the daemon: a worker thread makes the
+//! (blocking) calls the sans-IO [`Edge`](crate::control::edge::Edge) asks
+//! for, so HTTP never stalls the data path. Answers come back over a
+//! channel, and a [`Waker`] wakes the reactor to hand them to the edge.
 //!
-//! Drive it from the loop: watch [`EdgeControl::wake_fd`]; pass every node
-//! event to [`EdgeControl::on_event`]; call [`EdgeControl::on_timeout`] when
-//! [`EdgeControl::poll_timeout`] is due and [`EdgeControl::on_wake`] when the
-//! fd fires; stop when [`EdgeControl::shutdown`] says so.
+//! Drive it from the loop: watch [`ApiWorker::wake_fd`]; give it every
+//! request the edge polls ([`ApiWorker::submit`], which answers at once
+//! when a fetch cannot be queued); when the fd fires, call
+//! [`ApiWorker::drain_wake`] and hand each [`ApiWorker::poll_answer`] to
+//! the edge; stop when [`ApiWorker::shutdown`] says so.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -20,10 +20,10 @@ use super::http::CallError;
 use super::wake::{self, WakeHandle, Waker};
 use crate::config::{EdgeConfig, Endpoint};
 use crate::control::api::{NhTableInfo, NodeInfo, PeerInfo, SuperParams};
+use crate::control::edge::Answer;
 use crate::control::edge_sync::{EdgeRequest, EdgeSync, EdgeSyncConfig, Fetch};
 use crate::control::endpoints::FamilyPolicy;
 use crate::logging::target;
-use crate::node::{Node, NodeEvent};
 
 /// The Edge API as the worker thread calls it (blocking, with timeouts).
 /// Errors say whether the supernode was unreachable, refused the call
@@ -43,7 +43,7 @@ enum Job {
     Post(NodeInfo),
 }
 
-enum Answer {
+enum WorkerAnswer {
     PeerInfo(PeerInfo),
     NhTable(NhTableInfo),
     Params(SuperParams),
@@ -51,30 +51,61 @@ enum Answer {
     PostFailed(CallError),
 }
 
-pub struct EdgeControl {
-    sync: EdgeSync,
+/// Carries an edge's Edge API calls to the worker thread and its answers
+/// back, and does the process-level requests (shutdown, `SaveNewPeers`).
+pub struct ApiWorker {
     jobs: SyncSender<Job>,
-    answers: Receiver<Answer>,
+    answers: Receiver<WorkerAnswer>,
     waker: Waker,
     config_path: Option<PathBuf>,
     shutdown: Option<String>,
-    info_timeout: std::time::Duration,
 }
 
-impl std::fmt::Debug for EdgeControl {
+impl std::fmt::Debug for ApiWorker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EdgeControl").finish_non_exhaustive()
+        f.debug_struct("ApiWorker").finish_non_exhaustive()
     }
 }
 
-impl EdgeControl {
-    /// Starts the worker thread with `api`. `listen_port` is the edge's UDP
-    /// port (local endpoints are reported with it).
+/// The edge's side of the supernode protocol, from its config.
+/// `listen_port` is the edge's UDP port (local endpoints are reported
+/// with it).
+pub fn edge_sync(cfg: &EdgeConfig, listen_port: u16, now: Instant) -> EdgeSync {
+    let dr = &cfg.dynamic_route;
+    // Host names are pinned once the resolver thread has an address
+    // (`Ddns` calls `set_pinned`); DNS never runs on this thread.
+    let pinned: BTreeMap<_, _> = cfg
+        .peers
+        .iter()
+        .filter(|p| p.is_static)
+        .filter_map(|p| match &p.endpoint {
+            Some(Endpoint::Addr(a)) => Some((p.node_id, *a)),
+            Some(Endpoint::Host { .. }) | None => None,
+        })
+        .collect();
+    EdgeSync::new(
+        EdgeSyncConfig {
+            node_id: cfg.node_id,
+            send_ping_interval: dr.send_ping_interval,
+            // Until the supernode's value arrives (it is fetched at once).
+            http_post_interval: dr.send_ping_interval * 3,
+            peer_alive_timeout: dr.peer_alive_timeout,
+            conn_next_try: dr.conn_next_try,
+            reset_endpoint_interval: cfg.reset_endpoint_interval,
+            local_endpoints: local_endpoints(cfg, listen_port),
+            pinned,
+            save_new_peers: dr.save_new_peers,
+            families: FamilyPolicy::new(&cfg.address_families, cfg.af_prefer),
+        },
+        now,
+    )
+}
+
+impl ApiWorker {
+    /// Starts the worker thread with `api`; `config_path` is where
+    /// `SaveNewPeers` writes.
     pub fn start(
-        cfg: &EdgeConfig,
-        listen_port: u16,
         api: Box<dyn EdgeApiCalls>,
-        now: Instant,
         config_path: Option<PathBuf>,
     ) -> std::io::Result<Self> {
         let (waker, wake_handle) = wake::pair()?;
@@ -83,53 +114,13 @@ impl EdgeControl {
         std::thread::Builder::new()
             .name("egd-edge-api".into())
             .spawn(move || worker(api, job_rx, answer_tx, wake_handle))?;
-        let dr = &cfg.dynamic_route;
-        // Host names are pinned once the resolver thread has an address
-        // (`Ddns` calls `set_pinned`); DNS never runs on this thread.
-        let pinned: BTreeMap<_, _> = cfg
-            .peers
-            .iter()
-            .filter(|p| p.is_static)
-            .filter_map(|p| match &p.endpoint {
-                Some(Endpoint::Addr(a)) => Some((p.node_id, *a)),
-                Some(Endpoint::Host { .. }) | None => None,
-            })
-            .collect();
-        let sync = EdgeSync::new(
-            EdgeSyncConfig {
-                node_id: cfg.node_id,
-                send_ping_interval: dr.send_ping_interval,
-                // Until the supernode's value arrives (it is fetched at once).
-                http_post_interval: dr.send_ping_interval * 3,
-                peer_alive_timeout: dr.peer_alive_timeout,
-                conn_next_try: dr.conn_next_try,
-                reset_endpoint_interval: cfg.reset_endpoint_interval,
-                local_endpoints: local_endpoints(cfg, listen_port),
-                pinned,
-                save_new_peers: dr.save_new_peers,
-                families: FamilyPolicy::new(&cfg.address_families, cfg.af_prefer),
-            },
-            now,
-        );
         Ok(Self {
-            sync,
             jobs,
             answers,
             waker,
             config_path,
             shutdown: None,
-            info_timeout: cfg.dynamic_route.super_node.info_timeout,
         })
-    }
-
-    /// The edge's side of the supernode protocol.
-    pub fn sync(&self) -> &EdgeSync {
-        &self.sync
-    }
-
-    /// `SuperNodeInfoTimeout`.
-    pub fn info_timeout(&self) -> std::time::Duration {
-        self.info_timeout
     }
 
     pub fn wake_fd(&self) -> RawFd {
@@ -141,79 +132,67 @@ impl EdgeControl {
         self.shutdown.as_deref()
     }
 
-    pub fn on_event(&mut self, now: Instant, node: &mut Node, event: &NodeEvent) {
-        self.sync.handle_event(now, node, event);
-        self.drain(node);
-    }
-
-    pub fn on_timeout(&mut self, now: Instant, node: &mut Node) {
-        self.sync.handle_timeout(now, node);
-        self.drain(node);
-    }
-
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.sync.poll_timeout()
-    }
-
-    /// A configured `Static` peer's host name resolved to `addr`: the
-    /// supernode's candidates must not replace it.
-    pub fn set_pinned(&mut self, node: &mut Node, id: crate::NodeId, addr: SocketAddr) {
-        self.sync.set_pinned(node, id, addr);
-    }
-
-    /// The worker answered: apply what it fetched.
-    pub fn on_wake(&mut self, now: Instant, node: &mut Node) {
+    /// The fd fired: clears it (then take the answers).
+    pub fn drain_wake(&self) {
         self.waker.drain();
-        while let Ok(a) = self.answers.try_recv() {
-            match a {
-                Answer::PeerInfo(info) => {
-                    tracing::info!(target: target::CONTROL, "peer list {:016x}: {} peer(s)", info.state_hash, info.peers.len());
-                    self.sync.handle_peer_info(now, node, &info);
-                }
-                Answer::NhTable(t) => {
-                    tracing::info!(target: target::CONTROL, "next-hop table {:016x}", t.state_hash);
-                    self.sync.handle_nh_table(now, node, &t);
-                }
-                Answer::Params(p) => {
-                    tracing::info!(target: target::CONTROL, "supernode parameters {:016x}: ping every {} s", p.state_hash, p.send_ping_interval_s);
-                    self.sync.handle_super_params(now, node, &p);
-                }
-                Answer::Failed(what, e) => {
-                    tracing::warn!(target: target::CONTROL, "Edge API {what:?}: {e}");
-                    self.sync.handle_fetch_failed(what);
-                }
-                Answer::PostFailed(e) => {
-                    tracing::warn!(target: target::CONTROL, "Edge API post: {e}");
-                }
-            }
-        }
-        self.drain(node);
     }
 
-    fn drain(&mut self, _node: &mut Node) {
-        while let Some(req) = self.sync.poll_request() {
-            match req {
-                EdgeRequest::Fetch(what) => {
-                    if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
-                        self.jobs.try_send(Job::Fetch(what))
-                    {
-                        self.sync.handle_fetch_failed(what);
-                    }
+    /// The next answer for the edge, logged (a failed post is only logged).
+    #[must_use]
+    pub fn poll_answer(&mut self) -> Option<Answer> {
+        loop {
+            let a = match self.answers.try_recv().ok()? {
+                WorkerAnswer::PeerInfo(info) => {
+                    tracing::info!(target: target::CONTROL, "peer list {:016x}: {} peer(s)", info.state_hash, info.peers.len());
+                    Answer::PeerInfo(info)
                 }
-                EdgeRequest::PostNodeInfo(info) => {
-                    let _ = self.jobs.try_send(Job::Post(info));
+                WorkerAnswer::NhTable(t) => {
+                    tracing::info!(target: target::CONTROL, "next-hop table {:016x}", t.state_hash);
+                    Answer::NhTable(t)
                 }
-                EdgeRequest::Shutdown { code, reason } => {
-                    tracing::error!(target: target::CONTROL, "the supernode ordered this edge to shut down (code {code}): {reason}");
-                    self.shutdown = Some(reason);
+                WorkerAnswer::Params(p) => {
+                    tracing::info!(target: target::CONTROL, "supernode parameters {:016x}: ping every {} s", p.state_hash, p.send_ping_interval_s);
+                    Answer::SuperParams(p)
                 }
-                EdgeRequest::SavePeers(peers) => {
-                    if let Some(path) = &self.config_path {
-                        save_peers(path, &peers);
-                    }
+                WorkerAnswer::Failed(what, e) => {
+                    tracing::warn!(target: target::CONTROL, "Edge API {what:?}: {e}");
+                    Answer::Failed(what)
+                }
+                WorkerAnswer::PostFailed(e) => {
+                    tracing::warn!(target: target::CONTROL, "Edge API post: {e}");
+                    continue;
+                }
+            };
+            return Some(a);
+        }
+    }
+
+    /// Carries out one of the edge's requests; a fetch the worker cannot
+    /// take now fails at once, and that answer is for the edge.
+    #[must_use]
+    pub fn submit(&mut self, req: EdgeRequest) -> Option<Answer> {
+        match req {
+            EdgeRequest::Fetch(what) => {
+                if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+                    self.jobs.try_send(Job::Fetch(what))
+                {
+                    return Some(Answer::Failed(what));
+                }
+            }
+            EdgeRequest::PostNodeInfo(info) => {
+                let _ = self.jobs.try_send(Job::Post(info));
+            }
+            EdgeRequest::Shutdown { code, reason } => {
+                tracing::error!(target: target::CONTROL, "the supernode ordered this edge to shut down (code {code}): {reason}");
+                self.shutdown = Some(reason);
+            }
+            EdgeRequest::SavePeers(peers) => {
+                if let Some(path) = &self.config_path {
+                    save_peers(path, &peers);
                 }
             }
         }
+        None
     }
 }
 
@@ -229,23 +208,26 @@ fn save_peers(path: &std::path::Path, peers: &[crate::config::EdgePeer]) {
 fn worker(
     mut api: Box<dyn EdgeApiCalls>,
     jobs: Receiver<Job>,
-    answers: std::sync::mpsc::Sender<Answer>,
+    answers: std::sync::mpsc::Sender<WorkerAnswer>,
     wake: WakeHandle,
 ) {
     while let Ok(job) = jobs.recv() {
         let answer = match job {
-            Job::Fetch(Fetch::PeerInfo) => api
-                .peer_info()
-                .map_or_else(|e| Answer::Failed(Fetch::PeerInfo, e), Answer::PeerInfo),
-            Job::Fetch(Fetch::NhTable) => api
-                .nh_table()
-                .map_or_else(|e| Answer::Failed(Fetch::NhTable, e), Answer::NhTable),
-            Job::Fetch(Fetch::SuperParams) => api
-                .super_params()
-                .map_or_else(|e| Answer::Failed(Fetch::SuperParams, e), Answer::Params),
+            Job::Fetch(Fetch::PeerInfo) => api.peer_info().map_or_else(
+                |e| WorkerAnswer::Failed(Fetch::PeerInfo, e),
+                WorkerAnswer::PeerInfo,
+            ),
+            Job::Fetch(Fetch::NhTable) => api.nh_table().map_or_else(
+                |e| WorkerAnswer::Failed(Fetch::NhTable, e),
+                WorkerAnswer::NhTable,
+            ),
+            Job::Fetch(Fetch::SuperParams) => api.super_params().map_or_else(
+                |e| WorkerAnswer::Failed(Fetch::SuperParams, e),
+                WorkerAnswer::Params,
+            ),
             Job::Post(info) => match api.post_node_info(&info) {
                 Ok(()) => continue,
-                Err(e) => Answer::PostFailed(e),
+                Err(e) => WorkerAnswer::PostFailed(e),
             },
         };
         if answers.send(answer).is_err() {

@@ -68,9 +68,15 @@ pub struct Host {
 /// the daemon's loop does around a node.
 pub trait Controller: std::fmt::Debug {
     /// An event the node emitted (it is also kept in `Host::events`).
-    fn on_event(&mut self, now: Instant, unix_now: Duration, node: &mut Node, event: &NodeEvent);
+    fn handle_event(
+        &mut self,
+        now: Instant,
+        unix_now: Duration,
+        node: &mut Node,
+        event: &NodeEvent,
+    );
     /// Runs due timers; early calls are harmless.
-    fn on_timeout(&mut self, now: Instant, unix_now: Duration, node: &mut Node);
+    fn handle_timeout(&mut self, now: Instant, unix_now: Duration, node: &mut Node);
     fn poll_timeout(&self) -> Option<Instant>;
     /// Whether `poll_timeout` changes only when this controller (or its
     /// node) is called, so the simulator may cache it between calls. Not
@@ -386,7 +392,7 @@ impl Sim {
         next
     }
 
-    /// When host `id`'s controller next wants `on_timeout`, from the cache
+    /// When host `id`'s controller next wants `handle_timeout`, from the cache
     /// if the controller allows one.
     fn controller_wake(&mut self, id: HostId) -> Option<Instant> {
         let host = &mut self.hosts[id];
@@ -440,7 +446,7 @@ impl Sim {
                 let unix_now = self.unix_time(id);
                 let host = &mut self.hosts[id];
                 if let Some(c) = host.controller.as_mut() {
-                    c.on_timeout(now, unix_now, &mut host.node);
+                    c.handle_timeout(now, unix_now, &mut host.node);
                 }
                 self.pump(id);
             }
@@ -487,7 +493,7 @@ impl Sim {
             }
             if let Some(c) = host.controller.as_mut() {
                 for e in &events {
-                    c.on_event(now, unix_now, &mut host.node, e);
+                    c.handle_event(now, unix_now, &mut host.node, e);
                 }
             }
             host.events.append(&mut events);

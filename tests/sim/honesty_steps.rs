@@ -56,7 +56,8 @@ impl Net {
                     c.as_any()
                         .downcast_mut::<SimP2p>()
                         .unwrap()
-                        .p2p
+                        .p2p()
+                        .unwrap()
                         .reports_rejected()
                 })
                 .unwrap();
@@ -84,7 +85,7 @@ impl Net {
             let g = self
                 .sim
                 .with_controller(h, |c, _, _| {
-                    let p = &c.as_any().downcast_mut::<SimP2p>().unwrap().p2p;
+                    let p = c.as_any().downcast_mut::<SimP2p>().unwrap().p2p().unwrap();
                     p.latencies()
                         .into_iter()
                         .map(|(s, d, l)| ((s.get(), d.get()), l.as_secs_f64() * 1e3))

@@ -235,7 +235,7 @@ impl Mesh {
         let p2p = self
             .sim
             .with_node(h, |node, now| P2pSync::new(cfg, now, node));
-        self.sim.set_controller(h, Box::new(SimP2p { p2p }));
+        self.sim.set_controller(h, Box::new(SimP2p::new(p2p)));
         self.hosts.push((id, h));
     }
 

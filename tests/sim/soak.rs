@@ -217,7 +217,7 @@ impl Soak {
         let p2p = self
             .sim
             .with_node(h, |node, now| P2pSync::new(p2p_config(id), now, node));
-        self.sim.set_controller(h, Box::new(SimP2p { p2p }));
+        self.sim.set_controller(h, Box::new(SimP2p::new(p2p)));
         self.hosts.insert(id, h);
         self.offsets.insert(id, offset);
         self.drift.insert(id, drift);
@@ -366,7 +366,7 @@ impl Soak {
                 .sim
                 .with_controller(h, |c, _, _| {
                     let p2p = c.as_any().downcast_mut::<SimP2p>().unwrap();
-                    p2p.p2p.latencies().len()
+                    p2p.p2p().unwrap().latencies().len()
                 })
                 .unwrap();
             let n = usize::from(NODES);

@@ -172,7 +172,7 @@ fn p2p_static_mode_routes_by_the_configured_table_and_keeps_it() {
         assert_eq!(net.table(id), configured(), "edge {id}");
         let host = net.hosts[&id];
         net.sim.with_controller(host, |c, _, _| {
-            let p = &c.as_any().downcast_mut::<SimP2p>().unwrap().p2p;
+            let p = c.as_any().downcast_mut::<SimP2p>().unwrap().p2p().unwrap();
             // Flooded reports still arrive: every edge has all six links.
             assert_eq!(p.latencies().len(), 6, "edge {id}: {:?}", p.latencies());
         });
@@ -184,7 +184,7 @@ fn p2p_static_mode_routes_by_the_configured_table_and_keeps_it() {
         assert_eq!(net.table(id), configured(), "edge {id} after the change");
         let host = net.hosts[&id];
         net.sim.with_controller(host, |c, _, _| {
-            let p = &c.as_any().downcast_mut::<SimP2p>().unwrap().p2p;
+            let p = c.as_any().downcast_mut::<SimP2p>().unwrap().p2p().unwrap();
             assert_eq!(p.solves(), 0, "edge {id} solves nothing");
             // Honest reports across the change are never refused, so no
             // link expired: every edge still has all six.

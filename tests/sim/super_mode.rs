@@ -14,6 +14,7 @@ use egd::NodeId;
 use egd::config::{GraphSettings, SuperPeer};
 use egd::control::PROTOCOL_VERSION;
 use egd::control::api::{DelPeer, UpdateSuper};
+use egd::control::edge::Edge;
 use egd::control::edge_sync::EdgeSync;
 use egd::control::p2p::P2pSync;
 use egd::control::super_core::{SuperCore, SuperCoreConfig, shutdown_code};
@@ -115,17 +116,17 @@ impl Net {
                 Node::new(cfg, seed, now, unix)
             });
         let sync = EdgeSync::new(edge_sync_config(id), self.sim.now());
-        let mut edge = SimEdge::new(sync, self.core.clone(), n(id));
-        if self.with_p2p {
-            edge.info_timeout = FALLBACK_AFTER;
-            edge.p2p = Some(self.sim.with_node(host, |node, now| {
+        let p2p = self.with_p2p.then(|| {
+            self.sim.with_node(host, |node, now| {
                 P2pSync::new(
                     p2p_config(id, core_config().graph, Default::default()),
                     now,
                     node,
                 )
-            }));
-        }
+            })
+        });
+        let edge = Edge::new(Some(sync), p2p, FALLBACK_AFTER);
+        let edge = SimEdge::with_edge(edge, self.core.clone(), n(id));
         self.sim.set_controller(host, Box::new(edge));
         self.edges.insert(id, host);
         host
@@ -411,8 +412,9 @@ fn a_restarted_supernode_loses_no_peer() {
             node.remove_peer(n(id));
         }
     });
-    net.sim
-        .with_controller(sup, |c, node, now| c.on_timeout(now, Duration::ZERO, node));
+    net.sim.with_controller(sup, |c, node, now| {
+        c.handle_timeout(now, Duration::ZERO, node)
+    });
     net.sim.run_for(secs(30));
     for id in [A, B, R1, R2] {
         assert!(
@@ -477,8 +479,9 @@ fn restart_supernode(net: &mut Net, dead: Duration) {
     for &h in &hosts {
         net.sim.set_link_both(h, sup, Link::with_delay(ms(10)));
     }
-    net.sim
-        .with_controller(sup, |c, node, now| c.on_timeout(now, Duration::ZERO, node));
+    net.sim.with_controller(sup, |c, node, now| {
+        c.handle_timeout(now, Duration::ZERO, node)
+    });
 }
 
 /// A restarted supernode hears the edges register one by one and their
@@ -636,7 +639,7 @@ fn p2p_active(net: &mut Net) -> Vec<bool> {
                 .with_controller(h, |c, _, _| {
                     c.as_any()
                         .downcast_mut::<SimEdge>()
-                        .and_then(|e| e.p2p.as_ref().map(P2pSync::is_active))
+                        .and_then(|e| e.edge.p2p().map(P2pSync::is_active))
                 })
                 .flatten()
                 .unwrap()

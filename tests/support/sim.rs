@@ -115,7 +115,9 @@ pub fn add_supernode(sim: &mut Sim, core: SuperCore) -> (HostId, Rc<RefCell<Supe
         |now, unix| Node::new(cfg, seed, now, unix),
     );
     sim.set_controller(sup, Box::new(sim_super));
-    sim.with_controller(sup, |c, node, now| c.on_timeout(now, Duration::ZERO, node));
+    sim.with_controller(sup, |c, node, now| {
+        c.handle_timeout(now, Duration::ZERO, node)
+    });
     (sup, core)
 }
 
@@ -207,7 +209,7 @@ pub fn add_p2p_edge(sim: &mut Sim, id: u16, neighbours: &[u16], cfg: P2pConfig) 
         Node::new(node_cfg, seed, now, unix)
     });
     let p2p = sim.with_node(h, |node, now| P2pSync::new(cfg, now, node));
-    sim.set_controller(h, Box::new(SimP2p { p2p }));
+    sim.set_controller(h, Box::new(SimP2p::new(p2p)));
     h
 }
 
