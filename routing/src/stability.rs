@@ -44,7 +44,7 @@ pub struct StabilitySettings {
     pub hysteresis_absolute: Latency,
     /// Hysteresis, relative part: … or by more than this fraction of the
     /// pair's best round trip / 2 (default 0.10: 5 % was measured too small
-    /// for ±10 % link jitter with a 9-sample median, `tests/sim_routing_quality.rs`),
+    /// for ±10 % link jitter with a 9-sample median, `tests/sim/routing_quality.rs`),
     /// whichever is larger.
     pub hysteresis_relative: f64,
 }

@@ -108,7 +108,7 @@ pub const UNDER_LOAD_INTERVAL: Duration = Duration::from_secs(1);
 /// each (an XChaCha20-Poly1305 seal and a transmit slot: ~3 µs in a release
 /// build, ~95 µs with unoptimised crypto) and, once that outruns the CPU egd
 /// gets, transport data waits behind the flood in the socket buffer
-/// (measured in tests/netns_hostile.rs before the cap: a relayed ping flow
+/// (measured in tests/netns/hostile.rs before the cap: a relayed ping flow
 /// at 10–17 s round trips and 18–48 % loss under a 2–3 k/s flood per edge).
 /// The MAC checks alone are three BLAKE2s (~1 µs): a peer that holds a
 /// cookie — every real initiator does after its first attempt under load —
