@@ -146,8 +146,8 @@ impl SuperProcess {
     }
 
     /// Waits for datagrams, a wake-up from the HTTP thread or the next
-    /// timer, and feeds the datagrams to their nodes; returns the time
-    /// after the wait.
+    /// timer, and feeds the datagrams to their nodes (the clock is read
+    /// once, at the first of them); returns the time after the wait.
     fn wait(&mut self) -> Result<Instant, RunError> {
         let now = clock::now();
         let mut deadline = now + MAX_SLEEP;
@@ -160,6 +160,7 @@ impl SuperProcess {
             deadline = deadline.min(t);
         }
         let mut woken = false;
+        let mut woke_at = None;
         let (nodes, wake_watch) = (&mut self.nodes, self.wake_watch);
         self.reactor
             .wait(Some(deadline), &mut |c| match c {
@@ -169,7 +170,7 @@ impl SuperProcess {
                     payload,
                 } => {
                     if let Some((_, _, n)) = nodes.iter_mut().find(|(s, _, _)| *s == socket) {
-                        n.handle_datagram(clock::now(), from, payload);
+                        n.handle_datagram(*woke_at.get_or_insert_with(clock::now), from, payload);
                     }
                 }
                 Completion::Readable(id) if id == wake_watch => woken = true,
