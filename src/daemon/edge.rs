@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 use egd_ifaces::{
     IfaceKind, IfaceSpec, L2HeaderMode as IfaceL2Mode, L2Interface, MemifRole, MemifSpec, SockSpec,
 };
-use egd_uring::{Backend, ReactorConfig};
+use egd_uring::{Backend, WatchId};
 
 use super::batch_lock::lock;
 use super::datapath::{DataPath, PathIo};
 use super::edge_control::ApiWorker;
 use super::error::RunError;
-use super::signals::Signals;
+use super::shell::{self, Shell};
 use super::workers::{WorkerIo, Workers};
 use super::{clock, ddns, entropy, metrics, sockets};
 use crate::config::{EdgeConfig, EdgeMode, IType, L2HeaderMode, SocketSpec, VppRole};
@@ -49,8 +49,6 @@ pub struct RunOptions {
     pub threads: Option<usize>,
 }
 
-/// How often the node's counters are copied to the metrics registry.
-const METRICS_PERIOD: Duration = Duration::from_secs(1);
 /// Longest the start waits for the first DNS lookups (then they go on in
 /// the background).
 const FIRST_LOOKUPS: Duration = Duration::from_secs(3);
@@ -59,8 +57,286 @@ const MAX_SLEEP: Duration = Duration::from_millis(200);
 
 /// Runs an edge until SIGTERM/SIGINT.
 pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
-    let signals = Signals::install().map_err(RunError::Signals)?;
-    let threads = thread_count(cfg, opts);
+    let mut p = EdgeProcess::setup(cfg, opts)?;
+    while p.shell.running() {
+        p.step()?;
+    }
+    p.shutdown();
+    Ok(())
+}
+
+/// A running edge: everything its loop drives. Fields drop in order, the
+/// data path threads first.
+struct EdgeProcess<'a> {
+    workers: Workers,
+    ntp: Option<super::ntp::NtpOffset>,
+    uapi: Option<super::uapi::Uapi>,
+    path: DataPath,
+    node: Arc<Mutex<Node>>,
+    ddns: ddns::Ddns,
+    waker: super::wake::Waker,
+    wake_watch: Option<WatchId>,
+    worker_watch: WatchId,
+    edge: Edge,
+    api: Option<ApiWorker>,
+    web: Option<super::edge_web::EdgeWeb>,
+    shell: Shell,
+    cfg: &'a EdgeConfig,
+    opts: &'a RunOptions,
+    running_cfg: EdgeConfig,
+    port: u16,
+    applied_offset: i64,
+    measured: metrics::MeasuredLatencies,
+    next_maintain: Option<Instant>,
+}
+
+/// The interface and the UDP sockets: data path 0's, and the other
+/// threads' (one `WorkerIo` each).
+struct Opened {
+    io: PathIo,
+    others: Vec<WorkerIo>,
+    port: u16,
+}
+
+/// The node and the control plane around it, before the data path exists.
+struct Control {
+    node: Node,
+    edge: Edge,
+    api: Option<ApiWorker>,
+    ddns: ddns::Ddns,
+    waker: super::wake::Waker,
+    wake_handle: super::wake::WakeHandle,
+}
+
+impl<'a> EdgeProcess<'a> {
+    /// Everything up to `READY=1`: interface, sockets, reactor, metrics,
+    /// the node, the control plane, the data path and its threads.
+    fn setup(cfg: &'a EdgeConfig, opts: &'a RunOptions) -> Result<Self, RunError> {
+        let mut shell = Shell::start(STATUS_PERIOD, clock::now())?;
+        let threads = thread_count(cfg, opts);
+        let Opened { io, others, port } = open_io(cfg, opts, threads)?;
+        let mut reactor = io.reactor;
+        shell::serve_metrics(opts.metrics_listen, cfg.metrics)?;
+        let web = super::edge_web::EdgeWeb::start(cfg).map_err(RunError::Web)?;
+        let mut c = start_control(cfg, opts, port)?;
+        let wake_watch = c
+            .api
+            .as_ref()
+            .map(|a| reactor.watch_readable(a.wake_fd()))
+            .transpose()
+            .map_err(RunError::Watch)?;
+
+        let max_frame = usize::from(cfg.interface.mtu.get()) + ethernet::HEADER_LEN;
+        let slot_len = c.node.max_transmit_len();
+        // With several data paths each seals and opens outside the node's lock
+        // (`DataPath`); one alone has nothing to overlap, and skips the split.
+        let deferred = threads > 1;
+        c.node.set_deferred_crypto(deferred);
+        let node = Arc::new(Mutex::new(c.node));
+        if let Some(f) = io.iface.offloads() {
+            tracing::info!(target: target::INTERNAL, "tap offloads: {f}");
+        }
+        let io = PathIo { reactor, ..io };
+        let mut path =
+            DataPath::new(io, max_frame, slot_len, None).map_err(RunError::WatchInterface)?;
+        path.set_deferred_crypto(deferred);
+        let worker_watch = path.watch_readable(c.waker.fd()).map_err(RunError::Watch)?;
+
+        let uapi = opts.uapi.then(|| start_uapi(path.iface().name())).flatten();
+        // Pings carry the wall clock: NTP corrects it (dynamic modes only).
+        let ntp = if cfg.mode() == EdgeMode::Static {
+            None
+        } else {
+            super::ntp::start(&cfg.dynamic_route.ntp)
+        };
+        shell::drop_privileges(super::privdrop::Role::Edge)?;
+        // After the privilege drop: capabilities, the bounding set and
+        // no_new_privs are per thread, and the data path threads need none.
+        let workers = Workers::start(
+            others,
+            opts.backend,
+            &node,
+            &c.wake_handle,
+            max_frame,
+            slot_len,
+        )?;
+        tracing::info!(target: target::NORMAL, "{threads} data path thread(s)");
+        shell.ready(clock::now(), &status_line(&lock(&node), cfg));
+        let next_maintain = path.maintain_interval().map(|d| clock::now() + d);
+        Ok(Self {
+            workers,
+            ntp,
+            uapi,
+            path,
+            node,
+            ddns: c.ddns,
+            waker: c.waker,
+            wake_watch,
+            worker_watch,
+            edge: c.edge,
+            api: c.api,
+            web,
+            shell,
+            cfg,
+            opts,
+            running_cfg: cfg.clone(),
+            port,
+            applied_offset: i64::MIN,
+            measured: metrics::MeasuredLatencies::default(),
+            next_maintain,
+        })
+    }
+
+    /// One round of the loop: reload, wait, then the control plane's turn
+    /// under one lock, then the interface's upkeep and the sends.
+    fn step(&mut self) -> Result<(), RunError> {
+        self.workers.check()?;
+        let (node, ddns, running_cfg) = (&self.node, &mut self.ddns, &mut self.running_cfg);
+        self.shell
+            .take_reload(self.opts.config_path.as_deref(), |path| {
+                let mut node = lock(node);
+                if let Some(new) = super::reload::edge(path, running_cfg, &mut node, clock::now()) {
+                    ddns.set_targets(reload_targets(running_cfg, &new));
+                    *running_cfg = new;
+                }
+                status_line(&node, running_cfg)
+            });
+        let woken = self.wait()?;
+        let readable = self.path.read_iface(&self.node);
+        let now = clock::now();
+        self.control(now, woken)?;
+        if readable || self.next_maintain.is_some_and(|m| m <= now) {
+            self.path.maintain().map_err(RunError::WatchInterface)?;
+            self.next_maintain = self.path.maintain_interval().map(|d| now + d);
+        }
+        self.path.flush();
+        Ok(())
+    }
+
+    /// Waits for the data path, a timer or a wake-up; true when the Edge
+    /// API worker woke the loop.
+    fn wait(&mut self) -> Result<bool, RunError> {
+        let now = clock::now();
+        let mut deadline = lock(&self.node)
+            .poll_timeout()
+            .map_or(now + MAX_SLEEP, |(t, _)| t.min(now + MAX_SLEEP));
+        if let Some(m) = self.next_maintain {
+            deadline = deadline.min(m);
+        }
+        if let Some(t) = self.edge.poll_timeout() {
+            deadline = deadline.min(t);
+        }
+        let mut woken = false;
+        let (wake_watch, worker_watch, waker) = (self.wake_watch, self.worker_watch, &self.waker);
+        self.path
+            .wait(&self.node, Some(deadline), &mut |id| {
+                if wake_watch == Some(id) {
+                    woken = true;
+                } else if id == worker_watch {
+                    waker.drain();
+                } else {
+                    tracing::debug!(target: target::INTERNAL, "readable: unknown watch {id:?}");
+                }
+            })
+            .map_err(RunError::Wait)?;
+        Ok(woken)
+    }
+
+    /// The control plane's turn: one lock for timers, control and events.
+    fn control(&mut self, now: Instant, woken: bool) -> Result<(), RunError> {
+        let shared = Arc::clone(&self.node);
+        let mut guard = lock(&shared);
+        let node: &mut Node = &mut guard;
+        let edge = &mut self.edge;
+        if node.poll_timeout().is_some_and(|(t, _)| t <= now) {
+            node.handle_timeout(now);
+        }
+        if let Some(w) = self.api.as_mut()
+            && woken
+        {
+            w.drain_wake();
+            while let Some(a) = w.poll_answer() {
+                edge.handle_answer(now, node, a);
+            }
+        }
+        if edge.poll_timeout().is_some_and(|t| t <= now) {
+            timed_solve(edge, |e| e.handle_timeout(now, node));
+        }
+        self.ddns.apply(node, Some(edge));
+        drain_events(now, node, edge, &mut self.measured);
+        submit_requests(now, node, edge, self.api.as_mut());
+        log_edge_events(edge);
+        if let Some(offset) = self.ntp.as_ref().map(super::ntp::NtpOffset::ns)
+            && offset != self.applied_offset
+        {
+            node.set_clock_offset_ns(offset);
+            self.applied_offset = offset;
+        }
+        self.path.collect(node);
+        if let Some(reason) = self.api.as_ref().and_then(ApiWorker::shutdown) {
+            drop(guard);
+            self.path.flush();
+            return Err(RunError::ShutDown(reason.to_owned()));
+        }
+        let ticks = self.shell.tick(now);
+        if ticks.publish {
+            self.publish(now, node);
+        }
+        if ticks.status {
+            shell::status(&status_line(node, &self.running_cfg));
+        }
+        Ok(())
+    }
+
+    /// Every series again each round: one not set for a while is dropped
+    /// (`metrics::IDLE_TIMEOUT`).
+    fn publish(&mut self, now: Instant, node: &Node) {
+        let tap = self.cfg.interface.itype == IType::Tap;
+        publish(node, &self.path, &self.workers, tap);
+        self.measured.publish(node);
+        if self.applied_offset != i64::MIN {
+            metrics::publish_ntp_offset(self.applied_offset);
+        }
+        if let Some(p) = self.edge.p2p() {
+            for (s, d, l) in p.latencies() {
+                metrics::publish_latency(s.get(), d.get(), l.as_secs_f64());
+            }
+            metrics::publish_reports_rejected(p.reports_rejected());
+        }
+        if let Some(w) = &self.web {
+            w.publish(node, self.edge.p2p(), &self.running_cfg);
+        }
+        if let Some(u) = &self.uapi {
+            let key = self.running_cfg.private_key.as_bytes();
+            u.update(
+                node,
+                key,
+                self.port,
+                self.cfg.fwmark,
+                now,
+                clock::unix_now(),
+            );
+        }
+    }
+
+    /// Stops the data path threads, logs their totals, and tells systemd.
+    fn shutdown(self) {
+        let mut total = self.path.stats();
+        for s in &self.workers.stats() {
+            total.accumulate(s);
+        }
+        drop(self.workers);
+        if let Some(s) = total.offload {
+            tracing::info!(target: target::INTERNAL, "tap offload counters: {s:?}");
+        }
+        tracing::info!(target: target::INTERNAL, "node lock: {:?}", total.lock);
+        self.shell.stopping();
+    }
+}
+
+/// Opens the interface (running its post script) and binds the UDP
+/// sockets; data path 0's are added to a new reactor.
+fn open_io(cfg: &EdgeConfig, opts: &RunOptions, threads: usize) -> Result<Opened, RunError> {
     let mut spec = iface_spec(cfg)?;
     spec.queues = threads;
     let mut queues = open_iface(&spec)?.into_iter();
@@ -78,11 +354,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     let port = bound.port;
     tracing::info!(target: target::NORMAL, "listening on UDP port {port}");
 
-    let (mut reactor, warning) = egd_uring::new_reactor(opts.backend, ReactorConfig::default())
-        .map_err(RunError::Reactor)?;
-    if let Some(w) = warning {
-        tracing::warn!(target: target::INTERNAL, "{w}");
-    }
+    let mut reactor = shell::reactor(opts.backend)?;
     let v4 = bound
         .v4
         .map(|s| reactor.add_udp(s))
@@ -95,24 +367,39 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         .map_err(RunError::AddSocket)?;
     // After add_udp: the line reports the sockets' effective buffer sizes.
     tracing::info!(target: target::INTERNAL, "I/O: {}", reactor.features());
+    let others = groups
+        .zip(queues)
+        .map(|(g, (iface, writer))| WorkerIo {
+            iface,
+            writer,
+            v4: g.v4,
+            v6: g.v6,
+        })
+        .collect();
+    let io = PathIo {
+        reactor,
+        v4,
+        v6,
+        iface,
+        writer,
+    };
+    Ok(Opened { io, others, port })
+}
 
-    if let Some(listen) = opts.metrics_listen.or(cfg.metrics.map(|m| m.listen)) {
-        metrics::install(listen).map_err(RunError::Metrics)?;
-        tracing::info!(target: target::NORMAL, "metrics on http://{listen}/metrics");
-    }
-    let web = super::edge_web::EdgeWeb::start(cfg).map_err(RunError::Web)?;
-
+/// The node, the control plane (super mode's Edge API worker, P2P) and
+/// the resolver, which has had its first lookups.
+fn start_control(cfg: &EdgeConfig, opts: &RunOptions, port: u16) -> Result<Control, RunError> {
     let seed = entropy::random_32().map_err(RunError::Randomness)?;
     // Host names are the resolver thread's (`ddns`); literal addresses are
     // set here.
     let node_cfg = NodeConfig::from_edge(cfg, |_, _| None);
-    let mut first = Node::new(node_cfg, seed, clock::now(), clock::unix_now());
-    first.set_cost_weights(crate::node::CostWeights {
+    let mut node = Node::new(node_cfg, seed, clock::now(), clock::unix_now());
+    node.set_cost_weights(crate::node::CostWeights {
         jitter_weight: cfg.dynamic_route.cost_jitter_weight,
         loss_penalty: cfg.dynamic_route.cost_loss_penalty,
     });
 
-    let mut api = match cfg.mode() {
+    let api = match cfg.mode() {
         EdgeMode::Super => Some(start_api(cfg, opts)?),
         _ => None,
     };
@@ -120,7 +407,7 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
         .is_some()
         .then(|| super::edge_control::edge_sync(cfg, port, clock::now()));
     let p2p = (cfg.mode() != EdgeMode::Static && cfg.dynamic_route.p2p.enabled)
-        .then(|| P2pSync::new(p2p_config(cfg), clock::now(), &mut first));
+        .then(|| P2pSync::new(p2p_config(cfg), clock::now(), &mut node));
     let mut edge = Edge::new(sync, p2p, cfg.dynamic_route.super_node.info_timeout);
     // Worker threads and the resolver wake this one when they have news.
     let (waker, wake_handle) = super::wake::pair().map_err(|source| RunError::Wake {
@@ -137,194 +424,26 @@ pub fn run(cfg: &EdgeConfig, opts: &RunOptions) -> Result<(), RunError> {
     .map_err(RunError::Resolver)?;
     // Names that resolve at once are in place before the first handshake;
     // a slow or failing resolver delays the start by this much at most.
-    ddns.wait_first(
-        dns_targets.len(),
-        FIRST_LOOKUPS,
-        &mut first,
-        Some(&mut edge),
-    );
-    let wake_watch = api
-        .as_ref()
-        .map(|c| reactor.watch_readable(c.wake_fd()))
-        .transpose()
-        .map_err(RunError::Watch)?;
+    ddns.wait_first(dns_targets.len(), FIRST_LOOKUPS, &mut node, Some(&mut edge));
+    Ok(Control {
+        node,
+        edge,
+        api,
+        ddns,
+        waker,
+        wake_handle,
+    })
+}
 
-    let max_frame = usize::from(cfg.interface.mtu.get()) + ethernet::HEADER_LEN;
-    let slot_len = first.max_transmit_len();
-    // With several data paths each seals and opens outside the node's lock
-    // (`DataPath`); one alone has nothing to overlap, and skips the split.
-    let deferred = threads > 1;
-    first.set_deferred_crypto(deferred);
-    let node = Arc::new(Mutex::new(first));
-    if let Some(f) = iface.offloads() {
-        tracing::info!(target: target::INTERNAL, "tap offloads: {f}");
+/// The UAPI socket for `wg show`; without it the edge runs on.
+fn start_uapi(iface: &str) -> Option<super::uapi::Uapi> {
+    match super::uapi::Uapi::start(iface) {
+        Ok(u) => Some(u),
+        Err(e) => {
+            tracing::warn!(target: target::NORMAL, "UAPI socket for `wg show {iface}`: {e}");
+            None
+        }
     }
-    let io = PathIo {
-        reactor,
-        v4,
-        v6,
-        iface,
-        writer,
-    };
-    let mut path =
-        DataPath::new(io, max_frame, slot_len, None).map_err(RunError::WatchInterface)?;
-    path.set_deferred_crypto(deferred);
-    let worker_watch = path.watch_readable(waker.fd()).map_err(RunError::Watch)?;
-    let ios: Vec<WorkerIo> = groups
-        .zip(queues)
-        .map(|(g, (iface, writer))| WorkerIo {
-            iface,
-            writer,
-            v4: g.v4,
-            v6: g.v6,
-        })
-        .collect();
-
-    let uapi = if opts.uapi {
-        match super::uapi::Uapi::start(path.iface().name()) {
-            Ok(u) => Some(u),
-            Err(e) => {
-                tracing::warn!(target: target::NORMAL, "UAPI socket for `wg show {}`: {e}", path.iface().name());
-                None
-            }
-        }
-    } else {
-        None
-    };
-    // Pings carry the wall clock: NTP corrects it (dynamic modes only).
-    let ntp = if cfg.mode() == EdgeMode::Static {
-        None
-    } else {
-        super::ntp::start(&cfg.dynamic_route.ntp)
-    };
-    super::privdrop::after_setup(super::privdrop::Role::Edge).map_err(RunError::Privdrop)?;
-    // After the privilege drop: capabilities, the bounding set and
-    // no_new_privs are per thread, and the data path threads need none.
-    let workers = Workers::start(ios, opts.backend, &node, &wake_handle, max_frame, slot_len)?;
-    tracing::info!(target: target::NORMAL, "{threads} data path thread(s)");
-    let mut applied_offset = i64::MIN;
-    let mut measured = metrics::MeasuredLatencies::default();
-    let mut running_cfg = cfg.clone();
-    let mut next_status = clock::now();
-    super::systemd::ready(&status_line(&lock(&node), cfg));
-    let mut next_publish = clock::now();
-    let mut next_maintain = path.maintain_interval().map(|d| clock::now() + d);
-
-    while !signals.stop_requested() {
-        workers.check()?;
-        if signals.take_reload()
-            && let Some(path) = &opts.config_path
-        {
-            super::systemd::reloading();
-            let mut node = lock(&node);
-            if let Some(new) = super::reload::edge(path, &running_cfg, &mut node, clock::now()) {
-                ddns.set_targets(reload_targets(&running_cfg, &new));
-                running_cfg = new;
-            }
-            super::systemd::reloaded(&status_line(&node, &running_cfg));
-        }
-        let now = clock::now();
-        let mut deadline = lock(&node)
-            .poll_timeout()
-            .map_or(now + MAX_SLEEP, |(t, _)| t.min(now + MAX_SLEEP));
-        if let Some(m) = next_maintain {
-            deadline = deadline.min(m);
-        }
-        if let Some(t) = edge.poll_timeout() {
-            deadline = deadline.min(t);
-        }
-        let mut woken = false;
-        path.wait(&node, Some(deadline), &mut |id| {
-            if wake_watch == Some(id) {
-                woken = true;
-            } else if id == worker_watch {
-                waker.drain();
-            } else {
-                tracing::debug!(target: target::INTERNAL, "readable: unknown watch {id:?}");
-            }
-        })
-        .map_err(RunError::Wait)?;
-        let readable = path.read_iface(&node);
-        let now = clock::now();
-        // The control plane's turn: one lock for timers, control and events.
-        let mut guard = lock(&node);
-        let node_ref: &mut Node = &mut guard;
-        if node_ref.poll_timeout().is_some_and(|(t, _)| t <= now) {
-            node_ref.handle_timeout(now);
-        }
-        if let Some(w) = api.as_mut()
-            && woken
-        {
-            w.drain_wake();
-            while let Some(a) = w.poll_answer() {
-                edge.handle_answer(now, node_ref, a);
-            }
-        }
-        if edge.poll_timeout().is_some_and(|t| t <= now) {
-            timed_solve(&mut edge, |e| e.handle_timeout(now, node_ref));
-        }
-        ddns.apply(node_ref, Some(&mut edge));
-        drain_events(now, node_ref, &mut edge, &mut measured);
-        submit_requests(now, node_ref, &mut edge, api.as_mut());
-        log_edge_events(&mut edge);
-        if let Some(offset) = ntp.as_ref().map(super::ntp::NtpOffset::ns)
-            && offset != applied_offset
-        {
-            node_ref.set_clock_offset_ns(offset);
-            applied_offset = offset;
-        }
-        path.collect(node_ref);
-        if let Some(reason) = api.as_ref().and_then(ApiWorker::shutdown) {
-            drop(guard);
-            path.flush();
-            return Err(RunError::ShutDown(reason.to_owned()));
-        }
-        if now >= next_publish {
-            // Every series again each round: one not set for a while is
-            // dropped (`metrics::IDLE_TIMEOUT`).
-            publish(node_ref, &path, &workers, cfg.interface.itype == IType::Tap);
-            measured.publish(node_ref);
-            if applied_offset != i64::MIN {
-                metrics::publish_ntp_offset(applied_offset);
-            }
-            if let Some(p) = edge.p2p() {
-                for (s, d, l) in p.latencies() {
-                    metrics::publish_latency(s.get(), d.get(), l.as_secs_f64());
-                }
-                metrics::publish_reports_rejected(p.reports_rejected());
-            }
-            if let Some(w) = &web {
-                w.publish(node_ref, edge.p2p(), &running_cfg);
-            }
-            if let Some(u) = &uapi {
-                let key = running_cfg.private_key.as_bytes();
-                u.update(node_ref, key, port, cfg.fwmark, now, clock::unix_now());
-            }
-            next_publish = now + METRICS_PERIOD;
-        }
-        if now >= next_status {
-            super::systemd::status(&status_line(node_ref, &running_cfg));
-            next_status = now + STATUS_PERIOD;
-        }
-        drop(guard);
-        if readable || next_maintain.is_some_and(|m| m <= now) {
-            path.maintain().map_err(RunError::WatchInterface)?;
-            next_maintain = path.maintain_interval().map(|d| now + d);
-        }
-        path.flush();
-    }
-    let mut total = path.stats();
-    for s in &workers.stats() {
-        total.accumulate(s);
-    }
-    drop(workers);
-    if let Some(s) = total.offload {
-        tracing::info!(target: target::INTERNAL, "tap offload counters: {s:?}");
-    }
-    tracing::info!(target: target::INTERNAL, "node lock: {:?}", total.lock);
-    super::systemd::stopping();
-    tracing::info!(target: target::NORMAL, "stopping");
-    Ok(())
 }
 
 /// Copies the node's and every data path's counters into the registry;

@@ -105,6 +105,15 @@ pub fn install(listen: SocketAddr) -> Result<(), MetricsError> {
         .with_http_listener(listen)
         .install()
         .map_err(|source| MetricsError::Listener { listen, source })?;
+    describe_traffic();
+    describe_routing();
+    describe_datapath();
+    describe_control();
+    Ok(())
+}
+
+/// Per-neighbour traffic, forwarding and the WireGuard layer's counters.
+fn describe_traffic() {
     describe_counter!(
         "egd_peer_rx_bytes_total",
         "Bytes of authenticated transport datagrams received from a neighbour"
@@ -146,6 +155,10 @@ pub fn install(listen: SocketAddr) -> Result<(), MetricsError> {
         "egd_wg_queue_overflows_total",
         "Control datagrams (transmit) or events the WireGuard layer dropped on a full queue"
     );
+}
+
+/// Handshake failures, rejected reports and route changes.
+fn describe_routing() {
     describe_counter!(
         "egd_handshake_failures_total",
         "Handshakes with a neighbour that failed, by reason"
@@ -158,6 +171,10 @@ pub fn install(listen: SocketAddr) -> Result<(), MetricsError> {
         "egd_route_changes_total",
         "Next hops of this node that changed (one per destination)"
     );
+}
+
+/// The interface, the data-path threads, the reactor and tap offloads.
+fn describe_datapath() {
     describe_counter!(
         "egd_interface_errors_total",
         "Interface read (rx) and write (tx) errors"
@@ -194,6 +211,10 @@ pub fn install(listen: SocketAddr) -> Result<(), MetricsError> {
         "egd_tap_offload_dropped_total",
         "Frames the tap offload path refused, by reason"
     );
+}
+
+/// The solver, the supernode, NTP and the next-hop tables.
+fn describe_control() {
     describe_histogram!(
         "egd_solver_seconds",
         metrics::Unit::Seconds,
@@ -220,7 +241,6 @@ pub fn install(listen: SocketAddr) -> Result<(), MetricsError> {
         "egd_next_hop",
         "Current next-hop NodeID toward each destination"
     );
-    Ok(())
 }
 
 /// The UDP reactor's own counters (GRO/GSO, zero-copy copies, receive

@@ -21,6 +21,7 @@ pub mod post_script;
 pub mod privdrop;
 pub mod reload;
 pub mod rx_batch;
+pub mod shell;
 pub mod signals;
 pub mod sockets;
 pub mod super_node;

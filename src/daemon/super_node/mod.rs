@@ -9,15 +9,16 @@
 //! out the core's outputs on the nodes (notices, peers added/removed) and
 //! write the peer list back when it changed → send.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use egd_uring::{Completion, ReactorConfig, SocketId};
+use egd_uring::{Completion, Reactor, SocketId, WatchId};
 
 pub use self::core::{SharedCore, lock};
 use super::edge::RunOptions;
 use super::error::RunError;
-use super::signals::Signals;
+use super::shell::{self, Shell};
 use super::{clock, entropy, metrics, sockets, wake};
 use crate::NodeId;
 use crate::config::{SuperConfig, SuperPeer};
@@ -30,25 +31,189 @@ mod api;
 mod core;
 
 /// Longest the loop sleeps, so signals are noticed promptly.
-const MAX_SLEEP: std::time::Duration = std::time::Duration::from_millis(200);
+const MAX_SLEEP: Duration = Duration::from_millis(200);
+/// How often `systemctl status` learns how the supernode is doing (with
+/// every publishing round).
+const STATUS_PERIOD: Duration = Duration::from_secs(1);
 /// A control message never needs more than this (the supernode's nodes
 /// carry no frames).
 const MAX_FRAME_LEN: usize = 1514;
 
 /// Runs a supernode until SIGTERM/SIGINT.
 pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
-    let signals = Signals::install().map_err(RunError::Signals)?;
-    let bound = sockets::bind(&cfg.address_families, cfg.listen_port, cfg.fwmark)
-        .map_err(RunError::Socket)?;
-    tracing::info!(target: target::NORMAL, "supernode {} listening on UDP port {}", cfg.node_name, bound.port);
-    let (mut reactor, warning) = egd_uring::new_reactor(opts.backend, ReactorConfig::default())
-        .map_err(RunError::Reactor)?;
-    if let Some(w) = warning {
-        tracing::warn!(target: target::INTERNAL, "{w}");
+    let mut p = SuperProcess::setup(cfg, opts)?;
+    while p.shell.running() {
+        p.step()?;
     }
-    let now = clock::now();
+    p.shell.stopping();
+    Ok(())
+}
+
+/// A running supernode: everything its loop drives. Fields drop in
+/// order, the HTTP thread first.
+struct SuperProcess {
+    _http: super::http::HttpHandle,
+    running_cfg: SuperConfig,
+    saver: Option<PathBuf>,
+    wake_watch: WatchId,
+    waker: wake::Waker,
+    core: SharedCore,
+    nodes: Vec<(SocketId, Family, Node)>,
+    reactor: Box<dyn Reactor>,
+    shell: Shell,
+}
+
+impl SuperProcess {
+    /// Everything up to `READY=1`: sockets, reactor, the nodes, metrics,
+    /// the core and its HTTP APIs.
+    fn setup(cfg: &SuperConfig, opts: &RunOptions) -> Result<Self, RunError> {
+        let mut shell = Shell::start(STATUS_PERIOD, clock::now())?;
+        let bound = sockets::bind(&cfg.address_families, cfg.listen_port, cfg.fwmark)
+            .map_err(RunError::Socket)?;
+        tracing::info!(target: target::NORMAL, "supernode {} listening on UDP port {}", cfg.node_name, bound.port);
+        let mut reactor = shell::reactor(opts.backend)?;
+        let now = clock::now();
+        let nodes = add_nodes(cfg, reactor.as_mut(), bound, now)?;
+        tracing::info!(target: target::INTERNAL, "I/O: {}", reactor.features());
+        shell::serve_metrics(opts.metrics_listen, cfg.metrics)?;
+
+        let core = SuperCore::new(core_config(cfg), cfg.peers.clone(), now);
+        let core: SharedCore = Arc::new(Mutex::new(core));
+        let (waker, wake_handle) = wake::pair().map_err(|source| RunError::Wake {
+            what: "wake-up pair",
+            source,
+        })?;
+        let wake_watch = reactor
+            .watch_readable(waker.fd())
+            .map_err(RunError::Watch)?;
+        let api = SuperApiImpl::new(cfg, Arc::clone(&core), wake_handle);
+        let http =
+            super::http::spawn(api::http_config(cfg), Arc::new(api)).map_err(RunError::HttpApi)?;
+        tracing::info!(target: target::NORMAL, "Edge API on port {}, Manage API on port {}, prefix {}", cfg.edge_api_port, cfg.manage_api_port, cfg.api_prefix);
+        // Once, with the UDP sockets and HTTP listeners up (as upstream), and
+        // before privileges are dropped (as the edge's).
+        super::post_script::run_super(cfg);
+
+        shell::drop_privileges(super::privdrop::Role::Super)?;
+        shell.ready(now, &status_line(&lock(&core)));
+        Ok(Self {
+            shell,
+            reactor,
+            nodes,
+            core,
+            waker,
+            wake_watch,
+            _http: http,
+            saver: opts.config_path.clone(),
+            running_cfg: cfg.clone(),
+        })
+    }
+
+    /// One round of the loop: reload, wait, feed the nodes and the core,
+    /// send, publish.
+    fn step(&mut self) -> Result<(), RunError> {
+        let (core, running_cfg) = (&self.core, &mut self.running_cfg);
+        self.shell.take_reload(self.saver.as_deref(), |path| {
+            let new = super::reload::supernode(path, running_cfg, &mut lock(core), clock::now());
+            if let Some(new) = new {
+                *running_cfg = new;
+            }
+            status_line(&lock(core))
+        });
+        let now = self.wait()?;
+        let unix_now = clock::unix_now();
+        for (_, _, n) in &mut self.nodes {
+            if n.poll_timeout().is_some_and(|(t, _)| t <= now) {
+                n.handle_timeout(now);
+            }
+        }
+        let to_save = step_core(&self.core, &mut self.nodes, now, unix_now);
+        if let (Some(peers), Some(path)) = (to_save, &self.saver) {
+            save(path, &peers);
+        }
+        self.send();
+        let ticks = self.shell.tick(now);
+        if ticks.publish {
+            for (_, _, n) in &self.nodes {
+                metrics::publish(n);
+            }
+            metrics::publish_super(&lock(&self.core));
+        }
+        if ticks.status {
+            shell::status(&status_line(&lock(&self.core)));
+        }
+        Ok(())
+    }
+
+    /// Waits for datagrams, a wake-up from the HTTP thread or the next
+    /// timer, and feeds the datagrams to their nodes (the clock is read
+    /// once, at the first of them); returns the time after the wait.
+    fn wait(&mut self) -> Result<Instant, RunError> {
+        let now = clock::now();
+        let mut deadline = now + MAX_SLEEP;
+        for (_, _, n) in &self.nodes {
+            if let Some((t, _)) = n.poll_timeout() {
+                deadline = deadline.min(t);
+            }
+        }
+        if let Some(t) = lock(&self.core).poll_timeout() {
+            deadline = deadline.min(t);
+        }
+        let mut woken = false;
+        let mut woke_at = None;
+        let (nodes, wake_watch) = (&mut self.nodes, self.wake_watch);
+        self.reactor
+            .wait(Some(deadline), &mut |c| match c {
+                Completion::Datagram {
+                    socket,
+                    from,
+                    payload,
+                } => {
+                    if let Some((_, _, n)) = nodes.iter_mut().find(|(s, _, _)| *s == socket) {
+                        n.handle_datagram(*woke_at.get_or_insert_with(clock::now), from, payload);
+                    }
+                }
+                Completion::Readable(id) if id == wake_watch => woken = true,
+                Completion::Readable(_) | Completion::Timeout => {}
+            })
+            .map_err(RunError::Wait)?;
+        if woken {
+            self.waker.drain();
+        }
+        Ok(clock::now())
+    }
+
+    /// Sends what the nodes have to send.
+    fn send(&mut self) {
+        for (socket, _, n) in &mut self.nodes {
+            while let Some(t) = n.poll_transmit() {
+                // The supernode's nodes never defer their crypto: every
+                // datagram is sealed already.
+                if t.seal.is_some() {
+                    continue;
+                }
+                if let Err(e) = self.reactor.queue_send(*socket, t.dst, t.payload) {
+                    tracing::debug!(target: target::TRANSIT, "send to {}: {e}", t.dst);
+                }
+            }
+            // The supernode has no interface: a frame sent to it is dropped.
+            while n.poll_frame().is_some() {}
+        }
+        if let Err(e) = self.reactor.flush() {
+            tracing::debug!(target: target::TRANSIT, "flush: {e}");
+        }
+    }
+}
+
+/// One node per address family with a socket, each with its own key.
+fn add_nodes(
+    cfg: &SuperConfig,
+    reactor: &mut dyn Reactor,
+    bound: sockets::Bound,
+    now: Instant,
+) -> Result<Vec<(SocketId, Family, Node)>, RunError> {
     let unix_now = clock::unix_now();
-    let mut nodes: Vec<(SocketId, Family, Node)> = Vec::new();
+    let mut nodes = Vec::new();
     let sessions = [
         (bound.v4, Family::V4, &cfg.private_key_v4),
         (bound.v6, Family::V6, &cfg.private_key_v6),
@@ -70,115 +235,7 @@ pub fn run(cfg: &SuperConfig, opts: &RunOptions) -> Result<(), RunError> {
         };
         nodes.push((id, family, Node::new(node_cfg, seed, now, unix_now)));
     }
-    tracing::info!(target: target::INTERNAL, "I/O: {}", reactor.features());
-    if let Some(listen) = opts.metrics_listen.or(cfg.metrics.map(|m| m.listen)) {
-        metrics::install(listen).map_err(RunError::Metrics)?;
-        tracing::info!(target: target::NORMAL, "metrics on http://{listen}/metrics");
-    }
-
-    let core = SuperCore::new(core_config(cfg), cfg.peers.clone(), now);
-    let core: SharedCore = Arc::new(Mutex::new(core));
-    let (waker, wake_handle) = wake::pair().map_err(|source| RunError::Wake {
-        what: "wake-up pair",
-        source,
-    })?;
-    let wake_watch = reactor
-        .watch_readable(waker.fd())
-        .map_err(RunError::Watch)?;
-    let api = SuperApiImpl::new(cfg, Arc::clone(&core), wake_handle);
-    let _http =
-        super::http::spawn(api::http_config(cfg), Arc::new(api)).map_err(RunError::HttpApi)?;
-    tracing::info!(target: target::NORMAL, "Edge API on port {}, Manage API on port {}, prefix {}", cfg.edge_api_port, cfg.manage_api_port, cfg.api_prefix);
-    // Once, with the UDP sockets and HTTP listeners up (as upstream), and
-    // before privileges are dropped (as the edge's).
-    super::post_script::run_super(cfg);
-
-    super::privdrop::after_setup(super::privdrop::Role::Super).map_err(RunError::Privdrop)?;
-    let saver = opts.config_path.clone();
-    let mut next_publish = now;
-    let mut running_cfg = cfg.clone();
-    super::systemd::ready(&status_line(&lock(&core)));
-    while !signals.stop_requested() {
-        if signals.take_reload()
-            && let Some(path) = &saver
-        {
-            super::systemd::reloading();
-            let new = super::reload::supernode(path, &running_cfg, &mut lock(&core), clock::now());
-            if let Some(new) = new {
-                running_cfg = new;
-            }
-            super::systemd::reloaded(&status_line(&lock(&core)));
-        }
-        let now = clock::now();
-        let mut deadline = now + MAX_SLEEP;
-        for (_, _, n) in &nodes {
-            if let Some((t, _)) = n.poll_timeout() {
-                deadline = deadline.min(t);
-            }
-        }
-        if let Some(t) = lock(&core).poll_timeout() {
-            deadline = deadline.min(t);
-        }
-        let mut woken = false;
-        reactor
-            .wait(Some(deadline), &mut |c| match c {
-                Completion::Datagram {
-                    socket,
-                    from,
-                    payload,
-                } => {
-                    if let Some((_, _, n)) = nodes.iter_mut().find(|(s, _, _)| *s == socket) {
-                        n.handle_datagram(clock::now(), from, payload);
-                    }
-                }
-                Completion::Readable(id) if id == wake_watch => woken = true,
-                Completion::Readable(_) | Completion::Timeout => {}
-            })
-            .map_err(RunError::Wait)?;
-        if woken {
-            waker.drain();
-        }
-        let now = clock::now();
-        let unix_now = clock::unix_now();
-        for (_, _, n) in &mut nodes {
-            if n.poll_timeout().is_some_and(|(t, _)| t <= now) {
-                n.handle_timeout(now);
-            }
-        }
-        let to_save = step_core(&core, &mut nodes, now, unix_now);
-        if let (Some(peers), Some(path)) = (to_save, &saver) {
-            save(path, &peers);
-        }
-        for (socket, _, n) in &mut nodes {
-            while let Some(t) = n.poll_transmit() {
-                // The supernode's nodes never defer their crypto: every
-                // datagram is sealed already.
-                if t.seal.is_some() {
-                    continue;
-                }
-                if let Err(e) = reactor.queue_send(*socket, t.dst, t.payload) {
-                    tracing::debug!(target: target::TRANSIT, "send to {}: {e}", t.dst);
-                }
-            }
-            // The supernode has no interface: a frame sent to it is dropped.
-            while n.poll_frame().is_some() {}
-        }
-        if let Err(e) = reactor.flush() {
-            tracing::debug!(target: target::TRANSIT, "flush: {e}");
-        }
-        if now >= next_publish {
-            for (_, _, n) in &nodes {
-                metrics::publish(n);
-            }
-            let core = lock(&core);
-            metrics::publish_super(&core);
-            super::systemd::status(&status_line(&core));
-            next_publish = now + std::time::Duration::from_secs(1);
-        }
-    }
-    super::systemd::stopping();
-    tracing::info!(target: target::NORMAL, "stopping");
-    Ok(())
+    Ok(nodes)
 }
 
 /// One line for systemd: how many edges are online.
