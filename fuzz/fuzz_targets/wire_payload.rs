@@ -24,8 +24,8 @@ fuzz_target!(|data: &[u8]| {
             let mut out = vec![0u8; data.len() + 16];
             let n = msg.emit(&mut out).unwrap();
             assert_eq!(Control::parse(kind, &out[..n]), Ok(msg.clone()));
-            // Entries and their optional extensions (penalty, rtt) read
-            // without panicking, one per entry.
+            // Entries and their extensions (penalty, rtt) read without
+            // panicking, one per entry.
             if let Body::Reports { entries, extras, .. } = msg.body {
                 assert_eq!(report_entries(entries, extras).count(), entries.len() / 14);
             }

@@ -88,6 +88,25 @@ fn parse_direction(text: &str) -> Result<Direction, egd_linkemu::SpecError> {
     text.parse()
 }
 
+/// Why `linkemu` could not start (printed after `linkemu: `).
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error("{0}")]
+    Spawn(#[from] egd_linkemu::SpawnError),
+    #[error("stdout: {0}")]
+    Stdout(io::Error),
+    #[error("starting the {0} thread: {1}")]
+    Thread(&'static str, io::Error),
+    #[error("--control {}: exists and is not a socket", .0.display())]
+    ControlNotSocket(PathBuf),
+    #[error("--control {}: another process is listening there", .0.display())]
+    ControlInUse(PathBuf),
+    #[error("--control {}: cannot remove the stale socket: {}", .0.display(), .1)]
+    ControlStale(PathBuf, io::Error),
+    #[error("--control {}: {}", .0.display(), .1)]
+    ControlBind(PathBuf, io::Error),
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     match run(args) {
@@ -99,7 +118,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<(), String> {
+fn run(args: Args) -> Result<(), StartError> {
     let link = Link::spawn(LinkConfig {
         a_listen: args.a_listen,
         a_peer: args.a_peer,
@@ -112,8 +131,7 @@ fn run(args: Args) -> Result<(), String> {
             datagrams: args.queue_datagrams,
             bytes: args.queue_bytes,
         },
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     let link = Arc::new(link);
     let (quit_tx, quit_rx) = mpsc::channel::<()>();
 
@@ -131,7 +149,7 @@ fn run(args: Args) -> Result<(), String> {
         link.realtime()
     )
     .and_then(|()| out.flush())
-    .map_err(|e| format!("stdout: {e}"))?;
+    .map_err(StartError::Stdout)?;
     drop(out);
 
     if let Some(listener) = listener {
@@ -139,7 +157,7 @@ fn run(args: Args) -> Result<(), String> {
         thread::Builder::new()
             .name("linkemu control".into())
             .spawn(move || accept_loop(&listener, &link, &quit))
-            .map_err(|e| format!("starting the control thread: {e}"))?;
+            .map_err(|e| StartError::Thread("control", e))?;
     }
     {
         let (link, quit) = (Arc::clone(&link), quit_tx.clone());
@@ -147,7 +165,7 @@ fn run(args: Args) -> Result<(), String> {
         thread::Builder::new()
             .name("linkemu stdin".into())
             .spawn(move || stdin_loop(&link, &quit, quit_on_eof))
-            .map_err(|e| format!("starting the stdin thread: {e}"))?;
+            .map_err(|e| StartError::Thread("stdin", e))?;
     }
     // `quit_tx` stays alive here, so the wait ends only on a real quit.
     let _ = quit_rx.recv();
@@ -183,21 +201,17 @@ fn stdin_loop(link: &Link, quit: &Sender<()>, quit_on_eof: bool) {
 
 /// Binds the control socket, replacing a stale socket file left by a killed
 /// run but never another kind of file, nor a socket someone still serves.
-fn bind_control(path: &Path) -> Result<UnixListener, String> {
-    let shown = path.display();
+fn bind_control(path: &Path) -> Result<UnixListener, StartError> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if !meta.file_type().is_socket() {
-            return Err(format!("--control {shown}: exists and is not a socket"));
+            return Err(StartError::ControlNotSocket(path.to_owned()));
         }
         if UnixStream::connect(path).is_ok() {
-            return Err(format!(
-                "--control {shown}: another process is listening there"
-            ));
+            return Err(StartError::ControlInUse(path.to_owned()));
         }
-        std::fs::remove_file(path)
-            .map_err(|e| format!("--control {shown}: cannot remove the stale socket: {e}"))?;
+        std::fs::remove_file(path).map_err(|e| StartError::ControlStale(path.to_owned(), e))?;
     }
-    UnixListener::bind(path).map_err(|e| format!("--control {shown}: {e}"))
+    UnixListener::bind(path).map_err(|e| StartError::ControlBind(path.to_owned(), e))
 }
 
 fn accept_loop(listener: &UnixListener, link: &Arc<Link>, quit: &Sender<()>) {

@@ -74,11 +74,6 @@ impl Latency {
         self.0 as f64 / 1e6
     }
 
-    /// Milliseconds.
-    pub fn as_millis_f64(self) -> f64 {
-        self.0 as f64 / 1e3
-    }
-
     /// The magnitude.
     pub const fn abs(self) -> Latency {
         Latency(self.0.abs())

@@ -59,7 +59,7 @@ pub fn parse_matrix(text: &str) -> Result<DenseGraph, MatrixError> {
     };
     let mut ids = Vec::new();
     for token in header.split_whitespace().skip(1) {
-        let id = parse_id(token).map_err(|reason| err(header_line, &reason))?;
+        let id = parse_id(header_line, token)?;
         if ids.contains(&id) {
             return Err(err(
                 header_line,
@@ -76,7 +76,7 @@ pub fn parse_matrix(text: &str) -> Result<DenseGraph, MatrixError> {
     for (line, row) in lines {
         let mut tokens = row.split_whitespace();
         let Some(first) = tokens.next() else { continue };
-        let src = parse_id(first).map_err(|reason| err(line, &reason))?;
+        let src = parse_id(line, first)?;
         if !ids.contains(&src) {
             return Err(err(line, &format!("row node {src} is not in the header")));
         }
@@ -96,7 +96,7 @@ pub fn parse_matrix(text: &str) -> Result<DenseGraph, MatrixError> {
             ));
         }
         for (&dst, token) in ids.iter().zip(values) {
-            let weight = parse_weight(token).map_err(|reason| err(line, &reason))?;
+            let weight = parse_weight(line, token)?;
             if dst != src {
                 graph
                     .set_edge(src, dst, weight)
@@ -114,30 +114,36 @@ fn err(line: usize, reason: &str) -> MatrixError {
     }
 }
 
-fn parse_id(token: &str) -> Result<NodeId, String> {
+fn parse_id(line: usize, token: &str) -> Result<NodeId, MatrixError> {
     let raw: u16 = token
         .parse()
-        .map_err(|_| format!("`{token}` is not a node id (0–65531)"))?;
-    NodeId::new(raw).ok_or_else(|| format!("node id {raw} is reserved (65532–65535)"))
+        .map_err(|_| err(line, &format!("`{token}` is not a node id (0–65531)")))?;
+    NodeId::new(raw).ok_or_else(|| err(line, &format!("node id {raw} is reserved (65532–65535)")))
 }
 
-fn parse_weight(token: &str) -> Result<Option<Latency>, String> {
+fn parse_weight(line: usize, token: &str) -> Result<Option<Latency>, MatrixError> {
     let lower = token.to_ascii_lowercase();
     if matches!(lower.as_str(), "inf" | "+inf" | "infinity" | "+infinity") {
         return Ok(None);
     }
-    let secs: f64 = token
-        .parse()
-        .map_err(|_| format!("`{token}` is not a number of seconds or `Inf`"))?;
+    let secs: f64 = token.parse().map_err(|_| {
+        err(
+            line,
+            &format!("`{token}` is not a number of seconds or `Inf`"),
+        )
+    })?;
     if secs == UPSTREAM_INFINITY {
         return Ok(None);
     }
     if !secs.is_finite() {
-        return Err(format!("`{token}` is not a latency"));
+        return Err(err(line, &format!("`{token}` is not a latency")));
     }
-    Latency::from_secs_f64(secs)
-        .map(Some)
-        .ok_or_else(|| format!("`{token}` s is out of range (±{} s)", Latency::MAX_ABS))
+    Latency::from_secs_f64(secs).map(Some).ok_or_else(|| {
+        err(
+            line,
+            &format!("`{token}` s is out of range (±{} s)", Latency::MAX_ABS),
+        )
+    })
 }
 
 /// Renders `NextHopTable:` (the config key's shape; self and unreachable

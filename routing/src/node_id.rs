@@ -12,24 +12,25 @@ impl NodeId {
     pub const BROADCAST: u16 = 65535;
     /// P2P flood / "to the supernode".
     pub const SPREAD: u16 = 65534;
-    /// The supernode.
-    pub const SUPER_NODE: u16 = 65533;
+    /// The supernode, in a destination or source field (the raw `u16`;
+    /// [`NodeId::SUPERNODE`] is the same value as a `NodeId`).
+    pub const SUPERNODE_DST: u16 = 65533;
     /// Never valid on the wire.
     pub const INVALID: u16 = 65532;
     /// The smallest reserved value; real nodes are below it.
     pub const FIRST_RESERVED: u16 = Self::INVALID;
 
     /// The supernode as a node: its own id in its node state (on the wire,
-    /// [`NodeId::SUPER_NODE`]); on an edge, the local handle of the session
+    /// [`NodeId::SUPERNODE_DST`]); on an edge, the local handle of the session
     /// with the supernode's IPv4 key.
-    pub const SUPERNODE: NodeId = NodeId(Self::SUPER_NODE);
+    pub const SUPERNODE: NodeId = NodeId(Self::SUPERNODE_DST);
     /// On an edge, the local handle of the session with the supernode's IPv6
     /// key. Never on the wire: it only names a WireGuard peer.
     pub const SUPERNODE_V6_SESSION: NodeId = NodeId(Self::INVALID);
 
     /// Whether this is one of the two supernode session handles.
     pub const fn is_supernode(self) -> bool {
-        self.0 == Self::SUPER_NODE || self.0 == Self::INVALID
+        self.0 == Self::SUPERNODE_DST || self.0 == Self::INVALID
     }
 
     /// A real node id, or `None` for the reserved values (≥ 65532).

@@ -154,11 +154,6 @@ impl Solution {
         self.table_by(Self::distance_at)
     }
 
-    /// Every reachable pair's latency without additional cost.
-    pub fn distance_table_without_additional_cost(&self) -> DistanceTable {
-        self.table_by(Self::raw_distance_at)
-    }
-
     fn table_by(&self, f: impl Fn(&Solution, usize, usize) -> Option<Latency>) -> DistanceTable {
         let n = self.n();
         let mut table = DistanceTable::new();

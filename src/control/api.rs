@@ -91,12 +91,10 @@ pub struct LatencyReport {
     pub from: u16,
     pub to: u16,
     pub one_way_ns: i64,
-    /// Jitter and loss terms of the link cost (ns, ≥ 0; absent from older
-    /// edges: 0). The link is routed on `one_way_ns + penalty_ns`.
-    #[serde(default)]
+    /// Jitter and loss terms of the link cost (ns, ≥ 0). The link is
+    /// routed on `one_way_ns + penalty_ns`.
     pub penalty_ns: i64,
     /// The round trip `from`↔`to` as `to` measured it (ns; 0 = unknown).
-    #[serde(default)]
     pub rtt_ns: i64,
 }
 

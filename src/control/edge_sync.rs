@@ -189,7 +189,7 @@ impl EdgeSync {
                 kind: Kind::ServerUpdate,
                 body,
                 ..
-            } if from_peer.is_supernode() && *src == NodeId::SUPER_NODE => {
+            } if from_peer.is_supernode() && *src == NodeId::SUPERNODE_DST => {
                 if let Ok(Control {
                     body:
                         Body::ServerUpdate {
@@ -222,7 +222,7 @@ impl EdgeSync {
                     post_count: self.post_count,
                 },
             };
-            node.send_control(now, NodeId::SUPER_NODE, &register);
+            node.send_control(now, NodeId::SUPERNODE_DST, &register);
         }
         if now >= self.next_post {
             self.next_post = now + self.post_interval;
@@ -484,7 +484,7 @@ impl EdgeSync {
                 rtt_us: cost.rtt_ns.map_or(0, micros_u32),
             },
         };
-        node.send_control(now, NodeId::SUPER_NODE, &pong);
+        node.send_control(now, NodeId::SUPERNODE_DST, &pong);
     }
 
     fn server_update(&mut self, action: ServerAction, code: i32, params: &str) {
@@ -747,7 +747,7 @@ mod tests {
         let mut s = sync(t0, &[]);
         let notice = |action, hash: u64| NodeEvent::Control {
             from_peer: NodeId::SUPERNODE,
-            src: NodeId::SUPER_NODE,
+            src: NodeId::SUPERNODE_DST,
             dst: 1,
             kind: Kind::ServerUpdate,
             seq: 1,

@@ -12,7 +12,8 @@
 //! sees it; it remembers the latest claim per direction, accepted or not,
 //! so a pair becomes usable again as soon as fresh samples agree.
 //!
-//! Reports without a round trip (older edges) cannot be checked and pass.
+//! Reports without a round trip (rtt 0: its ends have not measured one
+//! yet) cannot be checked and pass.
 //!
 //! Each report is checked against its reporter's own round trip (the other
 //! end's if it sent none): that one moves with the reporter's one-way

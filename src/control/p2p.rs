@@ -470,7 +470,7 @@ impl P2pSync {
 
     /// One `Reports` flood withdrawing the link `from → me`.
     fn flood_withdrawal(&mut self, now: Instant, node: &mut Node, from: NodeId) {
-        let mut buf = [0u8; REPORT_ENTRY_LEN];
+        let (mut buf, mut extra) = ([0u8; REPORT_ENTRY_LEN], [0u8; REPORT_EXTRA_LEN]);
         let entry = ReportEntry {
             from: from.get(),
             one_way_ns: 0,
@@ -478,7 +478,7 @@ impl P2pSync {
             penalty_us: 0,
             rtt_us: 0,
         };
-        if !entry.emit(&mut buf) {
+        if !(entry.emit(&mut buf) && entry.emit_extra(&mut extra)) {
             return;
         }
         let msg = Control {
@@ -487,7 +487,7 @@ impl P2pSync {
                 additional_cost_us: u32::try_from(self.cfg.additional_cost.as_micros())
                     .unwrap_or(u32::MAX),
                 entries: &buf,
-                extras: &[],
+                extras: &extra,
             },
         };
         node.send_control(now, NodeId::SPREAD, &msg);

@@ -56,7 +56,7 @@ impl Node {
     }
 
     /// Sends a control message this node originates to `dst` (a node, or
-    /// `NodeId::BROADCAST`/`SPREAD`/`SUPER_NODE`). Returns the sequence
+    /// `NodeId::BROADCAST`/`SPREAD`/`SUPERNODE_DST`). Returns the sequence
     /// number used.
     pub fn send_control(&mut self, now: Instant, dst: u16, control: &Control<'_>) -> u32 {
         self.originate_control(now, dst, None, control)
@@ -164,7 +164,7 @@ impl Node {
                     }
                 }
             }
-            NodeId::SUPER_NODE if self.id != NodeId::SUPERNODE => {
+            NodeId::SUPERNODE_DST if self.id != NodeId::SUPERNODE => {
                 // Both sessions (IPv4 and IPv6 keys): the supernode learns
                 // both external addresses, and either may be down.
                 for handle in [NodeId::SUPERNODE, NodeId::SUPERNODE_V6_SESSION] {

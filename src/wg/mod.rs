@@ -88,7 +88,7 @@ use constants::{
 use cookie::CookieChecker;
 pub use crypt::{OpenFailure, OpenJob, SealJob};
 pub use keys::{PresharedKey, PrivateKey, PublicKey};
-use peer::Peer;
+use peer::WgPeer;
 use ratelimit::{LoadMeter, RateLimiter};
 use timers::{TimerKind, Timers};
 
@@ -218,7 +218,7 @@ pub struct Wg {
     base_unix: Duration,
     /// The latest `now` passed in (used by `poll_transmit`, which has none).
     now: Instant,
-    peers: BTreeMap<NodeId, Peer>,
+    peers: BTreeMap<NodeId, WgPeer>,
     by_key: BTreeMap<[u8; 32], NodeId>,
     indices: BTreeMap<u32, NodeId>,
     checker: CookieChecker,
@@ -296,7 +296,7 @@ impl Wg {
             self.remove_peer(other);
         }
         let psk = psk.map_or([0; 32], |p| *p.as_bytes());
-        let mut state = Peer::new(key, psk, Timers::new(persistent_keepalive));
+        let mut state = WgPeer::new(key, psk, Timers::new(persistent_keepalive));
         if state.timers.persistent_keepalive().is_some() {
             // Fire at once: the first keepalive starts the handshake.
             let d = state.timers.arm(TimerKind::PersistentKeepalive, self.now);

@@ -33,8 +33,10 @@ pub(super) enum Slot {
     Next,
 }
 
+/// WireGuard's per-peer crypto state: static key, PSK, handshake,
+/// keypairs and timers (the node's view of a peer is `Neighbour`).
 #[derive(Debug)]
-pub(super) struct Peer {
+pub(super) struct WgPeer {
     pub public: [u8; 32],
     pub psk: [u8; 32],
     pub jar: CookieJar,
@@ -58,13 +60,13 @@ pub(super) struct Peer {
     pub timers: Timers,
 }
 
-impl Drop for Peer {
+impl Drop for WgPeer {
     fn drop(&mut self) {
         self.psk.zeroize();
     }
 }
 
-impl Peer {
+impl WgPeer {
     pub fn new(public: [u8; 32], psk: [u8; 32], timers: Timers) -> Self {
         Self {
             jar: CookieJar::new(&public),

@@ -122,11 +122,6 @@ impl Timers {
         self.deadlines[kind.slot()] = None;
     }
 
-    pub fn clear_all(&mut self) {
-        self.deadlines = [None; 5];
-        self.need_another_keepalive = false;
-    }
-
     /// The earliest armed deadline.
     pub fn earliest(&self) -> Option<(Instant, TimerKind)> {
         TimerKind::ALL

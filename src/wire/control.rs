@@ -13,9 +13,9 @@
 //!
 //! Kind fields:
 //! - `Ping`: request_id u32, sent_at i64 (sender's wall clock, ns since the
-//!   Unix epoch), then optionally interval u32 (ms until the sender's next
-//!   ping; absent from older senders, read as 0 = unknown), then optionally
-//!   the echo: echo_sent_at i64 (the `sent_at` of the last ping the sender
+//!   Unix epoch), interval u32 (ms until the sender's next ping; 0 =
+//!   unknown), then optionally (until the sender has heard from the
+//!   receiver it has nothing to echo) the echo: echo_sent_at i64 (the `sent_at` of the last ping the sender
 //!   received from the receiver, verbatim) and echo_hold u32 (µs between
 //!   that ping's arrival and this ping's departure). The receiver gets the
 //!   round trip as `arrival − echo_sent_at − echo_hold`, all on its own
@@ -23,8 +23,8 @@
 //!   A `Pong` or `Reports` entry with `valid_for` 0 withdraws the link: it
 //!   was found down.
 //! - `Pong`: request_id u32, from u16, to u16, one_way i64 (ns; receiver's clock minus the ping's `sent_at`, may be negative), valid_for u32 (ms), additional_cost u32 (µs of `to`),
-//!   then optionally penalty u32 (µs: jitter and loss terms of the link
-//!   cost, added to `one_way` for routing) and rtt u32 (µs, the measured
+//!   penalty u32 (µs: jitter and loss terms of the link
+//!   cost, added to `one_way` for routing), rtt u32 (µs, the measured
 //!   round trip `from`↔`to`; 0 = unknown).
 //! - `Register`: version str8, peer_state u64, nh_state u64, params_state u64, post_count u64.
 //! - `ServerUpdate`: action u8 ([`ServerAction`]), code i32, params str16.
@@ -32,9 +32,12 @@
 //! - `BroadcastPeer`: request_id u32, node u16, public_key [u8; 32], endpoint str8.
 //! - `Reports`: additional_cost_us u32 (the sender's), count u8, then `count`
 //!   entries of from u16, one_way i64 (ns, as `Pong`), valid_for u32 (ms):
-//!   latencies toward the header's source, measured by it; then optionally
-//!   `count` extensions of penalty u32 (µs) and rtt u32 (µs), as in `Pong`
-//!   (older senders stop after the entries: penalty and rtt read as 0).
+//!   latencies toward the header's source, measured by it; then `count`
+//!   extensions of penalty u32 (µs) and rtt u32 (µs), as in `Pong`, one
+//!   per entry in the same order.
+//!
+//! A body shorter than its kind's fields is malformed
+//! ([`ControlError::Truncated`]); bytes after them are ignored.
 //!
 //! Drive it with [`Control::parse`] (untrusted bytes; borrows strings from
 //! the input) and [`Control::emit`] (into a caller's buffer).
@@ -123,8 +126,8 @@ pub enum Body<'a> {
         /// `count` entries of [`REPORT_ENTRY_LEN`] bytes; read them with
         /// [`report_entries`], write them with [`ReportEntry::emit`].
         entries: &'a [u8],
-        /// Empty (an older sender) or `count` extensions of
-        /// [`REPORT_EXTRA_LEN`] bytes ([`ReportEntry::emit_extra`]).
+        /// `count` extensions of [`REPORT_EXTRA_LEN`] bytes, one per entry
+        /// ([`ReportEntry::emit_extra`]).
         extras: &'a [u8],
     },
 }
@@ -163,7 +166,7 @@ pub struct ReportEntry {
     pub from: u16,
     pub one_way_ns: i64,
     pub valid_for_ms: u32,
-    /// Jitter and loss terms (µs; 0 from older senders).
+    /// Jitter and loss terms (µs, ≥ 0).
     pub penalty_us: u32,
     /// Round trip (µs; 0 = unknown).
     pub rtt_us: u32,
@@ -193,33 +196,34 @@ impl ReportEntry {
     }
 }
 
-/// The entries of a parsed `Reports` body, with their extensions when the
-/// sender wrote them.
+/// The entries of a parsed `Reports` body, each with its extension (a
+/// parsed body has one per entry).
 pub fn report_entries<'a>(
     entries: &'a [u8],
     extras: &'a [u8],
 ) -> impl Iterator<Item = ReportEntry> + 'a {
-    let mut extras = extras.chunks_exact(REPORT_EXTRA_LEN);
-    entries.chunks_exact(REPORT_ENTRY_LEN).map(move |e| {
-        let mut from = [0u8; 2];
-        let mut ns = [0u8; 8];
-        let mut valid = [0u8; 4];
-        from.copy_from_slice(&e[..2]);
-        ns.copy_from_slice(&e[2..10]);
-        valid.copy_from_slice(&e[10..]);
-        let (mut penalty, mut rtt) = ([0u8; 4], [0u8; 4]);
-        if let Some(x) = extras.next() {
+    let extras = extras.chunks_exact(REPORT_EXTRA_LEN);
+    entries
+        .chunks_exact(REPORT_ENTRY_LEN)
+        .zip(extras)
+        .map(|(e, x)| {
+            let mut from = [0u8; 2];
+            let mut ns = [0u8; 8];
+            let mut valid = [0u8; 4];
+            from.copy_from_slice(&e[..2]);
+            ns.copy_from_slice(&e[2..10]);
+            valid.copy_from_slice(&e[10..]);
+            let (mut penalty, mut rtt) = ([0u8; 4], [0u8; 4]);
             penalty.copy_from_slice(&x[..4]);
             rtt.copy_from_slice(&x[4..]);
-        }
-        ReportEntry {
-            from: u16::from_be_bytes(from),
-            one_way_ns: i64::from_be_bytes(ns),
-            valid_for_ms: u32::from_be_bytes(valid),
-            penalty_us: u32::from_be_bytes(penalty),
-            rtt_us: u32::from_be_bytes(rtt),
-        }
-    })
+            ReportEntry {
+                from: u16::from_be_bytes(from),
+                one_way_ns: i64::from_be_bytes(ns),
+                valid_for_ms: u32::from_be_bytes(valid),
+                penalty_us: u32::from_be_bytes(penalty),
+                rtt_us: u32::from_be_bytes(rtt),
+            }
+        })
 }
 
 /// A control message: the sender's sequence number and the body.
@@ -270,8 +274,9 @@ impl<'a> Control<'a> {
             Kind::Ping => Body::Ping {
                 request_id: r.u32()?,
                 sent_at_unix_ns: r.i64()?,
-                interval_ms: if r.bytes.is_empty() { 0 } else { r.u32()? },
-                // Shorter tails are ignored (trailing bytes always are).
+                interval_ms: r.u32()?,
+                // No echo yet; a shorter tail is ignored (trailing bytes
+                // always are).
                 echo: if r.bytes.len() < 12 {
                     None
                 } else {
@@ -284,11 +289,7 @@ impl<'a> Control<'a> {
             Kind::Pong => {
                 let (request_id, from, to) = (r.u32()?, r.u16()?, r.u16()?);
                 let (one_way_ns, valid_for_ms, additional_cost_us) = (r.i64()?, r.u32()?, r.u32()?);
-                let (penalty_us, rtt_us) = if r.bytes.len() < 8 {
-                    (0, 0)
-                } else {
-                    (r.u32()?, r.u32()?)
-                };
+                let (penalty_us, rtt_us) = (r.u32()?, r.u32()?);
                 Body::Pong {
                     request_id,
                     from,
@@ -325,12 +326,7 @@ impl<'a> Control<'a> {
                 let additional_cost_us = r.u32()?;
                 let count = usize::from(r.u8()?);
                 let entries = r.take(count * REPORT_ENTRY_LEN)?;
-                // The extensions are all there or absent (an older sender).
-                let extras = if r.bytes.len() >= count * REPORT_EXTRA_LEN {
-                    r.take(count * REPORT_EXTRA_LEN)?
-                } else {
-                    &[]
-                };
+                let extras = r.take(count * REPORT_EXTRA_LEN)?;
                 Body::Reports {
                     additional_cost_us,
                     entries,
@@ -421,7 +417,7 @@ impl<'a> Control<'a> {
                 let count = entries.len() / REPORT_ENTRY_LEN;
                 if entries.len() % REPORT_ENTRY_LEN != 0
                     || count > usize::from(u8::MAX)
-                    || !(extras.is_empty() || extras.len() == count * REPORT_EXTRA_LEN)
+                    || extras.len() != count * REPORT_EXTRA_LEN
                 {
                     return Err(ControlError::NoRoom);
                 }
@@ -582,15 +578,9 @@ mod tests {
             let n = msg.emit(&mut buf).unwrap();
             assert_eq!(Control::parse(msg.kind(), &buf[..n]), Ok(msg.clone()));
             // Every strict prefix is refused, never misread (but a ping
-            // without its trailing echo or interval, or a pong without
-            // penalty and rtt, is an older sender's message).
+            // without its trailing echo is one that has nothing to echo).
             for cut in 0..n {
-                let older = match msg.body {
-                    Body::Ping { .. } => cut == n - 16 || cut >= n - 12,
-                    Body::Pong { .. } => cut >= n - 8,
-                    _ => false,
-                };
-                if older {
+                if matches!(msg.body, Body::Ping { .. }) && cut >= n - 12 {
                     assert!(Control::parse(msg.kind(), &buf[..cut]).is_ok());
                     continue;
                 }
@@ -623,16 +613,11 @@ mod tests {
                 1, 1, 2, 3, 4, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 7
             ]
         );
-        // An older sender's ping, without the interval, still parses.
-        let old = Control::parse(Kind::Ping, &buf[..n - 4]).unwrap();
-        assert!(matches!(
-            old.body,
-            Body::Ping {
-                interval_ms: 0,
-                echo: None,
-                ..
-            }
-        ));
+        // A ping without its interval is malformed.
+        assert_eq!(
+            Control::parse(Kind::Ping, &buf[..n - 4]),
+            Err(ControlError::Truncated)
+        );
     }
 
     #[test]
@@ -648,7 +633,7 @@ mod tests {
     }
 
     #[test]
-    fn reports_with_and_without_extensions() {
+    fn reports_carry_one_extension_per_entry() {
         let want = [
             ReportEntry {
                 from: 3,
@@ -694,11 +679,13 @@ mod tests {
             report_entries(entries, extras).collect()
         };
         assert_eq!(entries_of(&buf[..n]), want);
-        // An older sender's body (no extensions): penalty and rtt are 0.
-        let old = n - x.len();
-        let back = entries_of(&buf[..old]);
-        assert_eq!((back[0].penalty_us, back[0].rtt_us), (0, 0));
-        assert_eq!(back[0].one_way_ns, -7);
+        // A body without the extensions, or with only some, is malformed.
+        for cut in [n - x.len(), n - REPORT_EXTRA_LEN] {
+            assert_eq!(
+                Control::parse(Kind::Reports, &buf[..cut]),
+                Err(ControlError::Truncated)
+            );
+        }
         // Extensions that do not match the entries are refused on emit.
         let bad = Control {
             seq: 1,

@@ -148,13 +148,6 @@ impl Header {
         head[field::BODY_LEN].copy_from_slice(&self.body_len.to_be_bytes());
         Some(())
     }
-
-    /// Rewrites only the TTL of an emitted header (a relay's one change).
-    pub fn set_ttl(bytes: &mut [u8], ttl: u8) {
-        if let Some(b) = bytes.get_mut(field::TTL) {
-            *b = ttl;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -353,7 +353,7 @@ fn a_different_protocol_version_is_shut_down() {
             },
         };
         assert_ne!(PROTOCOL_VERSION, "egd-control-999");
-        node.send_control(now, NodeId::SUPER_NODE, &register);
+        node.send_control(now, NodeId::SUPERNODE_DST, &register);
     });
     net.sim.run_for(secs(1));
     let (code, _) = net.shutdown_of(A).expect("shutdown order");

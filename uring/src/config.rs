@@ -29,15 +29,27 @@ impl std::fmt::Display for Backend {
     }
 }
 
+/// A backend name [`Backend::from_str`](std::str::FromStr) does not know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownBackend(pub String);
+
+impl std::fmt::Display for UnknownBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown backend {:?}: expected uring or std", self.0)
+    }
+}
+
+impl std::error::Error for UnknownBackend {}
+
 impl std::str::FromStr for Backend {
-    type Err = String;
+    type Err = UnknownBackend;
 
     /// `uring`/`io_uring` or `std` (the daemon's `--bind`).
-    fn from_str(s: &str) -> Result<Backend, String> {
+    fn from_str(s: &str) -> Result<Backend, UnknownBackend> {
         match s {
             "uring" | "io_uring" => Ok(Backend::Uring),
             "std" => Ok(Backend::Std),
-            _ => Err(format!("unknown backend {s:?}: expected uring or std")),
+            _ => Err(UnknownBackend(s.to_owned())),
         }
     }
 }

@@ -71,7 +71,7 @@ mod sockopt;
 mod stats;
 mod sys;
 
-pub use config::{Backend, ReactorConfig};
+pub use config::{Backend, ReactorConfig, UnknownBackend};
 pub use features::Features;
 pub use gro::GRO_BUFFER_LEN;
 pub use ids::{SocketId, WatchId};

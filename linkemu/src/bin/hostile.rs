@@ -85,21 +85,50 @@ struct Target {
     key: Option<TargetKey>,
 }
 
-fn parse_target(text: &str) -> Result<Target, String> {
+/// Why a `--target` was refused.
+#[derive(Debug, thiserror::Error)]
+enum TargetError {
+    #[error("{0:?}: {1}")]
+    Addr(String, std::net::AddrParseError),
+    #[error("public key {0:?}: {1}")]
+    KeyBase64(String, base64::DecodeError),
+    #[error("public key {0:?}: not 32 bytes")]
+    KeyLen(String),
+}
+
+/// Why a run failed (printed after `hostile: `).
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    /// `what` names the operation or file.
+    #[error("{what}: {error}")]
+    Io { what: String, error: io::Error },
+    #[error("{}: no datagrams", .0.display())]
+    EmptyReplay(PathBuf),
+}
+
+/// Wraps an `io::Error` with what failed.
+fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> RunError {
+    let what = what.into();
+    move |error| RunError::Io { what, error }
+}
+
+fn parse_target(text: &str) -> Result<Target, TargetError> {
     let (addr, key) = match text.split_once('=') {
         Some((a, k)) => (a, Some(k)),
         None => (text, None),
     };
-    let addr = addr.parse().map_err(|e| format!("{addr:?}: {e}"))?;
+    let addr = addr
+        .parse()
+        .map_err(|e| TargetError::Addr(addr.to_owned(), e))?;
     let key = match key {
         None => None,
         Some(k) => {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(k)
-                .map_err(|e| format!("public key {k:?}: {e}"))?;
+                .map_err(|e| TargetError::KeyBase64(k.to_owned(), e))?;
             let public: [u8; 32] = bytes
                 .try_into()
-                .map_err(|_| format!("public key {k:?}: not 32 bytes"))?;
+                .map_err(|_| TargetError::KeyLen(k.to_owned()))?;
             Some(TargetKey::from_public(&public))
         }
     };
@@ -137,11 +166,11 @@ fn seconds(s: f64) -> Duration {
     Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX)
 }
 
-fn out(line: &str) -> Result<(), String> {
+fn out(line: &str) -> Result<(), RunError> {
     let mut o = io::stdout().lock();
     writeln!(o, "{line}")
         .and_then(|()| o.flush())
-        .map_err(|e| format!("stdout: {e}"))
+        .map_err(io_err("stdout"))
 }
 
 /// What the reader thread counted.
@@ -158,27 +187,27 @@ fn send(
     rate: f64,
     duration: f64,
     seed: u64,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let recorded = match &replay {
         Some(path) => {
-            let d = capture::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let d = capture::read(path).map_err(io_err(path.display().to_string()))?;
             if d.is_empty() {
-                return Err(format!("{}: no datagrams", path.display()));
+                return Err(RunError::EmptyReplay(path.clone()));
             }
             d
         }
         None => Vec::new(),
     };
-    let socket = UdpSocket::bind("0.0.0.0:0").map_err(|e| format!("bind: {e}"))?;
+    let socket = UdpSocket::bind("0.0.0.0:0").map_err(io_err("bind"))?;
     let (stop, replies) = (
         Arc::new(AtomicBool::new(false)),
         Arc::new(Replies::default()),
     );
     let reader = {
-        let socket = socket.try_clone().map_err(|e| format!("socket: {e}"))?;
+        let socket = socket.try_clone().map_err(io_err("socket"))?;
         socket
             .set_read_timeout(Some(Duration::from_millis(50)))
-            .map_err(|e| format!("socket: {e}"))?;
+            .map_err(io_err("socket"))?;
         let (stop, replies) = (Arc::clone(&stop), Arc::clone(&replies));
         std::thread::spawn(move || count_replies(&socket, &stop, &replies))
     };
@@ -259,13 +288,18 @@ fn own_cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-fn record(ports: &[u16], duration: f64, max: usize, path: &std::path::Path) -> Result<(), String> {
-    let sniffer = capture::Sniffer::open().map_err(|e| format!("capture (needs root): {e}"))?;
+fn record(
+    ports: &[u16],
+    duration: f64,
+    max: usize,
+    path: &std::path::Path,
+) -> Result<(), RunError> {
+    let sniffer = capture::Sniffer::open().map_err(io_err("capture (needs root)"))?;
     out("capturing")?;
     let datagrams = sniffer
         .run(ports, seconds(duration), max)
-        .map_err(|e| format!("capture: {e}"))?;
-    capture::write(path, &datagrams).map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(io_err("capture"))?;
+    capture::write(path, &datagrams).map_err(io_err(path.display().to_string()))?;
     let handshake = datagrams
         .iter()
         .filter(|d| matches!(d.get(..4), Some([1..=3, 0, 0, 0])))

@@ -42,17 +42,31 @@ pub enum Mode {
     Initiations,
 }
 
+/// A mode name [`Mode::from_str`](std::str::FromStr) does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownMode(pub String);
+
+impl std::fmt::Display for UnknownMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "unknown mode {:?} (garbage, truncated, oversized, initiations)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownMode {}
+
 impl std::str::FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownMode;
+    fn from_str(s: &str) -> Result<Self, UnknownMode> {
         match s {
             "garbage" => Ok(Mode::Garbage),
             "truncated" => Ok(Mode::Truncated),
             "oversized" => Ok(Mode::Oversized),
             "initiations" => Ok(Mode::Initiations),
-            _ => Err(format!(
-                "unknown mode {s:?} (garbage, truncated, oversized, initiations)"
-            )),
+            _ => Err(UnknownMode(s.to_owned())),
         }
     }
 }

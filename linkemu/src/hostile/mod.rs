@@ -18,5 +18,5 @@ pub mod capture;
 mod craft;
 mod pace;
 
-pub use craft::{Crafter, MAX_DATAGRAM, Mode, TargetKey};
+pub use craft::{Crafter, MAX_DATAGRAM, Mode, TargetKey, UnknownMode};
 pub use pace::Pacer;
